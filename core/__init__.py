@@ -1,0 +1,41 @@
+"""Kartoteka core: the public face for plugin authors.
+
+A plugin needs only what is imported here::
+
+    from core import Manifest, Permission, Term, ValidationError, forms, hookimpl
+    from core import db_session, pass_runtime, records
+
+Everything else in ``core`` is internal and may change between releases.
+"""
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("kartoteka")
+
+from core.manifest import Manifest  # noqa: E402
+from core.permissions import Permission  # noqa: E402
+from core.terms import Term, forms, term  # noqa: E402
+
+from core.errors import ValidationError  # noqa: E402
+
+__all__ = ["Manifest", "Permission", "Term", "ValidationError", "__version__", "db_session",
+           "forms", "hookimpl", "pass_runtime", "records", "term"]
+
+
+def __getattr__(name: str):
+    # Loaded on first use, so that importing ``core`` stays light for a plugin module.
+    if name == "records":
+        import core.records
+
+        return core.records
+    if name == "db_session":
+        from core.web.db import db
+
+        return db
+    if name == "pass_runtime":
+        from core.cli import pass_runtime
+
+        return pass_runtime
+    raise AttributeError(f"module 'core' has no attribute '{name}'")

@@ -1,0 +1,352 @@
+"""The ``kartoteka`` command: set up, migrate, manage plugins and accounts, serve.
+
+Core commands never import a plugin, so ``plugins list`` and ``plugins disable`` work
+while an enabled plugin is broken. Plugins add commands through
+``kartoteka_register_commands``; they are loaded only when a command that is not the
+core's is asked for, or for ``--help``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+import core
+from core import config, demo, migrate, plugins, runtime, users
+from core.db import make_engine
+from core.errors import KartotekaError, PluginError, ValidationError
+
+
+class KartotekaGroup(click.Group):
+    """Adds the enabled plugins' commands next to the core's, lazily."""
+
+    _plugin_commands: dict | None = None
+
+    def _load_plugin_commands(self) -> dict:
+        if self._plugin_commands is None:
+            self._plugin_commands = {}
+            group = click.Group()
+            try:
+                # Only reads which plugins are enabled: asking for help never migrates.
+                settings = config.load()
+                engine = make_engine(settings.database_url)
+                if _database_exists(engine):
+                    host = runtime.load_enabled(engine, settings)
+                    host.call_each("kartoteka_register_commands", cli=group)
+            except (KartotekaError, SQLAlchemyError) as exc:
+                click.echo(f"(plugin commands unavailable: {_first_line(exc)})", err=True)
+            for name, cmd in group.commands.items():
+                if name not in self.commands:
+                    self._plugin_commands[name] = cmd
+        return self._plugin_commands
+
+    def list_commands(self, ctx):
+        return sorted(set(self.commands) | set(self._load_plugin_commands()))
+
+    def get_command(self, ctx, name):
+        return self.commands.get(name) or self._load_plugin_commands().get(name)
+
+
+@click.group(cls=KartotekaGroup)
+@click.version_option(core.__version__, prog_name="kartoteka")
+def cli():
+    """Kartoteka: a CRM core with industry plugins.
+
+    Settings come from KARTOTEKA_* environment variables and instance/kartoteka.toml;
+    see the README.
+    """
+
+
+def _database_exists(engine) -> bool:
+    """False for an SQLite file not created yet (nothing is installed there)."""
+    database = engine.url.database
+    return engine.dialect.name != "sqlite" or not database or Path(database).exists()
+
+
+def _engine():
+    settings = config.load()
+    config.ensure_instance(settings)
+    return make_engine(settings.database_url)
+
+
+def _fail(message: str) -> None:
+    click.secho(f"Error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+# --------------------------------------------------------------------- init
+
+
+@cli.command()
+@click.option("--plugins", "plugin_names", default="",
+              help="Comma-separated plugins to enable, or 'all' for every installed one.")
+@click.option("--demo", "with_demo", is_flag=True, help="Load demo data from enabled plugins.")
+@click.option("--admin-email", default=None, help="Create this administrator account.")
+@click.option("--admin-password-file", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the administrator's generated password.")
+def init(plugin_names: str, with_demo: bool, admin_email, admin_password_file):
+    """Set up a new installation; on an existing one, only migrate.
+
+    Creates the database schema, enables the chosen plugins, creates the first
+    administrator with a generated password and loads demo data. Running it again
+    on an installation that exists changes nothing but the schema.
+    """
+    engine = _engine()
+    new = migrate.status(engine, [migrate.CORE_BRANCH])[0].current is None
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    if not new:
+        _upgrade_enabled(engine)
+        click.echo("The installation exists; its schema is up to date.")
+        return
+    names = list(plugins.discover()) if plugin_names == "all" else \
+        [n.strip() for n in plugin_names.split(",") if n.strip()]
+    try:
+        for loaded in plugins.enable(engine, names):
+            click.echo(f"Enabled {loaded.name} {loaded.manifest.version}")
+    except PluginError as exc:
+        _fail(f"{exc}\nThe installation was created without plugins.")
+    if admin_email:
+        password = secrets.token_urlsafe(12)
+        with Session(engine) as session, session.begin():
+            users.create_user(session, admin_email, password, "Administrator", is_admin=True)
+        if admin_password_file:
+            path = Path(admin_password_file)
+            path.write_text(f"{admin_email}\n{password}\n")
+            path.chmod(0o600)
+        click.echo(f"Administrator: {admin_email}  password: {password}")
+    if with_demo:
+        _load_demo()
+    click.echo("Kartoteka is set up.")
+
+
+# --------------------------------------------------------------------- db
+
+
+@cli.group()
+def db():
+    """Database schema: upgrade, status, plugin revisions."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Bring the core and every enabled plugin to their newest schema."""
+    engine = _engine()
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    _upgrade_enabled(engine)
+    click.echo("The schema is up to date.")
+
+
+def _upgrade_enabled(engine) -> None:
+    host = _host_or_fail(engine)
+    for branch in host.branches()[1:]:
+        migrate.upgrade(engine, branch)
+
+
+def _host_or_fail(engine):
+    try:
+        return runtime.load_enabled(engine, config.load())
+    except KartotekaError as exc:
+        _fail(str(exc))
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def db_status(as_json: bool):
+    """Show each migration branch's revision in the database and in the code."""
+    engine = _engine()
+    host = _host_or_fail(engine)
+    lines = migrate.status(engine, host.branches())
+    if as_json:
+        click.echo(json.dumps([dict(name=s.name, current=s.current, head=s.head,
+                                    up_to_date=s.up_to_date) for s in lines], indent=2))
+        return
+    for s in lines:
+        state = "up to date" if s.up_to_date else "needs upgrade"
+        click.echo(f"{s.name:16} {s.current or '-':28} head {s.head or '-':28} {state}")
+
+
+@db.command("revision")
+@click.option("--plugin", "plugin_name", required=True, help="The plugin (or 'core').")
+@click.option("-m", "--message", required=True, help="What the revision changes.")
+@click.option("--autogenerate", is_flag=True, help="Compare the plugin's models with the database.")
+def db_revision(plugin_name: str, message: str, autogenerate: bool):
+    """Create a migration revision for the core or for one enabled plugin."""
+    engine = _engine()
+    host = _host_or_fail(engine)
+    if plugin_name == migrate.CORE:
+        branch = migrate.CORE_BRANCH
+    else:
+        found = host.branch(plugin_name) if plugin_name in host.plugins else []
+        if not found:
+            _fail(f"'{plugin_name}' is not an enabled plugin with a migrations folder")
+        branch = found[0]
+    migrate.make_revision(engine, branch, message, autogenerate, tuple(plugins.discover()))
+
+
+@db.command("downgrade")
+@click.option("--plugin", "plugin_name", required=True, help="The plugin whose tables to revert.")
+@click.argument("revision")
+def db_downgrade(plugin_name: str, revision: str):
+    """Revert a plugin's schema to REVISION ('base' removes its tables).
+
+    This is the last step before uninstalling a plugin; disable it first.
+    """
+    engine = _engine()
+    with Session(engine) as session:
+        if plugin_name in plugins.enabled_states(session):
+            _fail(f"disable '{plugin_name}' first: kartoteka plugins disable {plugin_name}")
+    try:
+        branch = plugins.build_host([plugin_name]).branch(plugin_name)
+    except PluginError as exc:
+        _fail(str(exc))
+    for b in branch:
+        migrate.downgrade(engine, b, revision)
+    click.echo(f"{plugin_name}: downgraded to {revision}.")
+
+
+# --------------------------------------------------------------------- plugins
+
+
+@cli.group("plugins")
+def plugins_group():
+    """List, enable and disable plugins (a restart of the app applies the change)."""
+
+
+@plugins_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def plugins_list(as_json: bool):
+    """Show every installed or enabled plugin with its status and error."""
+    lines = plugins.report(_engine(), locale=config.load().default_locale)
+    if as_json:
+        click.echo(json.dumps([line.as_dict() for line in lines], indent=2, ensure_ascii=False))
+        return
+    for line in lines:
+        colour = {"enabled": "green", "disabled": None}.get(line.status, "red")
+        click.echo(f"{line.name:16} {line.version:10} "
+                   + click.style(f"{line.status:9}", fg=colour) + f" {line.title}")
+        if line.error:
+            click.echo(f"{'':16} {line.error}")
+
+
+@plugins_group.command("enable")
+@click.argument("names", nargs=-1, required=True)
+def plugins_enable(names):
+    """Check, migrate and enable plugins (dependencies must be enabled first)."""
+    try:
+        done = plugins.enable(_engine(), names)
+    except PluginError as exc:
+        _fail(f"{exc}\nNothing was enabled.")
+    for loaded in done:
+        click.echo(f"Enabled {loaded.name} {loaded.manifest.version}.")
+    for name in sorted(set(names) - {p.name for p in done}):
+        click.echo(f"{name} was already enabled.")
+
+
+@plugins_group.command("disable")
+@click.argument("name")
+def plugins_disable(name: str):
+    """Disable a plugin; its tables and data are kept."""
+    try:
+        changed = plugins.disable(_engine(), name)
+    except PluginError as exc:
+        _fail(str(exc))
+    click.echo(f"Disabled {name}; its data is kept." if changed else f"{name} was not enabled.")
+
+
+# --------------------------------------------------------------------- users
+
+
+@cli.group("users")
+def users_group():
+    """Staff accounts."""
+
+
+@users_group.command("create-admin")
+@click.option("--email", prompt=True, help="The administrator's e-mail address.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters; prompted for when omitted.")
+@click.option("--name", "full_name", default="", help="Full name.")
+def users_create_admin(email: str, password: str, full_name: str):
+    """Create an administrator account."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            users.create_user(session, email, password, full_name, is_admin=True)
+    except ValidationError as exc:
+        _fail("\n".join(f"{field}: {message}" for field, message in exc.errors.items()))
+    click.echo(f"Created administrator {email.strip().lower()}.")
+
+
+# --------------------------------------------------------------------- demo and serve
+
+
+@cli.command("demo")
+def demo_command():
+    """Load demo data from every enabled plugin (safe to run again)."""
+    _load_demo()
+
+
+def _load_demo() -> None:
+    rt = _runtime()
+    try:
+        for name in demo.load(rt):
+            click.echo(f"Demo data: {name}")
+    except PluginError as exc:
+        _fail(str(exc))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int):
+    """Serve the web application."""
+    from waitress import serve as waitress_serve
+
+    from core.web import create_app
+
+    try:
+        app = create_app()
+    except KartotekaError as exc:
+        _fail(str(exc))
+    click.echo(f"Kartoteka {core.__version__} on http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="Kartoteka")
+
+
+def pass_runtime(command):
+    """Give a plugin's command the running installation as its first argument.
+
+    The runtime has ``session()`` for database work and ``host`` for hooks.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        return command(_runtime(), *args, **kwargs)
+
+    return wrapper
+
+
+def _runtime() -> runtime.Runtime:
+    try:
+        return runtime.start(config.load())
+    except KartotekaError as exc:
+        _fail(str(exc))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def main() -> None:
+    try:
+        cli(prog_name="kartoteka")
+    except SQLAlchemyError as exc:
+        url = make_engine(config.load().database_url).url.render_as_string(hide_password=True)
+        _fail(f"the database at {url} cannot be used: {_first_line(exc)}")

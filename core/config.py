@@ -1,0 +1,93 @@
+"""Settings: defaults, then the instance file, then ``KARTOTEKA_*`` variables.
+
+Each setting has one line in ``SETTINGS``; the README's configuration table lists
+the same names. ``instance/kartoteka.toml`` takes the names in lower case.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from core.errors import StartupError
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass
+class Settings:
+    instance_path: str = ""
+    database_url: str = ""
+    secret_key: str = ""
+    auto_migrate: bool = True
+    default_locale: str = "pl"
+    timezone: str = "Europe/Warsaw"
+    trace_plugins: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def instance(self) -> Path:
+        return Path(self.instance_path)
+
+
+def load(overrides: dict | None = None, environ: dict | None = None) -> Settings:
+    """Settings from defaults < instance file < environment < ``overrides``."""
+    environ = os.environ if environ is None else environ
+    overrides = {k.lower(): v for k, v in (overrides or {}).items()}
+    instance = Path(
+        overrides.get("instance_path")
+        or environ.get("KARTOTEKA_INSTANCE_PATH")
+        or Path.cwd() / "instance"
+    ).resolve()
+    values: dict = {"instance_path": str(instance)}
+    values.update(_read_file(instance / "kartoteka.toml"))
+    for f in fields(Settings):
+        env = environ.get(f"KARTOTEKA_{f.name.upper()}")
+        if env is not None:
+            values[f.name] = env
+    values.update(overrides)
+    values["instance_path"] = str(instance)
+    settings = Settings(**{f.name: _coerce(f, values[f.name]) for f in fields(Settings)
+                           if f.name in values})
+    if not settings.database_url:
+        settings.database_url = f"sqlite:///{instance / 'kartoteka.db'}"
+    return settings
+
+
+def ensure_instance(settings: Settings) -> None:
+    """Create the instance folder and a persistent secret key on first use."""
+    settings.instance.mkdir(parents=True, exist_ok=True)
+    if not settings.secret_key:
+        key_file = settings.instance / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        settings.secret_key = key_file.read_text().strip()
+
+
+def _read_file(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise StartupError(f"{path}: not valid TOML: {exc}") from exc
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise StartupError(f"{path}: unknown settings {', '.join(unknown)}")
+    return data
+
+
+def _coerce(f, value):
+    if f.type in ("bool", bool) and isinstance(value, str):
+        if value.lower() in TRUE:
+            return True
+        if value.lower() in FALSE:
+            return False
+        raise StartupError(f"KARTOTEKA_{f.name.upper()}: '{value}' is not yes or no")
+    return value

@@ -1,0 +1,55 @@
+"""The core's own hook implementations, registered before any plugin.
+
+Core defaults are registered like a plugin named ``core`` so that the registries
+treat the core's terms and permissions exactly as a plugin's.
+"""
+
+from core import hookimpl
+from core.permissions import CORE_PERMISSIONS
+from core.terms import Term, forms
+
+CORE_TERMS = [
+    Term("core.organisation",
+         pl=forms("organizacja, organizacji, organizacji, organizację, organizacją, organizacji",
+                  "organizacje, organizacji, organizacjom, organizacje, organizacjami, "
+                  "organizacjach"),
+         en=forms("organisation", "organisations")),
+    Term("core.person",
+         pl=forms("osoba, osoby, osobie, osobę, osobą, osobie",
+                  "osoby, osób, osobom, osoby, osobami, osobach"),
+         en=forms("person", "people")),
+    Term("core.contractor",
+         pl=forms("kontrahent, kontrahenta, kontrahentowi, kontrahenta, kontrahentem, "
+                  "kontrahencie",
+                  "kontrahenci, kontrahentów, kontrahentom, kontrahentów, kontrahentami, "
+                  "kontrahentach"),
+         en=forms("contractor", "contractors")),
+    Term("core.case",
+         pl=forms("sprawa, sprawy, sprawie, sprawę, sprawą, sprawie",
+                  "sprawy, spraw, sprawom, sprawy, sprawami, sprawach"),
+         en=forms("case", "cases")),
+    Term("core.task",
+         pl=forms("zadanie, zadania, zadaniu, zadanie, zadaniem, zadaniu",
+                  "zadania, zadań, zadaniom, zadania, zadaniami, zadaniach"),
+         en=forms("task", "tasks")),
+    Term("core.user",
+         pl=forms("użytkownik, użytkownika, użytkownikowi, użytkownika, użytkownikiem, "
+                  "użytkowniku",
+                  "użytkownicy, użytkowników, użytkownikom, użytkowników, użytkownikami, "
+                  "użytkownikach"),
+         en=forms("user", "users")),
+    Term("core.plugin",
+         pl=forms("wtyczka, wtyczki, wtyczce, wtyczkę, wtyczką, wtyczce",
+                  "wtyczki, wtyczek, wtyczkom, wtyczki, wtyczkami, wtyczkach"),
+         en=forms("plugin", "plugins")),
+]
+
+
+@hookimpl(trylast=True)
+def kartoteka_register_terms():
+    return CORE_TERMS
+
+
+@hookimpl(trylast=True)
+def kartoteka_register_permissions():
+    return CORE_PERMISSIONS

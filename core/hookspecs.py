@@ -1,0 +1,181 @@
+"""Every hook a Kartoteka plugin can implement: the plugin author's contract.
+
+Hooks are called with keyword arguments; an implementation may accept any subset of
+them, so new arguments can be added without breaking plugins. Do not give defaults to
+the parameters of an implementation: pluggy ignores them.
+
+Order: plugins are registered dependencies first and pluggy calls the last registered
+first, so a plugin's implementation runs before those of the plugins it depends on,
+and the core's own defaults run last.
+
+A misspelt hook name (anything starting ``kartoteka_`` that is not declared here) stops
+the plugin from being enabled.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kartoteka")
+
+
+# --------------------------------------------------------------------- bootstrap
+
+
+@hookspec
+def kartoteka_startup(app):
+    """The application is assembled; the last chance for a plugin to set itself up.
+
+    Called once per application, after every registry has been built and every
+    blueprint registered, before the first request. Use it to read settings or warm a
+    cache. Never change the database schema here: that is what migrations are for.
+
+    :param app: the ``flask.Flask`` application.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_register_migrations():
+    """Where the plugin's Alembic revisions live.
+
+    Called when the plugin is enabled and on every ``kartoteka db upgrade``. The core
+    owns the Alembic environment; a plugin ships only its ``versions`` folder, and its
+    revisions are tracked in its own version table, ``alembic_version_<plugin>``. Its
+    tables must be named ``<plugin>_...`` and be defined on ``core.db.Base``.
+
+    :returns: the absolute path (``str`` or ``pathlib.Path``) of the folder that holds
+        the plugin's revision files, or ``None`` if it has no tables.
+    """
+
+
+# --------------------------------------------------------------------- registries
+
+
+@hookspec
+def kartoteka_register_terms():
+    """Default terms: the nouns the plugin shows to people, in Polish and English.
+
+    Called once at start-up. Keys must start with the plugin's name
+    (``training.participant``); a key claimed twice stops start-up naming both plugins.
+
+    :returns: a list of ``core.Term``.
+
+    Example::
+
+        @hookimpl
+        def kartoteka_register_terms():
+            return [Term("training.participant",
+                         pl=forms("uczestnik, uczestnika, uczestnikowi, uczestnika, "
+                                  "uczestnikiem, uczestniku",
+                                  "uczestnicy, uczestników, uczestnikom, uczestników, "
+                                  "uczestnikami, uczestnikach"),
+                         en=forms("participant", "participants"))]
+    """
+
+
+@hookspec
+def kartoteka_register_permissions():
+    """Permission keys the plugin checks, for administrators to grant to roles.
+
+    Called once at start-up. Keys are ``<plugin>.<action>``; a key claimed twice stops
+    start-up naming both plugins.
+
+    :returns: a list of ``core.Permission``.
+    """
+
+
+@hookspec
+def kartoteka_register_blueprints():
+    """Flask blueprints with the plugin's pages.
+
+    Called once when the application is created. Name each blueprint after the plugin
+    and mount it under ``/<plugin>``; a disabled plugin's pages are gone because its
+    blueprints are never registered.
+
+    :returns: a list of ``flask.Blueprint``.
+    """
+
+
+@hookspec
+def kartoteka_register_commands(cli):
+    """Add subcommands to the ``kartoteka`` command.
+
+    Called when the command line starts, for enabled plugins only. Add a group named
+    after the plugin rather than many top-level commands.
+
+    :param cli: the ``click.Group`` of the ``kartoteka`` command.
+    :returns: nothing.
+    """
+
+
+# --------------------------------------------------------------------- maintenance
+
+
+@hookspec
+def kartoteka_load_demo_data(session):
+    """Create realistic demo records for a first look at the plugin.
+
+    Called by ``kartoteka demo`` and on the first ``make run``, for every enabled
+    plugin, dependencies first, in one transaction per plugin. Must be idempotent:
+    running it twice creates nothing new (look records up by a natural key first).
+    Write through the core services so that events fire as for any other change.
+
+    :param session: a ``sqlalchemy.orm.Session``; the core commits it.
+    :returns: nothing.
+    """
+
+
+# --------------------------------------------------------------------- record events
+
+
+@hookspec
+def kartoteka_before_record_save(record, changes, actor):
+    """A record is about to be created or changed: check it, or refuse the change.
+
+    Called inside the transaction by the core's write path (``core.records``) before
+    the record is flushed. Raise ``core.errors.ValidationError`` to refuse; nothing is
+    written then. Keep it fast and free of outside I/O.
+
+    :param record: the ORM object.
+    :param changes: ``{attribute: (old, new)}``; for a new record every old is None.
+    :param actor: the user making the change, or ``None`` for the system.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_record_created(record, actor):
+    """A record was created and the transaction committed.
+
+    A notification only: each implementation is called on its own, and one that
+    raises is logged without stopping the others. It is not called when the
+    transaction rolls back.
+
+    :param record: the ORM object (detached; read its loaded attributes only).
+    :param actor: the user who made the change, or ``None``.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_record_updated(record, changes, actor):
+    """A record was changed and the transaction committed.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+
+    :param record: the ORM object.
+    :param changes: ``{attribute: (old, new)}`` of what changed.
+    :param actor: the user who made the change, or ``None``.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_record_deleted(record, actor):
+    """A record was deleted and the transaction committed.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+
+    :param record: the ORM object as it was before deletion.
+    :param actor: the user who made the change, or ``None``.
+    :returns: nothing.
+    """

@@ -1,0 +1,118 @@
+"""Alembic, driven from code: one environment, one version table per branch.
+
+The core's revisions live in ``core/migrations/versions`` and are tracked in
+``alembic_version``; each plugin ships only its own ``versions`` folder and is tracked
+in ``alembic_version_<plugin>``, so removing one plugin never breaks the others.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+CORE = "core"
+ENV_DIR = Path(__file__).parent / "migrations"
+CORE_VERSIONS = ENV_DIR / "versions"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One line of migrations: the core's or a plugin's."""
+
+    name: str
+    versions: Path
+
+    @property
+    def version_table(self) -> str:
+        return "alembic_version" if self.name == CORE else f"alembic_version_{self.name}"
+
+
+@dataclass(frozen=True)
+class BranchStatus:
+    name: str
+    current: str | None
+    head: str | None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+CORE_BRANCH = Branch(CORE, CORE_VERSIONS)
+
+
+def alembic_config(branch: Branch, connection: Connection | None = None,
+                   plugin_names: tuple[str, ...] = ()) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ENV_DIR))
+    cfg.set_main_option("version_locations", str(branch.versions))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes.update(branch=branch, connection=connection, plugin_names=plugin_names)
+    return cfg
+
+
+def head(branch: Branch) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(branch)).get_current_head()
+
+
+def current(connection: Connection, branch: Branch) -> str | None:
+    ctx = MigrationContext.configure(connection, opts={"version_table": branch.version_table})
+    return ctx.get_current_revision()
+
+
+def status(engine: Engine, branches: list[Branch]) -> list[BranchStatus]:
+    with engine.connect() as conn:
+        return [BranchStatus(b.name, current(conn, b), head(b)) for b in branches]
+
+
+def upgrade(engine: Engine, branch: Branch, revision: str = "head") -> None:
+    with migration_lock(engine), engine.begin() as conn:
+        command.upgrade(alembic_config(branch, conn), revision)
+
+
+def downgrade(engine: Engine, branch: Branch, revision: str) -> None:
+    with migration_lock(engine), engine.begin() as conn:
+        command.downgrade(alembic_config(branch, conn), revision)
+
+
+def make_revision(engine: Engine, branch: Branch, message: str, autogenerate: bool,
+                  plugin_names: tuple[str, ...]) -> None:
+    branch.versions.mkdir(parents=True, exist_ok=True)
+    with engine.begin() as conn:
+        cfg = alembic_config(branch, conn, plugin_names)
+        command.revision(cfg, message=message, autogenerate=autogenerate,
+                         head="head" if head(branch) else "base")
+
+
+@contextmanager
+def migration_lock(engine: Engine):
+    """Let only one process migrate at a time (several web processes may start at once)."""
+    if engine.dialect.name == "postgresql":
+        key = int(hashlib.sha1(b"kartoteka-migrate").hexdigest()[:15], 16)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -1,0 +1,65 @@
+"""One running installation: settings, database, schema check and enabled plugins.
+
+Both the web application and the command line start from ``start()``; it refuses to
+run with an out-of-date schema (unless it may upgrade it) or without a plugin that an
+administrator enabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import config, migrate, plugins
+from core.db import make_engine, make_sessionmaker
+from core.errors import PluginError, SchemaOutOfDate, StartupError
+from core.plugins import PluginHost
+
+
+@dataclass
+class Runtime:
+    settings: config.Settings
+    engine: Engine
+    Session: sessionmaker
+    host: PluginHost
+
+    def session(self) -> Session:
+        return self.Session()
+
+
+def start(settings: config.Settings) -> Runtime:
+    config.ensure_instance(settings)
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine, [migrate.CORE_BRANCH], settings.auto_migrate)
+    host = load_enabled(engine, settings)
+    ensure_schema(engine, host.branches()[1:], settings.auto_migrate)
+    return Runtime(settings, engine, make_sessionmaker(engine, host=host), host)
+
+
+def load_enabled(engine: Engine, settings: config.Settings) -> PluginHost:
+    with Session(engine) as session:
+        names = set(plugins.enabled_states(session))
+    try:
+        return plugins.build_host(names, trace=settings.trace_plugins)
+    except PluginError as exc:
+        raise StartupError(
+            f"Plugin '{exc.plugin}' is enabled but cannot be loaded: {exc.reason}\n"
+            "Kartoteka does not run without a plugin an administrator enabled.\n"
+            f"Fix or reinstall the plugin, or disable it with:\n"
+            f"    kartoteka plugins disable {exc.plugin}"
+        ) from exc
+
+
+def ensure_schema(engine: Engine, branches: list[migrate.Branch], auto: bool) -> None:
+    """Bring each branch to its head, or refuse when automatic migration is off."""
+    for line in migrate.status(engine, branches):
+        if line.up_to_date:
+            continue
+        if not auto:
+            raise SchemaOutOfDate(
+                f"The database schema of '{line.name}' is at {line.current or 'nothing'}, "
+                f"the code needs {line.head}. Run:\n    kartoteka db upgrade"
+            )
+        migrate.upgrade(engine, next(b for b in branches if b.name == line.name))

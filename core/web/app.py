@@ -1,0 +1,75 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from flask import Blueprint, Flask
+from flask_babel import Babel
+from flask_wtf import CSRFProtect
+
+from core import config, runtime
+from core.errors import PluginError, StartupError
+from core.terms import term
+from core.web import auth, health, home, i18n
+from core.web.db import close_session
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build the application for one installation.
+
+    ``config_overrides`` may hold Kartoteka settings (``database_url``, ...; see
+    ``core.config``) and Flask settings in upper case (``TESTING``, ...).
+    """
+    overrides = dict(config_overrides or {})
+    setting_names = {f.name for f in fields(config.Settings)}
+    settings = config.load({k: v for k, v in overrides.items() if k.lower() in setting_names})
+    rt = runtime.start(settings)
+
+    app = Flask("core.web", instance_path=settings.instance_path,
+                template_folder="templates", static_folder="static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        BABEL_TRANSLATION_DIRECTORIES=str(
+            i18n.compile_translations(settings.instance / "translations")),
+    )
+    app.config.update({k: v for k, v in overrides.items() if k.lower() not in setting_names})
+    app.extensions["kartoteka"] = rt
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.current_locale)
+    auth.login_manager.init_app(app)
+    app.jinja_env.globals.update(term=term, plugins=rt.host.plugins,
+                                 current_locale=i18n.current_locale)
+    app.teardown_appcontext(close_session)
+
+    for blueprint in (health.bp, auth.bp, home.bp):
+        app.register_blueprint(blueprint)
+    _register_plugin_blueprints(app, rt)
+    try:
+        rt.host.call_each("kartoteka_startup", app=app)
+    except PluginError as exc:
+        raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
+                           f"{exc.plugin}") from exc
+    return app
+
+
+def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
+    try:
+        registered = rt.host.call_each("kartoteka_register_blueprints")
+        for owner, blueprints in registered:
+            for bp in blueprints:
+                if not isinstance(bp, Blueprint) or not bp.name.startswith(owner):
+                    raise PluginError(owner, f"blueprint {bp!r} must be a flask.Blueprint "
+                                             f"named after the plugin")
+                app.register_blueprint(bp)
+    except PluginError as exc:
+        raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
+                           f"{exc.plugin}") from exc

@@ -1,0 +1,39 @@
+"""Languages of the interface: Polish by default, English complete too.
+
+Translations are kept as ``.po`` sources in ``core/translations``; they are compiled
+into the instance folder when the application starts, so a checkout needs no build
+step and no compiled file is kept in the repository.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import current_app, has_request_context, session
+
+SOURCES = Path(__file__).resolve().parent.parent / "translations"
+LANGUAGES = ("pl", "en")
+
+
+def compile_translations(target: Path) -> Path:
+    """Compile every ``.po`` newer than its ``.mo`` into ``target``; returns ``target``."""
+    for po_path in SOURCES.glob("*/LC_MESSAGES/*.po"):
+        mo_path = target / po_path.relative_to(SOURCES).with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        mo_path.parent.mkdir(parents=True, exist_ok=True)
+        with po_path.open("rb") as src:
+            catalog = read_po(src, locale=po_path.parts[-3])
+        tmp = mo_path.with_suffix(".tmp")
+        with tmp.open("wb") as out:
+            write_mo(out, catalog)
+        tmp.replace(mo_path)  # atomic, so a second process never reads half a file
+    return target
+
+
+def current_locale() -> str:
+    if has_request_context() and session.get("lang") in LANGUAGES:
+        return session["lang"]
+    return current_app.extensions["kartoteka"].settings.default_locale

@@ -1,0 +1,1 @@
+"""The built-in industry plugins, each loaded through its entry point like any other."""

@@ -1,0 +1,1 @@
+"""Expert opinions: a Kartoteka plugin."""

@@ -1,0 +1,27 @@
+"""Expert opinions: the plugin's hooks, its whole face to the core."""
+
+import core
+from core import Manifest, hookimpl
+
+from plugins.expertise import permissions, terms
+
+manifest = Manifest(
+    name="expertise",
+    version=core.__version__,
+    title={"pl": "Ekspertyzy", "en": "Expert opinions"},
+    description={
+        "pl": "Spotkania i zapytania kierowane do działów według specjalizacji, biegli, oferty z akceptacją marży.",
+        "en": "Meetings and inquiries routed to departments by specialisation, experts, offers with margin approval.",
+    },
+    requires_core=">=0.1,<0.2",
+)
+
+
+@hookimpl
+def kartoteka_register_terms():
+    return terms.TERMS
+
+
+@hookimpl
+def kartoteka_register_permissions():
+    return permissions.PERMISSIONS

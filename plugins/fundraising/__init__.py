@@ -1,0 +1,1 @@
+"""Fundraising: a Kartoteka plugin."""

@@ -1,0 +1,1 @@
+"""Grants: a Kartoteka plugin."""

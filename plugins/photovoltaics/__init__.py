@@ -1,0 +1,1 @@
+"""Photovoltaics: a Kartoteka plugin."""

@@ -1,0 +1,1 @@
+"""Large-format printing: a Kartoteka plugin."""

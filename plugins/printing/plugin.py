@@ -1,0 +1,27 @@
+"""Large-format printing: the plugin's hooks, its whole face to the core."""
+
+import core
+from core import Manifest, hookimpl
+
+from plugins.printing import permissions, terms
+
+manifest = Manifest(
+    name="printing",
+    version=core.__version__,
+    title={"pl": "Druk wielkoformatowy", "en": "Large-format printing"},
+    description={
+        "pl": "Projekty z kalkulacją cen, akceptacje progowe, zamówienia, zlecenia produkcyjne i reklamacje.",
+        "en": "Projects with price calculations, threshold approvals, orders, production orders and complaints.",
+    },
+    requires_core=">=0.1,<0.2",
+)
+
+
+@hookimpl
+def kartoteka_register_terms():
+    return terms.TERMS
+
+
+@hookimpl
+def kartoteka_register_permissions():
+    return permissions.PERMISSIONS
