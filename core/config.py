@@ -63,9 +63,15 @@ def ensure_instance(settings: Settings) -> None:
     settings.instance.mkdir(parents=True, exist_ok=True)
     if not settings.secret_key:
         key_file = settings.instance / "secret_key"
-        if not key_file.exists():
-            key_file.write_text(secrets.token_hex(32))
-            key_file.chmod(0o600)
+        try:
+            # Created readable by the owner only, never briefly world-readable; if another
+            # process starting at the same moment wins, its key is used.
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
         settings.secret_key = key_file.read_text().strip()
 
 
@@ -89,5 +95,6 @@ def _coerce(f, value):
             return True
         if value.lower() in FALSE:
             return False
-        raise StartupError(f"KARTOTEKA_{f.name.upper()}: '{value}' is not yes or no")
+        raise StartupError(f"Setting {f.name} (KARTOTEKA_{f.name.upper()}): '{value}' is not "
+                           "yes or no")
     return value

@@ -40,7 +40,7 @@ class Manifest:
     def problems(self, core_version: str) -> list[str]:
         """Everything wrong with this manifest, as sentences; empty when it is fine."""
         found = []
-        if not NAME_RE.match(self.name):
+        if not NAME_RE.fullmatch(self.name):
             found.append(f"name '{self.name}' must be lowercase letters, digits and _")
         for lang in ("pl", "en"):
             if not self.title.get(lang):
@@ -73,7 +73,7 @@ def dependency_order(manifests: dict[str, Manifest]) -> list[str]:
         if name in ordered:
             return
         if name in visiting:
-            cycle = " -> ".join(path + (name,))
+            cycle = " -> ".join(path[path.index(name):] + (name,))
             raise ValueError(f"dependency cycle: {cycle}")
         visiting.add(name)
         for dep in sorted(manifests[name].depends):

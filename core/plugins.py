@@ -24,7 +24,7 @@ from importlib_metadata import EntryPoint, entry_points
 import core
 from core import defaults, hookspecs
 from core.db import Base
-from core.errors import PluginError
+from core.errors import PluginError, ValidationError
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
 from core.permissions import Permission
@@ -120,6 +120,8 @@ class PluginHost:
             args = {k: kwargs[k] for k in impl.argnames}
             try:
                 result = impl.function(**args)
+            except ValidationError:
+                raise  # a deliberate refusal of a change, not a fault of the plugin
             except Exception as exc:
                 raise PluginError(impl.plugin_name, f"{hook_name} raised {_describe(exc)}") from exc
             if result is not None:

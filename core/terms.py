@@ -32,6 +32,7 @@ class Forms:
     plural: dict[str, str]
 
     def pick(self, case: str, category: str) -> str:
+        """Polish: the form for a CLDR plural category (see the module's docstring)."""
         if category == "one":
             return self.singular[case]
         if category == "few":
@@ -76,9 +77,10 @@ class Term:
             raise ValueError(f"unknown grammatical case '{case}'; use one of {CASES}")
         lang = locale.split("_")[0] if locale.split("_")[0] in LOCALES else "en"
         forms_ = getattr(self, lang)
-        if plural:
+        category = Locale.parse(lang).plural_form(abs(count))
+        if plural or (lang != "pl" and category != "one"):
             return forms_.plural[case]
-        return forms_.pick(case, Locale.parse(lang).plural_form(abs(count)))
+        return forms_.pick(case, category)
 
 
 class TermRegistry:

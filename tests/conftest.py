@@ -8,6 +8,7 @@ an unreachable PostgreSQL stops the run instead of skipping those tests.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -73,11 +74,15 @@ def kartoteka_database_url(database_url):
 def fixture_plugins_dir(tmp_path_factory) -> Path:
     """The test plugin distributions, pip-installed into a folder of their own."""
     target = tmp_path_factory.mktemp("site")
-    subprocess.run(
+    sources = tmp_path_factory.mktemp("src")  # pip builds in the source tree: one per worker
+    for name in ("kartoteka-visits", "kartoteka-faulty"):
+        shutil.copytree(FIXTURES / name, sources / name)
+    done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
          "--no-build-isolation", "--disable-pip-version-check", "--target", str(target),
-         str(FIXTURES / "kartoteka-visits"), str(FIXTURES / "kartoteka-faulty")],
-        check=True, capture_output=True)
+         str(sources / "kartoteka-visits"), str(sources / "kartoteka-faulty")],
+        capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
     return target
 
 

@@ -1,0 +1,167 @@
+"""Schema migrations: the core's branch, each plugin's own branch, and start-up checks."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+import core.models  # noqa: F401  (the core's tables on the metadata)
+from core import migrate, plugins
+from core.db import Base, make_engine
+from core.errors import SchemaOutOfDate
+from core.web import create_app
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+CORE_TABLES = {"plugin_state", "users"}
+CORE_HEAD = "0001_core_start"
+VISITS = migrate.Branch(
+    "visits", FIXTURES / "kartoteka-visits" / "kartoteka_visits" / "migrations" / "versions")
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def app_config(database_url, tmp_path, **extra):
+    return {"database_url": database_url, "instance_path": str(tmp_path / "instance"), **extra}
+
+
+def version(engine, table: str) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.scalars(text(f"SELECT version_num FROM {table}")))
+
+
+def ok(result):
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+# --------------------------------------------------------------------- the core's branch
+
+
+def test_upgrade_creates_the_core_tables_and_reports_the_head(engine):
+    assert migrate.status(engine, [migrate.CORE_BRANCH])[0].current is None
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    assert CORE_TABLES | {"alembic_version"} <= set(inspect(engine).get_table_names())
+    [line] = migrate.status(engine, [migrate.CORE_BRANCH])
+    assert (line.name, line.current, line.head) == ("core", CORE_HEAD, CORE_HEAD)
+    assert line.up_to_date
+
+
+def test_upgrading_twice_keeps_the_schema_and_the_data(engine):
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO plugin_state (name, enabled, version, depends, "
+                          "changed_at) VALUES ('x', false, '1', '[]', CURRENT_TIMESTAMP)"))
+    tables = set(inspect(engine).get_table_names())
+
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    assert set(inspect(engine).get_table_names()) == tables
+    assert version(engine, "alembic_version") == [CORE_HEAD]
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT name FROM plugin_state")) == "x"
+
+
+def core_only(obj, name, type_, reflected, compare_to):
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table in CORE_TABLES
+
+
+def test_the_migrated_schema_matches_the_models(engine):
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    assert CORE_TABLES <= set(Base.metadata.tables)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={
+            "include_object": core_only, "compare_type": True,
+            "compare_server_default": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+@pytest.mark.parametrize("branch", [migrate.CORE_BRANCH, VISITS], ids=lambda b: b.name)
+def test_each_branch_has_exactly_one_head(branch):
+    heads = ScriptDirectory.from_config(migrate.alembic_config(branch)).get_heads()
+    assert len(heads) == 1, heads
+
+
+# --------------------------------------------------------------------- start-up
+
+
+def test_start_up_without_auto_migrate_refuses_an_unmigrated_database(database_url,
+                                                                      tmp_path):
+    with pytest.raises(SchemaOutOfDate) as refused:
+        create_app(app_config(database_url, tmp_path, auto_migrate=False))
+    assert "kartoteka db upgrade" in str(refused.value)
+    assert "'core'" in str(refused.value)
+
+
+def test_start_up_migrates_an_unmigrated_database_by_default(database_url, tmp_path,
+                                                             engine):
+    app = create_app(app_config(database_url, tmp_path))
+    app.extensions["kartoteka"].engine.dispose()
+    assert migrate.status(engine, [migrate.CORE_BRANCH])[0].current == CORE_HEAD
+    assert CORE_TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_a_plugin_branch_behind_its_head_stops_start_up_naming_the_plugin(
+        database_url, tmp_path, engine, third_party):
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    plugins.enable(engine, ["visits"])
+    migrate.downgrade(engine, VISITS, "base")
+    assert not inspect(engine).has_table("visits_visit")
+
+    with pytest.raises(SchemaOutOfDate) as refused:
+        create_app(app_config(database_url, tmp_path, auto_migrate=False))
+    assert "'visits'" in str(refused.value) and "kartoteka db upgrade" in str(refused.value)
+
+    app = create_app(app_config(database_url, tmp_path))
+    app.extensions["kartoteka"].engine.dispose()
+    assert inspect(engine).has_table("visits_visit")
+    assert version(engine, "alembic_version_visits") == ["0001_visits"]
+
+
+# --------------------------------------------------------------------- a plugin's branch
+
+
+def test_a_plugin_has_its_own_version_table(cli, third_party, engine):
+    ok(cli("init"))
+    ok(cli("plugins", "enable", "visits"))
+    assert inspect(engine).has_table("visits_visit")
+    assert version(engine, "alembic_version_visits") == ["0001_visits"]
+    assert version(engine, "alembic_version") == [CORE_HEAD]
+
+    lines = json.loads(ok(cli("db", "status", "--json")).stdout)
+    assert [(line["name"], line["current"], line["up_to_date"]) for line in lines] == [
+        ("core", CORE_HEAD, True), ("visits", "0001_visits", True)]
+
+
+def test_disabling_keeps_a_plugins_table_and_downgrade_then_removes_it(cli, third_party,
+                                                                         engine):
+    ok(cli("init"))
+    ok(cli("plugins", "enable", "visits"))
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO visits_visit (place, visited_on, note) "
+                          "VALUES ('Kórnik', :day, '')"), {"day": date(2026, 11, 2)})
+
+    refused = cli("db", "downgrade", "--plugin", "visits", "base")
+    assert refused.returncode == 1
+    assert "disable 'visits' first" in refused.stderr
+    assert inspect(engine).has_table("visits_visit")
+
+    ok(cli("plugins", "disable", "visits"))
+    with engine.connect() as conn:
+        assert list(conn.scalars(text("SELECT place FROM visits_visit"))) == ["Kórnik"]
+
+    ok(cli("db", "downgrade", "--plugin", "visits", "base"))
+    tables = set(inspect(engine).get_table_names())
+    assert "visits_visit" not in tables
+    assert CORE_TABLES | {"alembic_version"} <= tables
+    assert version(engine, "alembic_version") == [CORE_HEAD]
