@@ -98,7 +98,9 @@ def make_revision(engine: Engine, branch: Branch, message: str, autogenerate: bo
 def migration_lock(engine: Engine):
     """Let only one process migrate at a time (several web processes may start at once)."""
     if engine.dialect.name == "postgresql":
-        key = int(hashlib.sha1(b"kartoteka-migrate").hexdigest()[:15], 16)
+        # One lock per database (and schema search path), the same in every process.
+        url = engine.url.render_as_string(hide_password=True)
+        key = int(hashlib.sha1(f"kartoteka-migrate {url}".encode()).hexdigest()[:15], 16)
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:

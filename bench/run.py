@@ -1,0 +1,82 @@
+"""Benchmarks of the core platform: start-up, plugin listing and a served request.
+
+Run by ``make bench``; prints a table and writes bench/results/latest.json. Figures
+are written up in docs/performance.md. Uses SQLite, and PostgreSQL when
+KARTOTEKA_BENCH_POSTGRES_URL is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def bench(database_url: str, instance: Path) -> dict:
+    env = {**os.environ, "KARTOTEKA_DATABASE_URL": database_url,
+           "KARTOTEKA_INSTANCE_PATH": str(instance)}
+    subprocess.run([BIN / "kartoteka", "init", "--plugins", "all"], env=env, check=True,
+                   capture_output=True)
+    os.environ.update(env)
+    from core.web import create_app
+
+    tracemalloc.start()
+    start_ms = timed(lambda: create_app({"database_url": database_url}), 10)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    app = create_app({"database_url": database_url})
+    client = app.test_client()
+    health_ms = timed(lambda: client.get("/healthz"), 500)
+    cli_ms = timed(lambda: subprocess.run([BIN / "kartoteka", "plugins", "list", "--json"],
+                                          env=env, check=True, capture_output=True), 5)
+    return {
+        "create_app_ms_median": round(statistics.median(start_ms), 1),
+        "create_app_peak_mib": round(peak / 2**20, 1),
+        "healthz_ms_p50": round(percentile(health_ms, 50), 2),
+        "healthz_ms_p95": round(percentile(health_ms, 95), 2),
+        "plugins_list_cli_ms_median": round(statistics.median(cli_ms), 0),
+    }
+
+
+def main() -> None:
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["sqlite"] = bench(f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
+    pg = os.environ.get("KARTOTEKA_BENCH_POSTGRES_URL")
+    if pg:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["postgresql"] = bench(pg, Path(tmp) / "instance")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    keys = list(next(iter(results.values())))
+    print(f"{'measure':32}" + "".join(f"{db:>14}" for db in results))
+    for key in keys:
+        print(f"{key:32}" + "".join(f"{results[db][key]:>14}" for db in results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""One test per hook, plus checks that every hook is documented and tested."""
+
+import inspect as pyinspect
+import logging
+import re
+from datetime import date
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from flask import Blueprint
+from sqlalchemy import select
+
+from core import Permission, Term, ValidationError, forms, hookimpl, hookspecs, records
+from core.errors import PluginError, StartupError
+from core.models import User
+from core.plugins import build_host
+
+ROOT = Path(__file__).resolve().parents[2]
+HOOKS = sorted(n for n in dir(hookspecs) if n.startswith("kartoteka_"))
+
+
+class Spy:
+    """A plugin written in the test: records the events it hears."""
+
+    def __init__(self):
+        self.heard = []
+
+    @hookimpl
+    def kartoteka_before_record_save(self, record, changes, actor):
+        if isinstance(record, User) and "full_name" in changes \
+                and changes["full_name"][1] == "Nobody":
+            raise ValidationError({"full_name": "Nobody is not a name."})
+
+    @hookimpl
+    def kartoteka_record_created(self, record):
+        self.heard.append(("created", record.email))
+
+    @hookimpl
+    def kartoteka_record_updated(self, record, changes, actor):
+        self.heard.append(("updated", record.email, changes, actor))
+
+    @hookimpl
+    def kartoteka_record_deleted(self, record):
+        self.heard.append(("deleted", record.email))
+
+
+@pytest.fixture
+def spied_app(kartoteka_app_factory):
+    app = kartoteka_app_factory()
+    spy = Spy()
+    app.extensions["kartoteka"].host.pm.register(spy, name="spy")
+    return app.extensions["kartoteka"], spy
+
+
+def new_user(email="anna@example.com"):
+    return User(email=email, full_name="Anna", password_hash="x")
+
+
+def test_every_hook_has_a_full_docstring():
+    for name in HOOKS:
+        doc = pyinspect.getdoc(getattr(hookspecs, name)) or ""
+        assert ":returns:" in doc, f"{name} does not say what it returns"
+        for param in pyinspect.signature(getattr(hookspecs, name)).parameters:
+            assert f":param {param}:" in doc, f"{name} does not document {param}"
+
+
+def test_every_hook_is_documented_in_the_plugin_guide_and_tested_here():
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    here = Path(__file__).read_text()
+    for name in HOOKS:
+        assert f"`{name}" in guide, f"{name} is missing from docs/plugins.md"
+        assert re.search(rf"^def test_hook_{name}\b", here, re.M), f"{name} has no test"
+
+
+def test_hook_kartoteka_startup(third_party, kartoteka_app_factory):
+    app = kartoteka_app_factory(["visits"])
+    assert app.jinja_env.filters["visit_date"](date(2026, 3, 9)) == "09.03.2026"
+
+
+def test_hook_kartoteka_register_migrations(third_party):
+    host = build_host(["visits", "training"])
+    (branch,) = host.branch("visits")
+    assert branch.version_table == "alembic_version_visits"
+    assert (branch.versions / "0001_visits.py").exists()
+    assert host.branch("training") == []
+    assert [b.name for b in host.branches()] == ["core", "visits"]
+
+
+def test_hook_kartoteka_register_terms(third_party):
+    host = build_host(["visits", "training"])
+    assert host.terms["visits.visit"].render("pl", "acc") == "wizytę"
+    assert host.terms["training.member_unit"].render("pl", count=5) == "jednostek członkowskich"
+    assert host.terms["core.organisation"].render("en", count=2) == "organisations"
+
+
+def test_hook_kartoteka_register_terms_refuses_another_owners_key():
+    class Squatter:
+        @hookimpl
+        def kartoteka_register_terms(self):
+            return [Term("core.person", pl=forms("x", "y"), en=forms("x", "y"))]
+
+    host = build_host([])
+    host.pm.register(Squatter(), name="squatter")
+    from core.plugins import _collect
+
+    with pytest.raises(PluginError, match="'core.person' must start with 'squatter.'"):
+        _collect(host, "kartoteka_register_terms", Term)
+
+
+def test_hook_kartoteka_register_permissions(third_party):
+    host = build_host(["visits", "printing"])
+    assert host.permissions["visits.record"].label("pl") == "Rejestrowanie wizyt"
+    assert "printing.approve_calculation" in host.permissions
+    assert "core.manage_plugins" in host.permissions
+
+
+def test_hook_kartoteka_register_permissions_refuses_a_duplicate():
+    class Twice:
+        @hookimpl
+        def kartoteka_register_permissions(self):
+            perm = Permission("twice.do", {"pl": "Rób", "en": "Do"})
+            return [perm, perm]
+
+    host = build_host([])
+    host.pm.register(Twice(), name="twice")
+    from core.plugins import _collect
+
+    with pytest.raises(PluginError, match="'twice.do' is already registered by 'twice'"):
+        _collect(host, "kartoteka_register_permissions", Permission)
+
+
+def test_hook_kartoteka_register_blueprints(third_party, kartoteka_app_factory,
+                                            kartoteka_login):
+    app = kartoteka_app_factory(["visits"])
+    assert "visits" in app.blueprints
+    client = kartoteka_login(app.test_client())
+    assert client.get("/visits/").status_code == 200
+
+
+def test_hook_kartoteka_register_blueprints_refuses_a_foreign_name(kartoteka_app_factory,
+                                                                   monkeypatch):
+    import plugins.grants.plugin as grants
+
+    @hookimpl
+    def kartoteka_register_blueprints():
+        return [Blueprint("admin", __name__)]
+
+    monkeypatch.setattr(grants, "kartoteka_register_blueprints", kartoteka_register_blueprints,
+                        raising=False)
+    with pytest.raises(StartupError, match="kartoteka plugins disable grants"):
+        kartoteka_app_factory(["grants"])
+
+
+def test_hook_kartoteka_register_commands(third_party, cli):
+    cli("init")
+    cli("plugins", "enable", "visits")
+    from core.cli import cli as group
+
+    result = CliRunner().invoke(group, ["visits", "--help"])
+    assert result.exit_code == 0 and "count" in result.output
+    assert isinstance(group.get_command(None, "visits"), click.Group)
+
+
+def test_hook_kartoteka_load_demo_data(third_party, kartoteka_app_factory):
+    from core import demo
+
+    rt = kartoteka_app_factory(["visits"]).extensions["kartoteka"]
+    assert "visits" in demo.load(rt)
+    demo.load(rt)
+    from kartoteka_visits.models import Visit
+
+    with rt.session() as session:
+        places = sorted(v.place for v in session.scalars(select(Visit)))
+    assert places == ["Starostwo Powiatowe w Gnieźnie", "Urząd Gminy Kórnik"]
+
+
+def test_hook_kartoteka_before_record_save(spied_app):
+    rt, spy = spied_app
+    with rt.session() as session, session.begin():
+        user_id = records.create(session, new_user()).id
+    with rt.session() as session:
+        with pytest.raises(ValidationError) as refused:
+            records.update(session, session.get(User, user_id), {"full_name": "Nobody"})
+        assert refused.value.errors == {"full_name": "Nobody is not a name."}
+        session.rollback()
+    with rt.session() as session:
+        assert session.get(User, user_id).full_name == "Anna"
+    assert [h[0] for h in spy.heard] == ["created"]
+
+
+def test_hook_kartoteka_record_created(spied_app):
+    rt, spy = spied_app
+    with rt.session() as session:
+        records.create(session, new_user())
+        assert spy.heard == []  # not before the commit
+        session.commit()
+    assert spy.heard == [("created", "anna@example.com")]
+
+    with rt.session() as session:
+        records.create(session, new_user("rolled@example.com"))
+        session.rollback()
+    assert spy.heard == [("created", "anna@example.com")]
+
+
+def test_hook_kartoteka_record_updated(spied_app):
+    rt, spy = spied_app
+    with rt.session() as session, session.begin():
+        admin = records.create(session, new_user("admin@example.com"))
+        user = records.create(session, new_user())
+    with rt.session() as session, session.begin():
+        records.update(session, session.get(User, user.id), {"full_name": "Anna Nowak"},
+                       actor=admin)
+        records.update(session, session.get(User, user.id), {"full_name": "Anna Nowak"})
+    updates = [h for h in spy.heard if h[0] == "updated"]
+    assert updates == [("updated", "anna@example.com",
+                        {"full_name": ("Anna", "Anna Nowak")}, admin)]
+
+
+def test_hook_kartoteka_record_deleted(spied_app):
+    rt, spy = spied_app
+    with rt.session() as session, session.begin():
+        user = records.create(session, new_user())
+    with rt.session() as session, session.begin():
+        records.delete(session, session.get(User, user.id))
+    assert spy.heard[-1] == ("deleted", "anna@example.com")
+    with rt.session() as session:
+        assert session.get(User, user.id) is None
+
+
+def test_a_failing_listener_does_not_stop_the_others(spied_app, caplog):
+    rt, spy = spied_app
+
+    class Broken:
+        @hookimpl
+        def kartoteka_record_created(self, record):
+            raise RuntimeError("listener down")
+
+    rt.host.pm.register(Broken(), name="broken")
+    with caplog.at_level(logging.ERROR), rt.session() as session, session.begin():
+        records.create(session, new_user())
+    assert spy.heard == [("created", "anna@example.com")]
+    assert "plugin 'broken' failed in kartoteka_record_created" in caplog.text
+    with rt.session() as session:
+        assert session.scalar(select(User.email)) == "anna@example.com"
