@@ -31,6 +31,7 @@ run: install
 	$(BIN)/kartoteka serve --host $(HOST) --port $(PORT)
 
 test: install
+	$(BIN)/ruff check core plugins tests bench docs
 	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
 
 bench: install

@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
@@ -42,6 +43,7 @@ class BranchStatus:
     name: str
     current: str | None
     head: str | None
+    known: bool = True  # False: the database was migrated by code this one does not have
 
     @property
     def up_to_date(self) -> bool:
@@ -72,7 +74,17 @@ def current(connection: Connection, branch: Branch) -> str | None:
 
 def status(engine: Engine, branches: list[Branch]) -> list[BranchStatus]:
     with engine.connect() as conn:
-        return [BranchStatus(b.name, current(conn, b), head(b)) for b in branches]
+        return [_status(conn, b) for b in branches]
+
+
+def _status(conn: Connection, branch: Branch) -> BranchStatus:
+    scripts = ScriptDirectory.from_config(alembic_config(branch))
+    revision = current(conn, branch)
+    try:
+        known = revision is None or scripts.get_revision(revision) is not None
+    except CommandError:
+        known = False
+    return BranchStatus(branch.name, revision, scripts.get_current_head(), known)
 
 
 def upgrade(engine: Engine, branch: Branch, revision: str = "head") -> None:

@@ -20,13 +20,16 @@ from types import ModuleType
 
 import pluggy
 from importlib_metadata import EntryPoint, entry_points
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 import core
-from core import defaults, hookspecs
+from core import defaults, hookspecs, migrate
 from core.db import Base
 from core.errors import PluginError, ValidationError
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
+from core.models import PluginState
 from core.permissions import Permission
 from core.terms import Term
 
@@ -219,11 +222,7 @@ def _collect(host: PluginHost, hook_name: str, kind: type) -> dict:
 # --------------------------------------------------------------------- enabled state
 
 
-def enabled_states(session) -> dict[str, "PluginState"]:
-    from sqlalchemy import inspect, select
-
-    from core.models import PluginState
-
+def enabled_states(session) -> dict[str, PluginState]:
     if not inspect(session.connection()).has_table(PluginState.__tablename__):
         return {}
     rows = session.scalars(select(PluginState).where(PluginState.enabled.is_(True)))
@@ -232,11 +231,6 @@ def enabled_states(session) -> dict[str, "PluginState"]:
 
 def enable(engine, names: Iterable[str]) -> list[Loaded]:
     """Check, migrate and enable plugins; nothing is enabled if any of them fails."""
-    from sqlalchemy.orm import Session
-
-    from core import migrate
-    from core.models import PluginState
-
     names = list(dict.fromkeys(names))
     with Session(engine) as session:
         already = set(enabled_states(session))
@@ -267,8 +261,6 @@ def disable(engine, name: str) -> bool:
     Returns False when it was not enabled. Refuses while an enabled plugin depends
     on it, naming both.
     """
-    from sqlalchemy.orm import Session
-
     with Session(engine) as session, session.begin():
         states = enabled_states(session)
         if name not in states:
@@ -300,8 +292,6 @@ class PluginReport:
 
 def report(engine, locale: str = "pl") -> list[PluginReport]:
     """Every installed or enabled plugin with its status; never raises for a plugin."""
-    from sqlalchemy.orm import Session
-
     with Session(engine) as session:
         states = enabled_states(session)
     available = discover()

@@ -57,6 +57,12 @@ def ensure_schema(engine: Engine, branches: list[migrate.Branch], auto: bool) ->
     for line in migrate.status(engine, branches):
         if line.up_to_date:
             continue
+        if not line.known:
+            raise StartupError(
+                f"The database schema of '{line.name}' is at revision {line.current}, which "
+                "this version of Kartoteka does not know: it was migrated by a newer version. "
+                "Install that version again, or restore a backup made before the upgrade."
+            )
         if not auto:
             raise SchemaOutOfDate(
                 f"The database schema of '{line.name}' is at {line.current or 'nothing'}, "

@@ -58,7 +58,7 @@ def _cases(text: str) -> dict[str, str]:
         raise ValueError(
             f"'{text}': give one form, or all six cases: {', '.join(CASES)}"
         )
-    return dict(zip(CASES, parts))
+    return dict(zip(CASES, parts, strict=True))
 
 
 @dataclass(frozen=True)

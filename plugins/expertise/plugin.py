@@ -2,7 +2,6 @@
 
 import core
 from core import Manifest, hookimpl
-
 from plugins.expertise import permissions, terms
 
 manifest = Manifest(
@@ -10,8 +9,14 @@ manifest = Manifest(
     version=core.__version__,
     title={"pl": "Ekspertyzy", "en": "Expert opinions"},
     description={
-        "pl": "Spotkania i zapytania kierowane do działów według specjalizacji, biegli, oferty z akceptacją marży.",
-        "en": "Meetings and inquiries routed to departments by specialisation, experts, offers with margin approval.",
+        "pl": (
+            "Spotkania i zapytania kierowane do działów według specjalizacji, biegli, oferty "
+            "z akceptacją marży."
+        ),
+        "en": (
+            "Meetings and inquiries routed to departments by specialisation, experts, offers "
+            "with margin approval."
+        ),
     },
     requires_core=">=0.1,<0.2",
 )

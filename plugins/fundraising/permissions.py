@@ -3,5 +3,6 @@
 from core import Permission
 
 PERMISSIONS = [
-    Permission("fundraising.manage_donations", {"pl": "Zarządzanie darowiznami", "en": "Manage donations"}),
+    Permission("fundraising.manage_donations",
+               {"pl": "Zarządzanie darowiznami", "en": "Manage donations"}),
 ]

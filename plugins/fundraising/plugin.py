@@ -2,7 +2,6 @@
 
 import core
 from core import Manifest, hookimpl
-
 from plugins.fundraising import permissions, terms
 
 manifest = Manifest(
@@ -10,8 +9,14 @@ manifest = Manifest(
     version=core.__version__,
     title={"pl": "Fundraising", "en": "Fundraising"},
     description={
-        "pl": "Darczyńcy i ich historia wpłat, kampanie, polecenia zapłaty, import wyciągów bankowych i formularze publiczne.",
-        "en": "Donors and their giving history, campaigns, direct debits, bank statement import and public forms.",
+        "pl": (
+            "Darczyńcy i ich historia wpłat, kampanie, polecenia zapłaty, import wyciągów "
+            "bankowych i formularze publiczne."
+        ),
+        "en": (
+            "Donors and their giving history, campaigns, direct debits, bank statement import"
+            " and public forms."
+        ),
     },
     requires_core=">=0.1,<0.2",
 )

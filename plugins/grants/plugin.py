@@ -2,7 +2,6 @@
 
 import core
 from core import Manifest, hookimpl
-
 from plugins.grants import permissions, terms
 
 manifest = Manifest(
@@ -10,8 +9,14 @@ manifest = Manifest(
     version=core.__version__,
     title={"pl": "Dotacje", "en": "Grants"},
     description={
-        "pl": "Umowy o współpracy z harmonogramem płatności, wnioski o dofinansowanie i o płatność, okres trwałości projektu.",
-        "en": "Cooperation contracts with payment schedules, grant applications and payment requests, the project durability period.",
+        "pl": (
+            "Umowy o współpracy z harmonogramem płatności, wnioski o dofinansowanie i o "
+            "płatność, okres trwałości projektu."
+        ),
+        "en": (
+            "Cooperation contracts with payment schedules, grant applications and payment "
+            "requests, the project durability period."
+        ),
     },
     requires_core=">=0.1,<0.2",
 )

@@ -3,6 +3,7 @@
 from core import Permission
 
 PERMISSIONS = [
-    Permission("photovoltaics.approve_contract", {"pl": "Zatwierdzanie umów", "en": "Approve contracts"}),
+    Permission("photovoltaics.approve_contract",
+               {"pl": "Zatwierdzanie umów", "en": "Approve contracts"}),
     Permission("photovoltaics.plan_crews", {"pl": "Planowanie ekip", "en": "Plan crews"}),
 ]

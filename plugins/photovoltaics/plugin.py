@@ -2,7 +2,6 @@
 
 import core
 from core import Manifest, hookimpl
-
 from plugins.photovoltaics import permissions, terms
 
 manifest = Manifest(
@@ -10,8 +9,14 @@ manifest = Manifest(
     version=core.__version__,
     title={"pl": "Fotowoltaika", "en": "Photovoltaics"},
     description={
-        "pl": "Od leada przez audyt, projekt i ofertę do umowy, montażu przez ekipy i rozliczenia zaliczki i końcowego.",
-        "en": "From lead through audit, design and offer to contract, installation by crews, and advance and final billing.",
+        "pl": (
+            "Od leada przez audyt, projekt i ofertę do umowy, montażu przez ekipy i "
+            "rozliczenia zaliczki i końcowego."
+        ),
+        "en": (
+            "From lead through audit, design and offer to contract, installation by crews, "
+            "and advance and final billing."
+        ),
     },
     requires_core=">=0.1,<0.2",
 )

@@ -3,6 +3,7 @@
 from core import Permission
 
 PERMISSIONS = [
-    Permission("printing.approve_calculation", {"pl": "Akceptacja kalkulacji", "en": "Approve calculations"}),
+    Permission("printing.approve_calculation",
+               {"pl": "Akceptacja kalkulacji", "en": "Approve calculations"}),
     Permission("printing.production", {"pl": "Realizacja produkcji", "en": "Run production"}),
 ]

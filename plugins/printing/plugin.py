@@ -2,7 +2,6 @@
 
 import core
 from core import Manifest, hookimpl
-
 from plugins.printing import permissions, terms
 
 manifest = Manifest(
@@ -10,8 +9,14 @@ manifest = Manifest(
     version=core.__version__,
     title={"pl": "Druk wielkoformatowy", "en": "Large-format printing"},
     description={
-        "pl": "Projekty z kalkulacją cen, akceptacje progowe, zamówienia, zlecenia produkcyjne i reklamacje.",
-        "en": "Projects with price calculations, threshold approvals, orders, production orders and complaints.",
+        "pl": (
+            "Projekty z kalkulacją cen, akceptacje progowe, zamówienia, zlecenia produkcyjne "
+            "i reklamacje."
+        ),
+        "en": (
+            "Projects with price calculations, threshold approvals, orders, production orders"
+            " and complaints."
+        ),
     },
     requires_core=">=0.1,<0.2",
 )

@@ -2,7 +2,6 @@
 
 import core
 from core import Manifest, hookimpl
-
 from plugins.training import permissions, terms
 
 manifest = Manifest(
@@ -10,8 +9,14 @@ manifest = Manifest(
     version=core.__version__,
     title={"pl": "Szkolenia", "en": "Training"},
     description={
-        "pl": "Oferta szkoleń dla jednostek członkowskich: zaproszenia, zapisy w portalu, rozliczenia, zaświadczenia i umowy członkowskie.",
-        "en": "Training offer for member units: invitations, portal enrolment, settlements, certificates and membership contracts.",
+        "pl": (
+            "Oferta szkoleń dla jednostek członkowskich: zaproszenia, zapisy w portalu, "
+            "rozliczenia, zaświadczenia i umowy członkowskie."
+        ),
+        "en": (
+            "Training offer for member units: invitations, portal enrolment, settlements, "
+            "certificates and membership contracts."
+        ),
     },
     requires_core=">=0.1,<0.2",
 )

@@ -1,6 +1,7 @@
 """Schema migrations: the core's branch, each plugin's own branch, and start-up checks."""
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy import inspect, text
 import core.models  # noqa: F401  (the core's tables on the metadata)
 from core import migrate, plugins
 from core.db import Base, make_engine
-from core.errors import SchemaOutOfDate
+from core.errors import SchemaOutOfDate, StartupError
 from core.web import create_app
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -165,3 +166,58 @@ def test_disabling_keeps_a_plugins_table_and_downgrade_then_removes_it(cli, thir
     assert "visits_visit" not in tables
     assert CORE_TABLES | {"alembic_version"} <= tables
     assert version(engine, "alembic_version") == [CORE_HEAD]
+
+
+def generated_upgrade(versions: Path) -> str:
+    (revision_file,) = [p for p in versions.glob("*.py") if "check" in p.name]
+    body = revision_file.read_text()
+    return body[body.index("def upgrade"):body.index("def downgrade")]
+
+
+def test_autogenerate_looks_only_at_the_branchs_own_tables(engine, third_party, tmp_path):
+    import kartoteka_visits.models  # noqa: F401  (the plugin's table on the metadata)
+
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    plugins.enable(engine, ["visits"])
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE legacy_import (id INTEGER PRIMARY KEY)"))
+    names = tuple(plugins.discover())
+
+    visits_copy = migrate.Branch("visits", tmp_path / "visits")
+    shutil.copytree(VISITS.versions, visits_copy.versions)
+    migrate.make_revision(engine, visits_copy, "check", True, names)
+    core_copy = migrate.Branch("core", tmp_path / "core")
+    shutil.copytree(migrate.CORE_VERSIONS, core_copy.versions)
+    migrate.make_revision(engine, core_copy, "check", True, names)
+
+    for upgrade in (generated_upgrade(visits_copy.versions),
+                    generated_upgrade(core_copy.versions)):
+        assert "op." not in upgrade, upgrade
+    assert inspect(engine).has_table("legacy_import")
+
+
+def test_autogenerate_for_a_plugin_sees_a_change_to_its_own_model(engine, third_party,
+                                                                  tmp_path):
+    import kartoteka_visits.models  # noqa: F401
+
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    plugins.enable(engine, ["visits"])
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE visits_visit"))
+    copy = migrate.Branch("visits", tmp_path / "visits")
+    shutil.copytree(VISITS.versions, copy.versions)
+    migrate.make_revision(engine, copy, "check", True, tuple(plugins.discover()))
+    upgrade = generated_upgrade(copy.versions)
+    assert "op.create_table('visits_visit'" in upgrade
+    assert upgrade.count("op.create_table(") == 1 and "op.drop_table" not in upgrade
+
+
+def test_a_database_migrated_by_newer_code_is_refused_not_downgraded(engine, database_url,
+                                                                     tmp_path):
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    with pytest.raises(StartupError, match="at revision 0099_from_the_future, which this "
+                                           "version of Kartoteka does not know"):
+        create_app(app_config(database_url, tmp_path))
+    assert version(engine, "alembic_version") == ["0099_from_the_future"]

@@ -172,7 +172,8 @@ def test_plugins_register_in_dependency_order(third_party):
     assert sorted(order) == ["needs_visits", "training", "visits"]
     assert order.index("visits") < order.index("needs_visits")
     # pluggy calls the last registered first: the dependent before its dependency.
-    callers = [impl.plugin_name for impl in host.pm.hook.kartoteka_register_permissions.get_hookimpls()]
+    impls = host.pm.hook.kartoteka_register_permissions.get_hookimpls()
+    callers = [impl.plugin_name for impl in impls]
     assert callers[0] == "core" and callers.index("visits") < callers.index("needs_visits")
 
 

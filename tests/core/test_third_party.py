@@ -71,9 +71,8 @@ def test_disabling_removes_pages_commands_and_hooks_but_keeps_data(
     assert unknown.returncode == 2 and "No such command 'visits'" in unknown.stderr
 
     rt = app.extensions["kartoteka"]
-    from kartoteka_visits.models import Visit
-
     from core import records
+    from kartoteka_visits.models import Visit
 
     with caplog.at_level(logging.INFO), rt.session() as session, session.begin():
         records.create(session, Visit(place="", visited_on=__import__("datetime").date.today()))
