@@ -5,6 +5,7 @@ file picks the branch's version table and limits autogenerate to its own tables.
 """
 
 from alembic import context
+from sqlalchemy.types import TypeDecorator
 
 import core.models  # noqa: F401  (registers the core's tables on the metadata)
 from core.db import Base
@@ -32,7 +33,15 @@ def include_object(obj, name, type_, reflected, compare_to):
     return owns(table)
 
 
+def render_item(type_, obj, autogen_context):
+    """Write our column types as plain SQLAlchemy ones, so revisions import nothing of ours."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
 context.configure(
+    render_item=render_item,
     connection=config.attributes["connection"],
     target_metadata=Base.metadata,
     version_table=branch.version_table,

@@ -18,8 +18,10 @@ from core.errors import SchemaOutOfDate, StartupError
 from core.web import create_app
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CORE_TABLES = {"plugin_state", "users"}
-CORE_HEAD = "0001_core_start"
+# Every table of the core's models: the migrations must create exactly these.
+CORE_TABLES = {m.local_table.name for m in Base.registry.mappers
+               if m.class_.__module__.startswith("core.models.")}
+CORE_HEAD = migrate.head(migrate.CORE_BRANCH)
 VISITS = migrate.Branch(
     "visits", FIXTURES / "kartoteka-visits" / "kartoteka_visits" / "migrations" / "versions")
 
