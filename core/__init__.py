@@ -16,11 +16,12 @@ hookimpl = pluggy.HookimplMarker("kartoteka")
 
 from core.errors import ValidationError  # noqa: E402
 from core.manifest import Manifest  # noqa: E402
+from core.organisations import OrgType  # noqa: E402
 from core.permissions import Permission  # noqa: E402
 from core.terms import Term, forms, term  # noqa: E402
 
-__all__ = ["Manifest", "Permission", "Term", "ValidationError", "__version__", "db_session",
-           "forms", "hookimpl", "pass_runtime", "records", "term"]
+__all__ = ["Manifest", "OrgType", "Permission", "Term", "ValidationError", "__version__",
+           "db_session", "forms", "hookimpl", "pass_runtime", "records", "term"]
 
 
 def __getattr__(name: str):

@@ -5,6 +5,7 @@ treat the core's terms and permissions exactly as a plugin's.
 """
 
 from core import hookimpl
+from core.organisations import CORE_TYPES
 from core.permissions import CORE_PERMISSIONS
 from core.terms import Term, forms
 
@@ -53,3 +54,8 @@ def kartoteka_register_terms():
 @hookimpl(trylast=True)
 def kartoteka_register_permissions():
     return CORE_PERMISSIONS
+
+
+@hookimpl(trylast=True)
+def kartoteka_register_organisation_types():
+    return CORE_TYPES

@@ -84,6 +84,24 @@ def kartoteka_register_permissions():
 
 
 @hookspec
+def kartoteka_register_organisation_types():
+    """Types of organisation the plugin's users work with (a court, a school, ...).
+
+    Called once at start-up. Keys are ``<plugin>.<type>``; the core registers the common
+    ones (``core.municipality``, ``core.company``, ...) and administrators may add more
+    without code.
+
+    :returns: a list of ``core.OrgType``.
+
+    Example::
+
+        @hookimpl
+        def kartoteka_register_organisation_types():
+            return [OrgType("expertise.court", {"pl": "Sąd", "en": "Court"})]
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 

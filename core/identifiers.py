@@ -51,7 +51,7 @@ def _compact(kind: str, value: str) -> str:
     return value
 
 
-def _stdnum_error(kind: str, exc: StdnumError, *, format: str, length: str,
+def _stdnum_error(kind: str, exc: StdnumError, *, chars: str, length: str,
                   checksum: str = "", component: str = "") -> ValidationError:
     """Map stdnum's exception to the message that says what the user must fix.
 
@@ -63,7 +63,7 @@ def _stdnum_error(kind: str, exc: StdnumError, *, format: str, length: str,
         return _invalid(kind, checksum)
     if isinstance(exc, InvalidComponent) and component:
         return _invalid(kind, component)
-    return _invalid(kind, format)
+    return _invalid(kind, chars)
 
 
 def _normalise_nip(value: str) -> str:
@@ -73,7 +73,7 @@ def _normalise_nip(value: str) -> str:
     except StdnumError as exc:
         raise _stdnum_error(
             "nip", exc,
-            format=_("The NIP may contain only digits, optionally preceded by PL."),
+            chars=_("The NIP may contain only digits, optionally preceded by PL."),
             length=_("The NIP must have 10 digits."),
             checksum=_("The NIP's check digit is wrong: check for a typo."),
         ) from exc
@@ -86,7 +86,7 @@ def _normalise_regon(value: str) -> str:
     except StdnumError as exc:
         raise _stdnum_error(
             "regon", exc,
-            format=_("The REGON may contain only digits."),
+            chars=_("The REGON may contain only digits."),
             length=_("The REGON must have 9 or 14 digits."),
             checksum=_("The REGON's check digit is wrong: check for a typo."),
         ) from exc
@@ -100,7 +100,7 @@ def _normalise_pesel(value: str) -> str:
     except StdnumError as exc:
         raise _stdnum_error(
             "pesel", exc,
-            format=_("The PESEL may contain only digits."),
+            chars=_("The PESEL may contain only digits."),
             length=_("The PESEL must have 11 digits."),
             checksum=_("The PESEL's check digit is wrong: check for a typo."),
             component=impossible_date,
@@ -159,7 +159,7 @@ def _normalise_iban(value: str) -> str:
     except StdnumError as exc:
         raise _stdnum_error(
             "iban", exc,
-            format=_("The IBAN contains characters that are not allowed for its country."),
+            chars=_("The IBAN contains characters that are not allowed for its country."),
             length=_("The IBAN has the wrong length for its country."),
             checksum=_("The IBAN's check digits are wrong: check for a typo."),
             component=_("The IBAN's country code is not recognised."),
@@ -169,7 +169,7 @@ def _normalise_iban(value: str) -> str:
 def _normalise_postal_code(value: str) -> str:
     """Polish postal code, stored as NN-NNN whether typed with the dash or without."""
     match = _POSTAL_CODE.fullmatch(_compact("postal_code", value))
-    if not match or not match.group(0).isascii():
+    if not match:
         raise _invalid("postal_code", _("The postal code must have 5 digits, written as NN-NNN."))
     return f"{match.group(1)}-{match.group(2)}"
 

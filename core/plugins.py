@@ -30,6 +30,7 @@ from core.errors import PluginError, ValidationError
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
 from core.models import PluginState
+from core.organisations import OrgType
 from core.permissions import Permission
 from core.terms import Term
 
@@ -105,6 +106,7 @@ class PluginHost:
     plugins: dict[str, Loaded]
     terms: dict[str, Term] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)
+    organisation_types: dict[str, OrgType] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -178,6 +180,7 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host = PluginHost(pm, ordered)
     host.terms = _collect(host, "kartoteka_register_terms", Term)
     host.permissions = _collect(host, "kartoteka_register_permissions", Permission)
+    host.organisation_types = _collect(host, "kartoteka_register_organisation_types", OrgType)
     return host
 
 

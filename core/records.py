@@ -1,19 +1,58 @@
 """The one write path for records: every create, update and delete goes through here.
 
 UI, API, import, jobs and plugins call these functions, so that plugin vetoes and
-event notifications (and, as the core grows, validation, permissions and the audit
-trail) can never be skipped by a second path.
+event notifications (and, as the core grows, permissions and the audit trail) can
+never be skipped by a second path. ``visible`` is the one place that decides which
+records a query may see.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from flask_babel import gettext as _
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
 from core import events
+from core.db import Base, utcnow
+from core.errors import ValidationError
+
+SYSTEM_COLUMNS = {"id", "created_at", "updated_at", "created_by_id", "updated_by_id",
+                  "deleted_at", "version", "merged_into_id"}
+
+
+def record_types() -> dict[str, type]:
+    """Record type key -> model, for every mapped class that declares ``record_type``."""
+    return {m.class_.record_type: m.class_ for m in Base.registry.mappers
+            if "record_type" in m.class_.__dict__}
+
+
+def ref(record) -> tuple[str, int]:
+    """How links, activities and tags point at a record: (type key, id)."""
+    return type(record).record_type, record.id
+
+
+def visible(model: type, actor=None, include_deleted: bool = False) -> Select:
+    """A query for the records of ``model`` that ``actor`` may see.
+
+    Every list, search, count and export starts here, so that scopes (and soft
+    deletion) are applied in one place.
+    """
+    query = select(model)
+    if not include_deleted and hasattr(model, "deleted_at"):
+        query = query.where(model.deleted_at.is_(None))
+    return query
+
+
+def get(session: Session, model: type, record_id: int, actor=None,
+        include_deleted: bool = False):
+    """One visible record, or None (callers answer 404: existence is not revealed)."""
+    query = visible(model, actor, include_deleted).where(model.id == record_id)
+    return session.scalar(query)
 
 
 def create(session: Session, record, actor=None):
+    if hasattr(record, "created_by_id") and actor is not None:
+        record.created_by_id = record.updated_by_id = actor.id
     changes = {
         attr.key: (None, getattr(record, attr.key))
         for attr in inspect(type(record)).column_attrs
@@ -26,21 +65,36 @@ def create(session: Session, record, actor=None):
     return record
 
 
-def update(session: Session, record, values: dict, actor=None):
+def update(session: Session, record, values: dict, actor=None, expected_version=None):
+    """Change attributes; ``expected_version`` refuses a change made on stale data."""
     mapper = inspect(type(record))
     unknown = sorted(set(values) - {a.key for a in mapper.column_attrs})
     if unknown:
         raise AttributeError(f"{type(record).__name__} has no attribute {', '.join(unknown)}")
+    if expected_version is not None and getattr(record, "version", None) != expected_version:
+        raise ValidationError({"version": _("The record was changed by someone else meanwhile; "
+                                            "reload it and apply your change again.")})
     changes = {k: (getattr(record, k), v) for k, v in values.items() if getattr(record, k) != v}
     if not changes:
         return record
     events.before_save(session, record, changes, actor)
-    for key, (_, new) in changes.items():
+    for key, (_old, new) in changes.items():
         setattr(record, key, new)
+    if hasattr(record, "updated_by_id") and actor is not None:
+        record.updated_by_id = actor.id
     session.flush()
     events.after_commit(session, "kartoteka_record_updated", record=record, changes=changes,
                         actor=actor)
     return record
+
+
+def soft_delete(session: Session, record, actor=None):
+    """Hide a record from every list; ``restore`` brings it back with all its history."""
+    return update(session, record, {"deleted_at": utcnow()}, actor)
+
+
+def restore(session: Session, record, actor=None):
+    return update(session, record, {"deleted_at": None}, actor)
 
 
 def delete(session: Session, record, actor=None) -> None:

@@ -8,6 +8,7 @@ record's timeline is one index range scan.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +21,7 @@ KINDS = ("note", "call", "meeting", "email_in", "email_out", "system")
 
 class Activity(Base):
     __tablename__ = "activities"
+    record_type: ClassVar[str] = "activity"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)

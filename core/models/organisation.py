@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,6 +24,7 @@ class OrganisationType(Base):
 
 class Organisation(Tracked, Base):
     __tablename__ = "organisations"
+    record_type: ClassVar[str] = "organisation"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
@@ -52,6 +55,7 @@ class OrgUnit(Base):
     """A department, branch or office inside an organisation; units nest."""
 
     __tablename__ = "org_units"
+    record_type: ClassVar[str] = "unit"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,6 +13,7 @@ from core.models.mixins import Tracked, owner_column
 
 class Person(Tracked, Base):
     __tablename__ = "people"
+    record_type: ClassVar[str] = "person"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(100))

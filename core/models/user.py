@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,6 +13,7 @@ from core.db import Base, UTCDateTime, utcnow
 
 class User(Base):
     __tablename__ = "users"
+    record_type: ClassVar[str] = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

@@ -1,7 +1,7 @@
 """Expert opinions: the plugin's hooks, its whole face to the core."""
 
 import core
-from core import Manifest, hookimpl
+from core import Manifest, OrgType, hookimpl
 from plugins.expertise import permissions, terms
 
 manifest = Manifest(
@@ -30,3 +30,8 @@ def kartoteka_register_terms():
 @hookimpl
 def kartoteka_register_permissions():
     return permissions.PERMISSIONS
+
+
+@hookimpl
+def kartoteka_register_organisation_types():
+    return [OrgType("expertise.court", {"pl": "Sąd", "en": "Court"})]

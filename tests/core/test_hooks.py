@@ -244,3 +244,10 @@ def test_a_failing_listener_does_not_stop_the_others(spied_app, caplog):
     assert "plugin 'broken' failed in kartoteka_record_created" in caplog.text
     with rt.session() as session:
         assert session.scalar(select(User.email)) == "anna@example.com"
+
+
+def test_hook_kartoteka_register_organisation_types():
+    host = build_host(["expertise"])
+    assert host.organisation_types["expertise.court"].label("pl") == "Sąd"
+    assert host.organisation_types["core.municipality"].label("en") == "Municipality"
+    assert "expertise.court" not in build_host([]).organisation_types

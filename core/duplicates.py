@@ -1,0 +1,111 @@
+"""Duplicate detection: shown to the user before a record is saved or imported.
+
+Identifiers, e-mail addresses and phone numbers that match are strong evidence; a
+similar name alone is weak evidence and is reported as such. Candidates are found by
+indexed equality or a name-key prefix in SQL; only that short list is compared in
+Python for similarity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core import records
+from core.errors import KartotekaError
+from core.models import ContactPoint, Organisation, Person
+
+SIMILARITY = 0.85
+PREFIX = 8  # long enough that "gmina ..." does not match every municipality
+LIMIT = 200
+
+
+@dataclass
+class Candidate:
+    record: object
+    reasons: list[str] = field(default_factory=list)
+    strong: bool = False
+
+
+class DuplicateFound(KartotekaError):
+    """Likely duplicates exist; the caller shows them and may save anyway."""
+
+    def __init__(self, candidates: list[Candidate]):
+        super().__init__(_("Similar records already exist: check them before saving."))
+        self.candidates = candidates
+
+
+def refuse_if_any(candidates: list[Candidate]) -> None:
+    if candidates:
+        raise DuplicateFound(candidates)
+
+
+def organisation_candidates(session: Session, values: dict,
+                            exclude_id: int | None = None) -> list[Candidate]:
+    found: dict[int, Candidate] = {}
+    for column, label in ((Organisation.nip, "NIP"), (Organisation.regon, "REGON"),
+                          (Organisation.krs, "KRS"), (Organisation.email, "e-mail"),
+                          (Organisation.phone, _("phone"))):
+        value = values.get(column.key)
+        if value:
+            for org in _visible(session, Organisation, column == value, exclude_id):
+                _add(found, org, _("same %(what)s", what=label), strong=True)
+    for org, score in _similar_names(session, Organisation, values.get("name_key"), exclude_id):
+        _add(found, org, _name_reason(score), strong=False)
+    return _ordered(found)
+
+
+def person_candidates(session: Session, values: dict,
+                      exclude_id: int | None = None) -> list[Candidate]:
+    found: dict[int, Candidate] = {}
+    if values.get("pesel"):
+        for person in _visible(session, Person, Person.pesel == values["pesel"], exclude_id):
+            _add(found, person, _("same %(what)s", what="PESEL"), strong=True)
+    for kind, label in (("email", "e-mail"), ("phone", _("phone"))):
+        wanted = [v for v in values.get(f"{kind}s", []) if v]
+        if wanted:
+            owners = select(ContactPoint.person_id).where(ContactPoint.kind == kind,
+                                                          ContactPoint.value.in_(wanted))
+            for person in _visible(session, Person, Person.id.in_(owners), exclude_id):
+                _add(found, person, _("same %(what)s", what=label), strong=True)
+    for person, score in _similar_names(session, Person, values.get("name_key"), exclude_id):
+        _add(found, person, _name_reason(score), strong=False)
+    return _ordered(found)
+
+
+def _visible(session, model, condition, exclude_id):
+    query = records.visible(model).where(condition)
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    return session.scalars(query.limit(LIMIT)).all()
+
+
+def _similar_names(session, model, key: str | None, exclude_id):
+    if not key:
+        return []
+    condition = or_(model.name_key == key, model.name_key.startswith(key[:PREFIX]))
+    scored = []
+    for record in _visible(session, model, condition, exclude_id):
+        score = SequenceMatcher(None, key, record.name_key).ratio()
+        if score >= SIMILARITY:
+            scored.append((record, score))
+    return scored
+
+
+def _name_reason(score: float) -> str:
+    return _("same name") if score == 1 else _("similar name")
+
+
+def _add(found: dict, record, reason: str, strong: bool) -> None:
+    candidate = found.setdefault(record.id, Candidate(record))
+    if reason not in candidate.reasons:
+        candidate.reasons.append(reason)
+    candidate.strong = candidate.strong or strong
+
+
+def _ordered(found: dict) -> list[Candidate]:
+    return sorted(found.values(), key=lambda c: (not c.strong, -len(c.reasons), c.record.id))

@@ -1,0 +1,124 @@
+"""Merging two records that describe the same organisation or person.
+
+Everything attached to the record that goes is moved to the one that stays: history,
+links, tags, memberships, contacts and addresses. Empty fields of the one that stays
+are filled from the other; nothing it already has is overwritten. The merged record
+is soft-deleted and points at the survivor, and the merge is an event on its timeline.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import records, timeline
+from core.db import utcnow
+from core.errors import ValidationError
+from core.models import (
+    ActivityLink,
+    Address,
+    Membership,
+    Organisation,
+    OrgUnit,
+    Person,
+    RecordLink,
+    Tagging,
+)
+
+FILLABLE = {
+    Organisation: ("short_name", "nip", "regon", "krs", "email", "phone", "website", "street",
+                   "postal_code", "city", "region", "notes", "owner_id"),
+    Person: ("pesel", "notes", "owner_id"),
+}
+
+
+def merge(session: Session, keep, drop, actor=None):
+    """Merge ``drop`` into ``keep``; returns ``keep``."""
+    _check(keep, drop)
+    filled = {f: getattr(drop, f) for f in FILLABLE[type(keep)]
+              if not getattr(keep, f) and getattr(drop, f)}
+    custom = {**(drop.custom or {}), **(keep.custom or {})}
+    if custom != (keep.custom or {}):
+        filled["custom"] = custom
+    _move_attachments(session, keep, drop)
+    if filled:
+        records.update(session, keep, filled, actor)
+    records.update(session, drop, {"merged_into_id": keep.id, "deleted_at": utcnow()}, actor)
+    label = drop.name if isinstance(drop, Organisation) else drop.full_name
+    timeline.record_event(session, "merged", about=[keep], actor=actor,
+                          subject=_("Merged with %(name)s (#%(id)s)", name=label, id=drop.id),
+                          data={"merged_id": drop.id, "filled": sorted(filled)})
+    return keep
+
+
+def _check(keep, drop) -> None:
+    if type(keep) is not type(drop) or type(keep) not in FILLABLE:
+        raise ValidationError({"merge": _("Only two organisations or two people can be merged.")})
+    if keep.id == drop.id:
+        raise ValidationError({"merge": _("A record cannot be merged with itself.")})
+    if keep.deleted_at is not None or drop.deleted_at is not None:
+        raise ValidationError({"merge": _("Restore a deleted record before merging it.")})
+
+
+def _move_attachments(session: Session, keep, drop) -> None:
+    (rtype, keep_id), drop_id = records.ref(keep), drop.id
+    _repoint(session, ActivityLink, rtype, keep_id, drop_id,
+             key=lambda row: (row.activity_id,))
+    _repoint(session, Tagging, rtype, keep_id, drop_id, key=lambda row: (row.tag_id,))
+    _repoint_links(session, rtype, keep_id, drop_id)
+    if isinstance(keep, Organisation):
+        session.execute(update(Membership).where(Membership.organisation_id == drop_id)
+                        .values(organisation_id=keep_id))
+        session.execute(update(OrgUnit).where(OrgUnit.organisation_id == drop_id)
+                        .values(organisation_id=keep_id))
+    else:
+        session.execute(update(Membership).where(Membership.person_id == drop_id)
+                        .values(person_id=keep_id))
+        have = {(c.kind, c.value) for c in keep.contacts}
+        for contact in list(drop.contacts):
+            if (contact.kind, contact.value) not in have:
+                contact.person_id, contact.is_primary = keep_id, False
+        session.execute(update(Address).where(Address.person_id == drop_id)
+                        .values(person_id=keep_id))
+    session.flush()
+    session.expire(keep)
+    session.expire(drop)
+
+
+def _repoint(session, model, rtype, keep_id, drop_id, key) -> None:
+    """Point rows of ``drop`` at ``keep``; rows ``keep`` already has are dropped."""
+    existing = {key(r) for r in session.scalars(select(model).where(
+        model.record_type == rtype, model.record_id == keep_id))}
+    for row in session.scalars(select(model).where(model.record_type == rtype,
+                                                   model.record_id == drop_id)).all():
+        if key(row) in existing:
+            session.delete(row)
+        else:
+            row.record_id = keep_id
+    session.flush()
+
+
+def _repoint_links(session, rtype, keep_id, drop_id) -> None:
+    for row in _links(session, rtype, drop_id):
+        if (row.source_type, row.source_id) == (rtype, drop_id):
+            row.source_id = keep_id
+        if (row.target_type, row.target_id) == (rtype, drop_id):
+            row.target_id = keep_id
+        if (row.source_type, row.source_id) == (row.target_type, row.target_id) or \
+                _duplicate(session, row):
+            session.delete(row)
+        session.flush()
+
+
+def _links(session, rtype, record_id):
+    return session.scalars(select(RecordLink).where(
+        ((RecordLink.source_type == rtype) & (RecordLink.source_id == record_id))
+        | ((RecordLink.target_type == rtype) & (RecordLink.target_id == record_id)))).all()
+
+
+def _duplicate(session, row) -> bool:
+    return session.scalar(select(RecordLink.id).where(
+        RecordLink.id != row.id, RecordLink.source_type == row.source_type,
+        RecordLink.source_id == row.source_id, RecordLink.target_type == row.target_type,
+        RecordLink.target_id == row.target_id, RecordLink.link_type == row.link_type)) is not None

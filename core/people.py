@@ -1,0 +1,122 @@
+"""People: validation, creation and changes, with their e-mails, phones and addresses."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy.orm import Session
+
+from core import duplicates, identifiers, records, validation
+from core.errors import ValidationError
+from core.models import Address, ContactPoint, Person
+from core.text import name_key
+
+
+class AddressSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    label = fields.String(load_default="", validate=validate.Length(max=50))
+    street = fields.String(load_default="", validate=validate.Length(max=200))
+    postal_code = fields.String(load_default="")
+    city = fields.String(load_default="", validate=validate.Length(max=100))
+    region = fields.String(load_default="", validate=validate.Length(max=100))
+    country = fields.String(load_default="PL", validate=validate.Length(equal=2))
+
+
+class PersonSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    first_name = fields.String(required=True, validate=validate.Length(max=100))
+    last_name = fields.String(required=True, validate=validate.Length(max=100))
+    pesel = fields.String(load_default="")
+    notes = fields.String(load_default="")
+    owner_id = fields.Integer(load_default=None, allow_none=True)
+    emails = fields.List(fields.String(validate=validate.Length(max=254)), load_default=list)
+    phones = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
+    addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
+
+
+def clean(data: dict, partial: bool = False) -> dict:
+    """Validated, normalised values; every problem at once, keyed by field."""
+    values, errors = validation.load_collecting(PersonSchema(), data, partial)
+    for field in ("first_name", "last_name"):
+        if field in values:
+            values[field] = values[field].strip()
+            if not values[field]:
+                errors[field] = _("Enter a name.")
+    if "pesel" in values:
+        _normalise(values, "pesel", "pesel", errors)
+    for i, value in enumerate(values.get("emails", [])):
+        try:
+            values["emails"][i] = validation.email(value)
+        except ValidationError as exc:
+            errors[f"emails.{i}"] = exc.errors["email"]
+    for i, value in enumerate(values.get("phones", [])):
+        try:
+            values["phones"][i] = identifiers.normalise("phone", value)
+        except ValidationError as exc:
+            errors[f"phones.{i}"] = exc.errors["phone"]
+    for i, address in enumerate(values.get("addresses", [])):
+        try:
+            address["postal_code"] = identifiers.normalise("postal_code", address["postal_code"])
+        except ValidationError as exc:
+            errors[f"addresses.{i}.postal_code"] = exc.errors["postal_code"]
+    if errors:
+        raise ValidationError(errors)
+    for key in ("emails", "phones"):
+        if key in values:
+            values[key] = list(dict.fromkeys(v for v in values[key] if v))
+    if {"first_name", "last_name"} <= values.keys():
+        values["name_key"] = name_key(f"{values['first_name']} {values['last_name']}")
+    return values
+
+
+def _normalise(values: dict, field: str, kind: str, errors: dict) -> None:
+    try:
+        values[field] = identifiers.normalise(kind, values[field])
+    except ValidationError as exc:
+        errors[field] = exc.errors[kind]
+
+
+def create(session: Session, data: dict, actor=None, allow_duplicates: bool = False) -> Person:
+    """Create a person; refuses likely duplicates unless told they are fine."""
+    values = clean(data)
+    if not allow_duplicates:
+        duplicates.refuse_if_any(duplicates.person_candidates(session, values))
+    person = Person(**_scalars(values))
+    _set_contacts(person, values)
+    return records.create(session, person, actor)
+
+
+def update(session: Session, person: Person, data: dict, actor=None,
+           allow_duplicates: bool = False, expected_version: int | None = None) -> Person:
+    """Change a person; lists given (emails, phones, addresses) replace the old ones."""
+    values = clean(data, partial=True)
+    if "first_name" in values or "last_name" in values:
+        first = values.get("first_name", person.first_name)
+        last = values.get("last_name", person.last_name)
+        values["name_key"] = name_key(f"{first} {last}")
+    if not allow_duplicates:
+        found = duplicates.person_candidates(session, values, exclude_id=person.id)
+        duplicates.refuse_if_any(found)
+    records.update(session, person, _scalars(values), actor, expected_version)
+    _set_contacts(person, values)
+    session.flush()
+    return person
+
+
+def _scalars(values: dict) -> dict:
+    return {k: v for k, v in values.items() if k not in ("emails", "phones", "addresses")}
+
+
+def _set_contacts(person: Person, values: dict) -> None:
+    for kind in ("email", "phone"):
+        if f"{kind}s" in values:
+            kept = [c for c in person.contacts if c.kind != kind]
+            new = [ContactPoint(kind=kind, value=v, is_primary=(i == 0))
+                   for i, v in enumerate(values[f"{kind}s"])]
+            person.contacts = kept + new
+    if "addresses" in values:
+        person.addresses = [Address(**a) for a in values["addresses"]]

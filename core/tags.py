@@ -1,0 +1,43 @@
+"""Tags on any record."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core import records
+from core.errors import ValidationError
+from core.models import Tag, Tagging
+
+
+def tag(session: Session, record, name: str) -> Tag:
+    name = " ".join(name.split())
+    if not name or len(name) > 60:
+        raise ValidationError({"tag": _("A tag has 1 to 60 characters.")})
+    found = session.scalar(select(Tag).where(Tag.name == name))
+    if found is None:
+        found = Tag(name=name)
+        session.add(found)
+        session.flush()
+    record_type, record_id = records.ref(record)
+    if session.get(Tagging, (found.id, record_type, record_id)) is None:
+        session.add(Tagging(tag_id=found.id, record_type=record_type, record_id=record_id))
+        session.flush()
+    return found
+
+
+def untag(session: Session, record, name: str) -> None:
+    record_type, record_id = records.ref(record)
+    found = session.scalar(select(Tag).where(Tag.name == " ".join(name.split())))
+    if found is not None:
+        session.execute(delete(Tagging).where(Tagging.tag_id == found.id,
+                                              Tagging.record_type == record_type,
+                                              Tagging.record_id == record_id))
+
+
+def tags_of(session: Session, record) -> list[str]:
+    record_type, record_id = records.ref(record)
+    return list(session.scalars(
+        select(Tag.name).join(Tagging).where(Tagging.record_type == record_type,
+                                             Tagging.record_id == record_id).order_by(Tag.name)))

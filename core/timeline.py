@@ -1,0 +1,77 @@
+"""The contact history of every record: adding activities and reading timelines.
+
+A timeline is read newest first by key (``before`` is the last row of the previous
+page), so a page costs the same however long the history is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from core import records
+from core.db import utcnow
+from core.errors import ValidationError
+from core.models import Activity, ActivityLink, Membership
+from core.models.activity import KINDS
+
+
+def add(session: Session, kind: str, subject: str, about: list, body: str = "",
+        occurred_at: datetime | None = None, actor=None, event: str = "",
+        data: dict | None = None) -> Activity:
+    """Record an activity and link it to every record in ``about``."""
+    if kind not in KINDS:
+        raise ValidationError({"kind": _("Choose a kind of activity from the list.")})
+    if not about:
+        raise ValidationError({"about": _("Link the activity to at least one record.")})
+    if kind != "system" and not (subject.strip() or body.strip()):
+        raise ValidationError({"subject": _("Write what happened.")})
+    when = occurred_at or utcnow()
+    activity = Activity(kind=kind, subject=subject.strip(), body=body, occurred_at=when,
+                        event=event, data=data or {},
+                        created_by_id=actor.id if actor is not None else None)
+    refs = dict.fromkeys(records.ref(r) for r in about)
+    activity.links = [ActivityLink(record_type=t, record_id=i, occurred_at=when)
+                      for t, i in refs]
+    return records.create(session, activity, actor)
+
+
+def record_event(session: Session, event: str, about: list, subject: str = "", actor=None,
+                 data: dict | None = None) -> Activity:
+    """A system event (phase changed, document generated, ...) on the records' timelines."""
+    return add(session, "system", subject, about, actor=actor, event=event, data=data)
+
+
+def link(session: Session, activity: Activity, record) -> None:
+    """Link an existing activity to one more record (an e-mail to a case, say)."""
+    record_type, record_id = records.ref(record)
+    if session.get(ActivityLink, (activity.id, record_type, record_id)) is None:
+        session.add(ActivityLink(activity_id=activity.id, record_type=record_type,
+                                 record_id=record_id, occurred_at=activity.occurred_at))
+        session.flush()
+
+
+def timeline(session: Session, record, include_people: bool = False,
+             kinds: list[str] | None = None, before: Activity | None = None,
+             limit: int = 50) -> list[Activity]:
+    """The newest activities about ``record``; for an organisation, optionally also
+    those about the people who ever belonged to it."""
+    record_type, record_id = records.ref(record)
+    about = and_(ActivityLink.record_type == record_type, ActivityLink.record_id == record_id)
+    if include_people and record_type == "organisation":
+        people = select(Membership.person_id).where(Membership.organisation_id == record_id)
+        about = or_(about, and_(ActivityLink.record_type == "person",
+                                ActivityLink.record_id.in_(people)))
+    ids = select(ActivityLink.activity_id).where(about)
+    if before is not None:
+        ids = ids.where(or_(ActivityLink.occurred_at < before.occurred_at,
+                            and_(ActivityLink.occurred_at == before.occurred_at,
+                                 ActivityLink.activity_id < before.id)))
+    query = select(Activity).where(Activity.id.in_(ids))
+    if kinds:
+        query = query.where(Activity.kind.in_(kinds))
+    query = query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)
+    return session.scalars(query.options(selectinload(Activity.links))).all()
