@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,6 +18,22 @@ from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Activity, ActivityLink, Membership
 from core.models.activity import KINDS
+
+KIND_LABELS = {
+    "note": _l("Note"), "call": _l("Call"), "meeting": _l("Meeting"),
+    "email_in": _l("E-mail received"), "email_out": _l("E-mail sent"), "system": _l("Event"),
+}
+EVENT_LABELS = {
+    "membership_started": _l("Joined"), "membership_ended": _l("Left"),
+    "merged": _l("Merged"),
+}
+
+
+def label(activity: Activity) -> str:
+    """How the kind of an activity (or a system event's name) is shown."""
+    if activity.kind == "system" and activity.event in EVENT_LABELS:
+        return str(EVENT_LABELS[activity.event])
+    return str(KIND_LABELS.get(activity.kind, activity.kind))
 
 
 def add(session: Session, kind: str, subject: str, about: list, body: str = "",

@@ -8,10 +8,10 @@ from flask import Blueprint, Flask
 from flask_babel import Babel
 from flask_wtf import CSRFProtect
 
-from core import config, runtime
+from core import config, identifiers, runtime, timeline
 from core.errors import PluginError, StartupError
 from core.terms import term
-from core.web import auth, health, home, i18n
+from core.web import auth, health, home, i18n, organisations, people
 from core.web.db import close_session
 
 csrf = CSRFProtect()
@@ -47,10 +47,13 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.current_locale)
     auth.login_manager.init_app(app)
     app.jinja_env.globals.update(term=term, plugins=rt.host.plugins,
-                                 current_locale=i18n.current_locale)
+                                 current_locale=i18n.current_locale,
+                                 activity_label=timeline.label,
+                                 activity_kinds=timeline.KIND_LABELS)
+    app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
-    for blueprint in (health.bp, auth.bp, home.bp):
+    for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp):
         app.register_blueprint(blueprint)
     _register_plugin_blueprints(app, rt)
     try:
@@ -73,3 +76,10 @@ def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
     except PluginError as exc:
         raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
                            f"{exc.plugin}") from exc
+
+
+def _format_identifier(value: str, kind: str) -> str:
+    """Identifiers grouped for reading (NIP 525-000-12-33); other values as they are."""
+    if not value or kind not in identifiers.KINDS:
+        return value or ""
+    return identifiers.format(kind, value)

@@ -1,0 +1,143 @@
+"""Staff pages for organisations: list, card, create, edit, delete and restore."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core import memberships, organisations, records, tags, timeline
+from core.duplicates import DuplicateFound
+from core.errors import ValidationError
+from core.models import Organisation
+from core.terms import term
+from core.web import activities
+from core.web.db import db
+from core.web.forms import fields_from_form, optional_int
+from core.web.i18n import current_locale
+from core.web.listing import args, search_page, users_by_id
+
+bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+FIELDS = ("name", "short_name", "type_key", "nip", "regon", "krs", "email", "phone", "website",
+          "street", "postal_code", "city", "region", "notes", "owner_id")
+
+
+def _host():
+    return current_app.extensions["kartoteka"].host
+
+
+def _get(record_id: int, include_deleted: bool = False) -> Organisation:
+    found = records.get(db(), Organisation, record_id, current_user, include_deleted)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/")
+@login_required
+def index():
+    text, after = args()
+    query = records.visible(Organisation, current_user)
+    type_key = request.args.get("type", "")
+    if type_key:
+        query = query.where(Organisation.type_key == type_key)
+    page = search_page(db(), query, Organisation, text, after)
+    return render_template("core/organisations/list.html", page=page, q=text,
+                           type_key=type_key, types=organisations.types(db(), _host()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    return _form(None)
+
+
+@bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(record_id: int):
+    return _form(_get(record_id))
+
+
+def _form(organisation: Organisation | None):
+    session, errors, candidates = db(), {}, []
+    values = {f: getattr(organisation, f) or "" for f in FIELDS} if organisation else {}
+    if request.method == "POST":
+        values = fields_from_form(FIELDS)
+        data = {**values, "owner_id": optional_int(values.get("owner_id", ""))}
+        allow = request.form.get("allow_duplicates") == "1"
+        try:
+            if organisation is None:
+                organisation = organisations.create(session, _host(), data, current_user, allow)
+            else:
+                organisations.update(session, _host(), organisation, data, current_user, allow,
+                                     expected_version=optional_int(request.form.get("version")))
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+        except DuplicateFound as exc:
+            session.rollback()
+            candidates = exc.candidates
+        else:
+            flash(_("Saved."))
+            return redirect(url_for("organisations.card", record_id=organisation.id))
+    types = organisations.types(session, _host())
+    return render_template("core/organisations/form.html", organisation=organisation,
+                           values=values, errors=errors, candidates=candidates,
+                           type_options=[(k, t.label(current_locale())) for k, t in types.items()])
+
+
+@bp.get("/<int:record_id>")
+@login_required
+def card(record_id: int):
+    session = db()
+    organisation = _get(record_id, include_deleted=True)
+    include_people = request.args.get("people") == "1"
+    return render_template(
+        "core/organisations/card.html", organisation=organisation,
+        types=organisations.types(session, _host()),
+        members=memberships.history(session, organisation=organisation),
+        activities=timeline.timeline(session, organisation, include_people=include_people),
+        include_people=include_people, users=users_by_id(session),
+        tags=tags.tags_of(session, organisation))
+
+
+@bp.post("/<int:record_id>/activities")
+@login_required
+def add_activity(record_id: int):
+    back = url_for("organisations.card", record_id=record_id)
+    return activities.add_from_form(_get(record_id), back)
+
+
+@bp.post("/<int:record_id>/tags")
+@login_required
+def add_tag(record_id: int):
+    session, organisation = db(), _get(record_id)
+    try:
+        tags.tag(session, organisation, request.form.get("tag", ""))
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        flash(exc.errors["tag"], "error")
+    return redirect(url_for("organisations.card", record_id=record_id))
+
+
+@bp.post("/<int:record_id>/delete")
+@login_required
+def delete(record_id: int):
+    session, organisation = db(), _get(record_id)
+    records.soft_delete(session, organisation, current_user)
+    session.commit()
+    flash(_("%(what)s moved to the bin; it can be restored.",
+            what=term("core.organisation").capitalize()))
+    return redirect(url_for("organisations.card", record_id=record_id))
+
+
+@bp.post("/<int:record_id>/restore")
+@login_required
+def restore(record_id: int):
+    session, organisation = db(), _get(record_id, include_deleted=True)
+    records.restore(session, organisation, current_user)
+    session.commit()
+    flash(_("Restored."))
+    return redirect(url_for("organisations.card", record_id=record_id))

@@ -1,0 +1,164 @@
+"""Staff pages for people: list, card with memberships and history, create and edit."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core import memberships, people, records, timeline
+from core.duplicates import DuplicateFound
+from core.errors import ValidationError
+from core.models import Membership, Organisation, Person
+from core.web import activities
+from core.web.db import db
+from core.web.forms import fields_from_form, lines, optional_int
+from core.web.listing import args, search_page, users_by_id
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+FIELDS = ("first_name", "last_name", "pesel", "notes", "owner_id")
+
+
+def _get(record_id: int, include_deleted: bool = False) -> Person:
+    found = records.get(db(), Person, record_id, current_user, include_deleted)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/")
+@login_required
+def index():
+    text, after = args()
+    page = search_page(db(), records.visible(Person, current_user), Person, text, after)
+    return render_template("core/people/list.html", page=page, q=text)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    return _form(None)
+
+
+@bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(record_id: int):
+    return _form(_get(record_id))
+
+
+def _form(person: Person | None):
+    session, errors, candidates = db(), {}, []
+    values = {}
+    if person is not None:
+        values = {f: getattr(person, f) or "" for f in FIELDS}
+        values["emails"] = "\n".join(person.contact_values("email"))
+        values["phones"] = "\n".join(person.contact_values("phone"))
+    if request.method == "POST":
+        values = {**fields_from_form(FIELDS), "emails": request.form.get("emails", ""),
+                  "phones": request.form.get("phones", "")}
+        data = {**fields_from_form(FIELDS), "owner_id": optional_int(values.get("owner_id", "")),
+                "emails": lines("emails"), "phones": lines("phones")}
+        allow = request.form.get("allow_duplicates") == "1"
+        try:
+            if person is None:
+                person = people.create(session, data, current_user, allow)
+            else:
+                people.update(session, person, data, current_user, allow,
+                              expected_version=optional_int(request.form.get("version")))
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = _by_list_field(exc.errors)
+        except DuplicateFound as exc:
+            session.rollback()
+            candidates = exc.candidates
+        else:
+            flash(_("Saved."))
+            return redirect(url_for("people.card", record_id=person.id))
+    return render_template("core/people/form.html", person=person, values=values,
+                           errors=errors, candidates=candidates)
+
+
+def _by_list_field(errors: dict[str, str]) -> dict[str, str]:
+    """'emails.1' -> 'emails', so the message shows under the textarea (line 2)."""
+    shown: dict[str, str] = {}
+    for key, message in errors.items():
+        field, _dot, index = key.partition(".")
+        if index.isdigit():
+            message = _("Line %(n)d: %(message)s", n=int(index) + 1, message=message)
+        shown.setdefault(field, message)
+    return shown
+
+
+@bp.get("/<int:record_id>")
+@login_required
+def card(record_id: int):
+    session, person = db(), _get(record_id, include_deleted=True)
+    return render_template(
+        "core/people/card.html", person=person,
+        history=memberships.history(session, person=person),
+        activities=timeline.timeline(session, person), users=users_by_id(session),
+        organisations=session.scalars(records.visible(Organisation, current_user)
+                                      .order_by(Organisation.name_key).limit(500)).all())
+
+
+@bp.post("/<int:record_id>/activities")
+@login_required
+def add_activity(record_id: int):
+    return activities.add_from_form(_get(record_id), url_for("people.card", record_id=record_id))
+
+
+@bp.post("/<int:record_id>/memberships")
+@login_required
+def join(record_id: int):
+    session, person = db(), _get(record_id)
+    organisation = records.get(session, Organisation,
+                               optional_int(request.form.get("organisation_id")) or 0,
+                               current_user)
+    if organisation is None:
+        flash(_("Choose an organisation from the list."), "error")
+        return redirect(url_for("people.card", record_id=record_id))
+    start = _date(request.form.get("start_date"))
+    if start is None:
+        flash(_("Enter the date as YYYY-MM-DD."), "error")
+        return redirect(url_for("people.card", record_id=record_id))
+    memberships.join(session, person, organisation, request.form.get("role", ""), start,
+                     actor=current_user)
+    session.commit()
+    return redirect(url_for("people.card", record_id=record_id))
+
+
+@bp.post("/<int:record_id>/memberships/<int:membership_id>/end")
+@login_required
+def leave(record_id: int, membership_id: int):
+    session, person = db(), _get(record_id)
+    membership = session.get(Membership, membership_id)
+    if membership is None or membership.person_id != person.id:
+        abort(404)
+    try:
+        role = request.form.get("role")
+        on = _date(request.form.get("on"))
+        if on is None:
+            raise ValidationError({"on": _("Enter the date as YYYY-MM-DD.")})
+        if role:
+            memberships.move(session, membership, on, role=role, actor=current_user)
+        else:
+            memberships.leave(session, membership, on, current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+    return redirect(url_for("people.card", record_id=record_id))
+
+
+def _date(value: str | None) -> date | None:
+    """A date from a date field; an empty field means today, a malformed one None."""
+    if not value:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
