@@ -41,7 +41,7 @@ bench: install
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
 	    -o $(VENV)/messages.pot core plugins
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d core/translations --no-location
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d core/translations --no-wrap --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) instance

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from core import duplicates, identifiers, records, validation
 from core.errors import ValidationError
 from core.models import Organisation, OrganisationType, OrgUnit
 from core.text import name_key
-from core.validation import load_collecting
+from core.validation import country_code, load_collecting, max_length
 
 IDENTIFIERS = {"nip": "nip", "regon": "regon", "krs": "krs", "phone": "phone",
                "postal_code": "postal_code"}
@@ -59,20 +59,20 @@ class OrganisationSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Length(max=300))
-    short_name = fields.String(load_default="", validate=validate.Length(max=100))
+    name = fields.String(required=True, validate=max_length(300))
+    short_name = fields.String(load_default="", validate=max_length(100))
     type_key = fields.String(required=True)
     nip = fields.String(load_default="")
     regon = fields.String(load_default="")
     krs = fields.String(load_default="")
-    email = fields.String(load_default="", validate=validate.Length(max=254))
+    email = fields.String(load_default="", validate=max_length(254))
     phone = fields.String(load_default="")
-    website = fields.String(load_default="", validate=validate.Length(max=300))
-    street = fields.String(load_default="", validate=validate.Length(max=200))
+    website = fields.String(load_default="", validate=max_length(300))
+    street = fields.String(load_default="", validate=max_length(200))
     postal_code = fields.String(load_default="")
-    city = fields.String(load_default="", validate=validate.Length(max=100))
-    region = fields.String(load_default="", validate=validate.Length(max=100))
-    country = fields.String(load_default="PL", validate=validate.Length(equal=2))
+    city = fields.String(load_default="", validate=max_length(100))
+    region = fields.String(load_default="", validate=max_length(100))
+    country = fields.String(load_default="PL", validate=country_code())
     notes = fields.String(load_default="")
     owner_id = fields.Integer(load_default=None, allow_none=True)
 

@@ -3,38 +3,39 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields
 from sqlalchemy.orm import Session
 
 from core import duplicates, identifiers, records, validation
 from core.errors import ValidationError
 from core.models import Address, ContactPoint, Person
 from core.text import name_key
+from core.validation import country_code, max_length
 
 
 class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    label = fields.String(load_default="", validate=validate.Length(max=50))
-    street = fields.String(load_default="", validate=validate.Length(max=200))
+    label = fields.String(load_default="", validate=max_length(50))
+    street = fields.String(load_default="", validate=max_length(200))
     postal_code = fields.String(load_default="")
-    city = fields.String(load_default="", validate=validate.Length(max=100))
-    region = fields.String(load_default="", validate=validate.Length(max=100))
-    country = fields.String(load_default="PL", validate=validate.Length(equal=2))
+    city = fields.String(load_default="", validate=max_length(100))
+    region = fields.String(load_default="", validate=max_length(100))
+    country = fields.String(load_default="PL", validate=country_code())
 
 
 class PersonSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    first_name = fields.String(required=True, validate=validate.Length(max=100))
-    last_name = fields.String(required=True, validate=validate.Length(max=100))
+    first_name = fields.String(required=True, validate=max_length(100))
+    last_name = fields.String(required=True, validate=max_length(100))
     pesel = fields.String(load_default="")
     notes = fields.String(load_default="")
     owner_id = fields.Integer(load_default=None, allow_none=True)
-    emails = fields.List(fields.String(validate=validate.Length(max=254)), load_default=list)
-    phones = fields.List(fields.String(validate=validate.Length(max=40)), load_default=list)
+    emails = fields.List(fields.String(validate=max_length(254)), load_default=list)
+    phones = fields.List(fields.String(validate=max_length(40)), load_default=list)
     addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
 
 

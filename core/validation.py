@@ -22,10 +22,16 @@ MARSHMALLOW_MESSAGES = (
     _l("Invalid input type."),
     _l("Invalid value."),
     _l("Not a valid list."),
-    _l("Shorter than minimum length {min}."),
-    _l("Longer than maximum length {max}."),
-    _l("Length must be between {min} and {max}."),
 )
+
+
+def max_length(limit: int) -> validate.Length:
+    """A length limit whose message is translated when it is shown."""
+    return validate.Length(max=limit, error=_l("At most {max} characters."))
+
+
+def country_code() -> validate.Length:
+    return validate.Length(equal=2, error=_l("Use a two-letter country code, such as PL."))
 
 
 def load(schema: Schema, data: dict, partial: bool = False) -> dict:
