@@ -1,14 +1,24 @@
 """The core's tables, one module per concept; importing this registers them all."""
 
 from core.models.activity import Activity, ActivityLink
+from core.models.attachment import Attachment
+from core.models.calendar import CalendarEvent, EventAttendee, EventLink
+from core.models.importing import ImportMapping
 from core.models.link import RecordLink
 from core.models.membership import Membership
 from core.models.organisation import Organisation, OrganisationType, OrgUnit
 from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
+from core.models.quality import QualityRule
+from core.models.segment import Segment
 from core.models.tag import Tag, Tagging
+from core.models.task import Task, TaskLink
+from core.models.team import Team, TeamMember
+from core.models.usage import UsageEvent
 from core.models.user import User
 
-__all__ = ["Activity", "ActivityLink", "Address", "ContactPoint", "Membership", "OrgUnit",
-           "Organisation", "OrganisationType", "Person", "PluginState", "RecordLink", "Tag",
-           "Tagging", "User"]
+__all__ = ["Activity", "ActivityLink", "Address", "Attachment", "CalendarEvent", "ContactPoint",
+           "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",
+           "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
+           "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
+           "TeamMember", "UsageEvent", "User"]

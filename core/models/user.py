@@ -22,6 +22,8 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Secret part of the personal iCalendar feed URL; None: no feed.
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     # Flask-Login's user protocol.
     @property

@@ -84,7 +84,7 @@ def _form(organisation: Organisation | None):
     types = organisations.types(session, _host())
     return render_template("core/organisations/form.html", organisation=organisation,
                            values=values, errors=errors, candidates=candidates,
-                           type_options=[(k, t.label(current_locale())) for k, t in types.items()])
+                           type_options=type_options(types))
 
 
 @bp.get("/<int:record_id>")
@@ -141,3 +141,9 @@ def restore(record_id: int):
     session.commit()
     flash(_("Restored."))
     return redirect(url_for("organisations.card", record_id=record_id))
+
+
+def type_options(types: dict) -> list[tuple[str, str]]:
+    """Types as (key, label) sorted by label, for a select list."""
+    locale = current_locale()
+    return sorted(((k, t.label(locale)) for k, t in types.items()), key=lambda kv: kv[1])

@@ -168,9 +168,9 @@ def test_adding_an_activity_notifies_plugins_after_the_commit(rt):
     with rt.session() as session:
         kornik = org(session, rt, "Gmina Kórnik")
         session.commit()
-        note = timeline.add(session, "note", "Sesja rady", [kornik])
+        note_id = timeline.add(session, "note", "Sesja rady", [kornik]).id
         assert spy.heard == [("Organisation", kornik.id)]  # not before the commit
         session.commit()
         timeline.add(session, "note", "Wycofana notatka", [kornik])
         session.rollback()
-    assert spy.heard == [("Organisation", kornik.id), ("Activity", note.id)]
+        assert spy.heard == [("Organisation", kornik.id), ("Activity", note_id)]
