@@ -46,6 +46,7 @@ def move(session: Session, membership: Membership, on: date, role: str | None = 
     organisation = organisation or membership.organisation
     if unit is None and organisation.id == membership.organisation_id:
         unit = membership.unit
+    _check_unit(organisation, unit)  # refuse before anything is ended
     leave(session, membership, on - timedelta(days=1), actor)
     return join(session, membership.person, organisation,
                 membership.role if role is None else role, on, unit, actor)

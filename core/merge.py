@@ -101,13 +101,16 @@ def _repoint(session, model, rtype, keep_id, drop_id, key) -> None:
 
 def _repoint_links(session, rtype, keep_id, drop_id) -> None:
     for row in _links(session, rtype, drop_id):
-        if (row.source_type, row.source_id) == (rtype, drop_id):
-            row.source_id = keep_id
-        if (row.target_type, row.target_id) == (rtype, drop_id):
-            row.target_id = keep_id
-        if (row.source_type, row.source_id) == (row.target_type, row.target_id) or \
-                _duplicate(session, row):
-            session.delete(row)
+        # No autoflush: the re-pointed row must not reach the database before we know
+        # whether it duplicates a link the survivor already has.
+        with session.no_autoflush:
+            if (row.source_type, row.source_id) == (rtype, drop_id):
+                row.source_id = keep_id
+            if (row.target_type, row.target_id) == (rtype, drop_id):
+                row.target_id = keep_id
+            if (row.source_type, row.source_id) == (row.target_type, row.target_id) or \
+                    _duplicate(session, row):
+                session.delete(row)
         session.flush()
 
 

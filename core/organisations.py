@@ -80,6 +80,7 @@ class OrganisationSchema(Schema):
 def clean(session: Session, host, data: dict, partial: bool = False) -> dict:
     """Validated, normalised values, or a ValidationError with every field's problem."""
     values, errors = load_collecting(OrganisationSchema(), data, partial)
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
     if values.get("email"):
         try:
             values["email"] = validation.email(values["email"])

@@ -61,7 +61,8 @@ def clean(data: dict, partial: bool = False) -> dict:
             errors[f"phones.{i}"] = exc.errors["phone"]
     for i, address in enumerate(values.get("addresses", [])):
         try:
-            address["postal_code"] = identifiers.normalise("postal_code", address["postal_code"])
+            address["postal_code"] = identifiers.normalise("postal_code",
+                                                           address.get("postal_code", ""))
         except ValidationError as exc:
             errors[f"addresses.{i}.postal_code"] = exc.errors["postal_code"]
     if errors:
