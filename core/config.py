@@ -28,6 +28,8 @@ class Settings:
     timezone: str = "Europe/Warsaw"
     trace_plugins: bool = False
     log_level: str = "INFO"
+    attachments_path: str = ""  # empty: <instance>/files
+    max_upload_mb: int = 25
 
     @property
     def instance(self) -> Path:
@@ -97,4 +99,10 @@ def _coerce(f, value):
             return False
         raise StartupError(f"Setting {f.name} (KARTOTEKA_{f.name.upper()}): '{value}' is not "
                            "yes or no")
+    if f.type in ("int", int) and isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise StartupError(f"Setting {f.name} (KARTOTEKA_{f.name.upper()}): '{value}' is "
+                               "not a whole number") from None
     return value

@@ -23,7 +23,7 @@ SYSTEM_COLUMNS = {"id", "created_at", "updated_at", "created_by_id", "updated_by
 def record_types() -> dict[str, type]:
     """Record type key -> model, for every mapped class that declares ``record_type``."""
     return {m.class_.record_type: m.class_ for m in Base.registry.mappers
-            if "record_type" in m.class_.__dict__}
+            if isinstance(m.class_.__dict__.get("record_type"), str)}
 
 
 def ref(record) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from core import users
+from core import usage, users
 from core.models import User
 from core.web.db import db
 from core.web.i18n import LANGUAGES
@@ -43,6 +43,8 @@ def login():
         if user is not None:
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
+            usage.record(db(), "login", user)
+            db().commit()
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(_("Wrong e-mail or password."))
     return render_template("core/login.html", form=form)
