@@ -39,6 +39,22 @@ CORE_TERMS = [
                   "użytkownicy, użytkowników, użytkownikom, użytkowników, użytkownikami, "
                   "użytkownikach"),
          en=forms("user", "users")),
+    Term("core.unit",
+         pl=forms("jednostka organizacyjna, jednostki organizacyjnej, jednostce organizacyjnej, "
+                  "jednostkę organizacyjną, jednostką organizacyjną, jednostce organizacyjnej",
+                  "jednostki organizacyjne, jednostek organizacyjnych, jednostkom organizacyjnym, "
+                  "jednostki organizacyjne, jednostkami organizacyjnymi, "
+                  "jednostkach organizacyjnych"),
+         en=forms("organisational unit", "organisational units")),
+    Term("core.event",
+         pl=forms("wydarzenie, wydarzenia, wydarzeniu, wydarzenie, wydarzeniem, wydarzeniu",
+                  "wydarzenia, wydarzeń, wydarzeniom, wydarzenia, wydarzeniami, wydarzeniach"),
+         en=forms("calendar event", "calendar events")),
+    Term("core.activity",
+         pl=forms("aktywność, aktywności, aktywności, aktywność, aktywnością, aktywności",
+                  "aktywności, aktywności, aktywnościom, aktywności, aktywnościami, "
+                  "aktywnościach"),
+         en=forms("activity", "activities")),
     Term("core.plugin",
          pl=forms("wtyczka, wtyczki, wtyczce, wtyczkę, wtyczką, wtyczce",
                   "wtyczki, wtyczek, wtyczkom, wtyczki, wtyczkami, wtyczkach"),

@@ -11,7 +11,7 @@ from flask_wtf import CSRFProtect
 from core import config, identifiers, runtime, timeline
 from core.errors import PluginError, StartupError
 from core.terms import term
-from core.web import auth, health, home, i18n, organisations, people
+from core.web import admin, auth, health, home, i18n, organisations, people
 from core.web.db import close_session
 
 csrf = CSRFProtect()
@@ -53,7 +53,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
-    for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp):
+    for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp):
         app.register_blueprint(blueprint)
     _register_plugin_blueprints(app, rt)
     try:

@@ -100,3 +100,30 @@ def test_quality_rules_refuse_unknown_fields_and_bad_days(rt):
             quality.set_rule(session, "invoice", [], 5)
     with rt.session() as session:
         assert quality.report(session, "organisation") == []
+
+
+def test_administrators_see_usage_and_quality_pages_others_do_not(kartoteka_app_factory,
+                                                                   kartoteka_login):
+    app = kartoteka_app_factory()
+    rt = app.extensions["kartoteka"]
+    admin = kartoteka_login(app.test_client())
+    page = admin.get("/admin/usage?period=week")
+    assert page.status_code == 200 and "Aktywni użytkownicy" in page.text
+    saved = admin.post("/admin/quality/organisation",
+                       data={"required": "nip\ncity", "stale_days": "30"})
+    assert saved.status_code == 302
+    with rt.session() as session, session.begin():
+        org(session, rt.host, "Bez danych")
+    report = admin.get("/admin/quality/organisation").text
+    assert "Bez danych" in report and "nip, city" in report
+    refused = admin.post("/admin/quality/organisation", data={"required": "hasło"})
+    assert refused.status_code == 200 and "hasło" in refused.text
+    assert admin.get("/admin/quality/invoice").status_code == 404
+
+    with rt.session() as session, session.begin():
+        from core import users
+
+        users.create_user(session, "staff@example.com", "staff-password-1")
+    staff = kartoteka_login(app.test_client(), "staff@example.com", "staff-password-1")
+    assert staff.get("/admin/usage").status_code == 403
+    assert staff.get("/admin/quality/organisation").status_code == 403

@@ -1,0 +1,70 @@
+"""Administrators' pages: usage of the system and data quality."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core import quality, usage
+from core.db import utcnow
+from core.errors import ValidationError
+from core.web.db import db
+from core.web.forms import lines
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PERIODS = {"week": 7, "month": 30, "quarter": 91}
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.get("/usage")
+@admin_required
+def usage_page():
+    period = request.args.get("period", "month")
+    days = PERIODS.get(period, 30)
+    session = db()
+    comparison = usage.compare(session, utcnow() - timedelta(days=days))
+    usage.record(session, "report", current_user, "usage")
+    session.commit()
+    return render_template("core/admin/usage.html", comparison=comparison, period=period,
+                           periods=PERIODS)
+
+
+@bp.route("/quality/<record_type>", methods=["GET", "POST"])
+@admin_required
+def quality_page(record_type: str):
+    if record_type not in quality.CHECKABLE:
+        abort(404)
+    session, errors = db(), {}
+    if request.method == "POST":
+        days = request.form.get("stale_days", "").strip()
+        try:
+            quality.set_rule(session, record_type, lines("required"),
+                             int(days) if days.isdigit() else None if not days else -1)
+            session.commit()
+            flash(_("Saved."))
+            return redirect(url_for("admin.quality_page", record_type=record_type))
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+    rule = session.get(quality.QualityRule, record_type)
+    findings = quality.report(session, record_type, current_user)
+    usage.record(session, "report", current_user, f"quality:{record_type}")
+    session.commit()
+    return render_template("core/admin/quality.html", record_type=record_type, rule=rule,
+                           findings=findings, errors=errors,
+                           checkable=quality.CHECKABLE[record_type],
+                           form=request.form if request.method == "POST" else None)
