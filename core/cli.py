@@ -284,6 +284,56 @@ def users_create_admin(email: str, password: str, full_name: str):
     click.echo(f"Created administrator {email.strip().lower()}.")
 
 
+# --------------------------------------------------------------------- reports
+
+
+@cli.group("report")
+def report_group():
+    """Usage of the system and data quality, for managers and operators."""
+
+
+@report_group.command("usage")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660),
+              help="Length of the period, compared with the period before it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def report_usage(days: int, as_json: bool):
+    """Active users, logins, records added, exports and reports."""
+    from datetime import timedelta
+
+    from core import usage
+    from core.db import utcnow
+
+    rt = _runtime()
+    with rt.session() as session:
+        result = usage.compare(session, utcnow() - timedelta(days=days))
+    measures = ("active_users", "logins", "records_added", "exports", "reports")
+    rows = {m: {"current": getattr(result.current, m), "previous": getattr(result.previous, m),
+                "change_percent": result.change(m)} for m in measures}
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'':16}{'last ' + str(days) + ' days':>16}{'before':>10}{'change':>10}")
+    for measure, row in rows.items():
+        change = "-" if row["change_percent"] is None else f"{row['change_percent']:+.1f}%"
+        click.echo(f"{measure:16}{row['current']:>16}{row['previous']:>10}{change:>10}")
+
+
+@report_group.command("quality")
+@click.argument("record_type", type=click.Choice(["organisation", "person"]))
+def report_quality(record_type: str):
+    """Records that break the data-quality rule of RECORD_TYPE."""
+    from core import quality
+
+    rt = _runtime()
+    with rt.session() as session:
+        findings = quality.report(session, record_type)
+    for f in findings:
+        name = getattr(f.record, "name", None) or f.record.full_name
+        stale = " stale" if f.stale else ""
+        click.echo(f"{f.record.id:>8}  {f.completeness:>3}%  {name}  {', '.join(f.missing)}{stale}")
+    click.echo(f"{len(findings)} record(s) to fix.")
+
+
 # --------------------------------------------------------------------- demo and serve
 
 

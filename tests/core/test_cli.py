@@ -118,3 +118,16 @@ def test_serve_answers_on_the_chosen_port(cli):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_usage_and_quality_reports_on_the_command_line(cli):
+    cli("init")
+    cli("users", "create-admin", "--email", "ala@example.com", "--password", "x" * 12)
+    result = cli("report", "usage", "--days", "7", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["records_added"] == {"current": 0, "previous": 0,
+                                                          "change_percent": None}
+    assert "logins" in cli("report", "usage").stdout
+    quality = cli("report", "quality", "organisation")
+    assert quality.returncode == 0 and quality.stdout.strip() == "0 record(s) to fix."
+    assert cli("report", "quality", "invoice").returncode == 2
