@@ -75,3 +75,10 @@ def kartoteka_register_permissions():
 @hookimpl(trylast=True)
 def kartoteka_register_organisation_types():
     return CORE_TYPES
+
+
+@hookimpl(trylast=True)
+def kartoteka_load_demo_data(session):
+    from core.demo import core_demo
+
+    core_demo(session)

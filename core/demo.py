@@ -17,3 +17,54 @@ def load(rt) -> list[str]:
                                   f"demo data failed: {type(exc).__name__}: {exc}") from exc
         done.append(impl.plugin_name)
     return done
+
+
+# The core's own demo records: a small card index of Greater Poland, so that a first
+# look at Kartoteka is not an empty screen.
+ORGANISATIONS = [
+    ("Gmina Kórnik", "core.municipality", "7773061579", "Kórnik", "62-035"),
+    ("Gmina Mosina", "core.municipality", "", "Mosina", "62-050"),
+    ("Miasto Gniezno", "core.municipality", "", "Gniezno", "62-200"),
+    ("Powiat Poznański", "core.county", "", "Poznań", "60-509"),
+    ("Starostwo Powiatowe w Śremie", "core.county", "", "Śrem", "63-100"),
+    ("Fundacja Zielony Dom", "core.foundation", "", "Poznań", "61-001"),
+    ("SolarTech sp. z o.o.", "core.company", "", "Swarzędz", "62-020"),
+]
+PEOPLE = [
+    ("Anna", "Nowak", "anna.nowak@kornik.example.pl", "Gmina Kórnik", "sekretarz gminy"),
+    ("Piotr", "Wiśniewski", "p.wisniewski@mosina.example.pl", "Gmina Mosina", "skarbnik"),
+    ("Katarzyna", "Lewandowska", "k.lewandowska@gniezno.example.pl", "Miasto Gniezno",
+     "kierownik referatu oświaty"),
+    ("Tomasz", "Zieliński", "t.zielinski@powiat.example.pl", "Powiat Poznański", "starosta"),
+    ("Magdalena", "Wójcik", "m.wojcik@zielonydom.example.org", "Fundacja Zielony Dom",
+     "prezes zarządu"),
+]
+
+
+def core_demo(session) -> None:
+    """Create the core's demo organisations and people if they are not there yet."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from core import events, memberships, organisations, people, timeline
+    from core.models import Organisation, Person
+
+    host = events.host_of(session)
+    by_name = {}
+    for name, type_key, nip, city, postal in ORGANISATIONS:
+        found = session.scalar(select(Organisation).where(Organisation.name == name))
+        by_name[name] = found or organisations.create(
+            session, host, {"name": name, "type_key": type_key, "nip": nip, "city": city,
+                            "postal_code": postal, "region": "wielkopolskie"},
+            allow_duplicates=True)
+    for first, last, email, org_name, role in PEOPLE:
+        if session.scalar(select(Person).where(Person.first_name == first,
+                                               Person.last_name == last)) is not None:
+            continue
+        person = people.create(session, {"first_name": first, "last_name": last,
+                                         "emails": [email]}, allow_duplicates=True)
+        memberships.join(session, person, by_name[org_name], role, date(2022, 1, 1))
+        timeline.add(session, "call", f"Rozmowa z: {person.full_name}",
+                     [person, by_name[org_name]],
+                     body="Zainteresowanie szkoleniem z zamówień publicznych.")

@@ -131,3 +131,17 @@ def test_usage_and_quality_reports_on_the_command_line(cli):
     quality = cli("report", "quality", "organisation")
     assert quality.returncode == 0 and quality.stdout.strip() == "0 record(s) to fix."
     assert cli("report", "quality", "invoice").returncode == 2
+
+
+def test_demo_gives_a_card_index_to_look_at_and_is_safe_to_repeat(cli, database_url):
+    cli("init", "--plugins", "training", "--demo")
+    assert cli("demo").returncode == 0
+    engine = make_engine(database_url)
+    from core.models import Activity, Membership, Organisation, Person
+
+    with Session(engine) as session:
+        counts = [session.query(m).count() for m in (Organisation, Person, Membership, Activity)]
+        kornik = session.scalar(select(Organisation).where(Organisation.name == "Gmina Kórnik"))
+        assert kornik.nip == "7773061579" and kornik.postal_code == "62-035"
+    engine.dispose()
+    assert counts[0] == 7 and counts[1] == 5 and counts[2] == 5 and counts[3] >= 10
