@@ -2,7 +2,8 @@
 
 Run by ``make bench``; prints a table and writes bench/results/latest.json. Figures
 are written up in docs/performance.md. Uses SQLite, and PostgreSQL when
-KARTOTEKA_BENCH_POSTGRES_URL is set.
+KARTOTEKA_BENCH_POSTGRES_URL names a database (schemas bench_platform and
+bench_records are created in it afresh). KARTOTEKA_BENCH_SCALE scales the card index.
 """
 
 from __future__ import annotations
@@ -61,21 +62,47 @@ def bench(database_url: str, instance: Path) -> dict:
     }
 
 
+def fresh_schema(url: str, schema: str) -> str:
+    """An empty PostgreSQL schema of the given database, as a URL that uses it."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from core.db import normalise_url
+
+    url = normalise_url(url)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}) \
+        .render_as_string(hide_password=False)
+
+
 def main() -> None:
-    results = {}
+    sys.path.insert(0, str(ROOT / "bench"))
+    import records
+
+    results, card_index = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         results["sqlite"] = bench(f"sqlite:///{tmp}/bench.db", Path(tmp) / "instance")
+        card_index["sqlite"] = records.run(f"sqlite:///{tmp}/records.db")
     pg = os.environ.get("KARTOTEKA_BENCH_POSTGRES_URL")
     if pg:
         with tempfile.TemporaryDirectory() as tmp:
-            results["postgresql"] = bench(pg, Path(tmp) / "instance")
+            results["postgresql"] = bench(fresh_schema(pg, "bench_platform"),
+                                          Path(tmp) / "instance")
+        card_index["postgresql"] = records.run(fresh_schema(pg, "bench_records"))
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2))
-    keys = list(next(iter(results.values())))
-    print(f"{'measure':32}" + "".join(f"{db:>14}" for db in results))
-    for key in keys:
-        print(f"{key:32}" + "".join(f"{results[db][key]:>14}" for db in results))
+    (out / "latest.json").write_text(json.dumps({"platform": results,
+                                                 "card_index": card_index}, indent=2))
+    for title, table in (("platform", results), ("card index", card_index)):
+        print(f"\n{title}")
+        keys = list(next(iter(table.values())))
+        print(f"{'measure':40}" + "".join(f"{db:>26}" for db in table))
+        for key in keys:
+            print(f"{key:40}" + "".join(f"{str(table[db][key]):>26}" for db in table))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from flask_wtf import CSRFProtect
 from core import config, identifiers, runtime, timeline
 from core.errors import PluginError, StartupError
 from core.terms import term
-from core.web import admin, auth, health, home, i18n, organisations, people
+from core.web import admin, attachments, auth, health, home, i18n, organisations, people
 from core.web.db import close_session
 
 csrf = CSRFProtect()
@@ -35,6 +35,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Refuse oversized uploads before reading them (a little room for the form).
+        MAX_CONTENT_LENGTH=(int(settings.max_upload_mb) + 1) * 1024 * 1024,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES=str(
@@ -53,8 +55,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
-    for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp):
+    for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
+                      attachments.bp):
         app.register_blueprint(blueprint)
+    app.register_error_handler(413, _too_large)
     _register_plugin_blueprints(app, rt)
     try:
         rt.host.call_each("kartoteka_startup", app=app)
@@ -76,6 +80,18 @@ def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
     except PluginError as exc:
         raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
                            f"{exc.plugin}") from exc
+
+
+def _too_large(_error):
+    """An upload over the limit: say so where the user was, instead of an error page."""
+    from flask import current_app, flash, redirect, request
+    from flask_babel import gettext as _
+
+    from core.web.auth import safe_next
+
+    limit = current_app.extensions["kartoteka"].settings.max_upload_mb
+    flash(_("The file is larger than the limit of %(limit)s MB.", limit=limit), "error")
+    return redirect(safe_next(request.referrer), code=303)
 
 
 def _format_identifier(value: str, kind: str) -> str:

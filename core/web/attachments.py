@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from core import attachments, records
 from core.errors import ValidationError
 from core.models import Attachment
-from core.web.auth import _safe_next
+from core.web.auth import safe_next
 from core.web.db import db
 
 bp = Blueprint("attachments", __name__, url_prefix="/attachments")
@@ -27,7 +27,7 @@ def _settings():
 
 def _record_or_404(record_type: str, record_id: int, include_deleted: bool = False):
     model = records.record_types().get(record_type)
-    if not isinstance(record_type, str) or model is None:
+    if model is None:
         abort(404)
     record = records.get(db(), model, record_id, current_user, include_deleted)
     if record is None:
@@ -38,22 +38,22 @@ def _record_or_404(record_type: str, record_id: int, include_deleted: bool = Fal
 @bp.post("/<record_type>/<int:record_id>")
 @login_required
 def upload(record_type: str, record_id: int):
-    record, back = _record_or_404(record_type, record_id), _safe_next(request.referrer)
+    record, back = _record_or_404(record_type, record_id), safe_next(request.referrer)
     limit_mb = _settings().max_upload_mb
     # Stop reading a body that cannot fit, rather than spooling all of it first.
     request.max_content_length = limit_mb * 1024 * 1024 + MULTIPART_OVERHEAD
     try:
-        upload = request.files.get("file")
+        sent = request.files.get("file")
     except RequestEntityTooLarge:
         flash(_("The file is larger than the limit of %(limit)s MB.", limit=limit_mb), "error")
         return redirect(back)
-    if upload is None or not upload.filename:
+    if sent is None or not sent.filename:
         flash(_("Choose a file to attach."), "error")
         return redirect(back)
     session = db()
     try:
-        attachment = attachments.store(session, _settings(), record, upload.filename,
-                                       upload.stream, current_user, upload.mimetype)
+        attachment = attachments.store(session, _settings(), record, sent.filename,
+                                       sent.stream, current_user, sent.mimetype)
         session.commit()
     except ValidationError as exc:
         session.rollback()

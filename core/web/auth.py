@@ -45,7 +45,7 @@ def login():
             login_user(user)
             usage.record(db(), "login", user)
             db().commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         form.password.errors.append(_("Wrong e-mail or password."))
     return render_template("core/login.html", form=form)
 
@@ -63,10 +63,10 @@ def logout():
 def set_language(code: str):
     if code in LANGUAGES:
         session["lang"] = code
-    return redirect(_safe_next(request.referrer))
+    return redirect(safe_next(request.referrer))
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only redirect within this site, never to another host."""
     if target:
         parts = urlsplit(target)

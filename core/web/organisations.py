@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import memberships, organisations, records, tags, timeline
+from core import attachments, memberships, organisations, records, tags, timeline
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Organisation
@@ -99,7 +99,8 @@ def card(record_id: int):
         members=memberships.history(session, organisation=organisation),
         activities=timeline.timeline(session, organisation, include_people=include_people),
         include_people=include_people, users=users_by_id(session),
-        tags=tags.tags_of(session, organisation))
+        tags=tags.tags_of(session, organisation),
+        attachments=attachments.list_for(session, organisation))
 
 
 @bp.post("/<int:record_id>/activities")

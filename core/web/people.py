@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import memberships, people, records, timeline
+from core import attachments, memberships, people, records, timeline
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
@@ -100,6 +100,7 @@ def card(record_id: int):
         "core/people/card.html", person=person,
         history=memberships.history(session, person=person),
         activities=timeline.timeline(session, person), users=users_by_id(session),
+        attachments=attachments.list_for(session, person),
         organisations=session.scalars(records.visible(Organisation, current_user)
                                       .order_by(Organisation.name_key).limit(500)).all())
 
