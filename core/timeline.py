@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from core import records
@@ -25,7 +25,8 @@ KIND_LABELS = {
 }
 EVENT_LABELS = {
     "membership_started": _l("Joined"), "membership_ended": _l("Left"),
-    "merged": _l("Merged"),
+    "merged": _l("Merged"), "task_completed": _l("Task done"),
+    "attachment_added": _l("File attached"), "attachment_removed": _l("File removed"),
 }
 
 
@@ -75,20 +76,35 @@ def timeline(session: Session, record, include_people: bool = False,
              kinds: list[str] | None = None, before: Activity | None = None,
              limit: int = 50) -> list[Activity]:
     """The newest activities about ``record``; for an organisation, optionally also
-    those about the people who ever belonged to it."""
+    those about the people who ever belonged to it.
+
+    Each source is read newest first along the timeline index and cut at ``limit``
+    before the sources are merged, so a page costs the same however long the history.
+    """
     record_type, record_id = records.ref(record)
-    about = and_(ActivityLink.record_type == record_type, ActivityLink.record_id == record_id)
+    sources = [(ActivityLink.record_type == record_type) & (ActivityLink.record_id == record_id)]
     if include_people and record_type == "organisation":
         people = select(Membership.person_id).where(Membership.organisation_id == record_id)
-        about = or_(about, and_(ActivityLink.record_type == "person",
-                                ActivityLink.record_id.in_(people)))
-    ids = select(ActivityLink.activity_id).where(about)
-    if before is not None:
-        ids = ids.where(or_(ActivityLink.occurred_at < before.occurred_at,
-                            and_(ActivityLink.occurred_at == before.occurred_at,
-                                 ActivityLink.activity_id < before.id)))
-    query = select(Activity).where(Activity.id.in_(ids))
+        sources.append((ActivityLink.record_type == "person")
+                       & ActivityLink.record_id.in_(people))
+    newest = union(*(select(_newest_links(where, kinds, before, limit).subquery())
+                     for where in sources)).subquery()
+    page = (select(newest.c.activity_id)
+            .order_by(newest.c.occurred_at.desc(), newest.c.activity_id.desc()).limit(limit))
+    query = (select(Activity).where(Activity.id.in_(page))
+             .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+             .options(selectinload(Activity.links)))
+    return session.scalars(query).all()
+
+
+def _newest_links(where, kinds, before: Activity | None, limit: int):
+    query = select(ActivityLink.activity_id, ActivityLink.occurred_at).where(where)
     if kinds:
-        query = query.where(Activity.kind.in_(kinds))
-    query = query.order_by(Activity.occurred_at.desc(), Activity.id.desc()).limit(limit)
-    return session.scalars(query.options(selectinload(Activity.links))).all()
+        query = query.join(Activity, Activity.id == ActivityLink.activity_id) \
+            .where(Activity.kind.in_(kinds))
+    if before is not None:
+        query = query.where(or_(ActivityLink.occurred_at < before.occurred_at,
+                                and_(ActivityLink.occurred_at == before.occurred_at,
+                                     ActivityLink.activity_id < before.id)))
+    return query.order_by(ActivityLink.occurred_at.desc(),
+                          ActivityLink.activity_id.desc()).limit(limit)

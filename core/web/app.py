@@ -11,7 +11,17 @@ from flask_wtf import CSRFProtect
 from core import config, identifiers, runtime, timeline
 from core.errors import PluginError, StartupError
 from core.terms import term
-from core.web import admin, attachments, auth, health, home, i18n, organisations, people
+from core.web import (
+    admin,
+    attachments,
+    auth,
+    calendar_feed,
+    health,
+    home,
+    i18n,
+    organisations,
+    people,
+)
 from core.web.db import close_session
 
 csrf = CSRFProtect()
@@ -56,7 +66,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.teardown_appcontext(close_session)
 
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
-                      attachments.bp):
+                      attachments.bp, calendar_feed.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
     _register_plugin_blueprints(app, rt)

@@ -1,0 +1,254 @@
+"""Tasks: who does what by when, about which records; "my tasks", overdue, next steps.
+
+A task is assigned to a staff member, a team or both. When it has a person, it is that
+person's to do and the team is only context; a task with a team alone is on the list of
+every member until one of them does it. Reminders are chosen and marked here; sending
+them is the mailing pipeline's work.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import Select, and_, case, or_, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from core import config, records, timeline
+from core.db import utcnow
+from core.errors import ValidationError
+from core.models import Task, TaskLink, Team, User
+from core.models.task import PRIORITIES, STATUSES
+from core.teams import team_ids_of
+from core.validation import load_collecting, max_length
+
+URGENT = max(PRIORITIES)
+
+
+def aware_datetime(**options) -> fields.AwareDateTime:
+    """A date and time that must carry its time zone, with messages a person understands."""
+    return fields.AwareDateTime(load_default=None, allow_none=True, error_messages={
+        "invalid": _l("Enter a date and time."),
+        "invalid_awareness": _l("Give the time with its time zone."),
+    }, **options)
+
+
+class TaskSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = fields.String(required=True, validate=max_length(300),
+                          error_messages={"required": _l("Enter a title.")})
+    description = fields.String(load_default="")
+    assignee_id = fields.Integer(load_default=None, allow_none=True)
+    team_id = fields.Integer(load_default=None, allow_none=True)
+    due_at = aware_datetime()
+    remind_at = aware_datetime()
+    priority = fields.Integer(load_default=2, validate=validate.OneOf(
+        list(PRIORITIES), error=_l("Choose a priority from 1 (low) to 4 (urgent).")))
+    status = fields.String(load_default="open", validate=validate.OneOf(
+        STATUSES, error=_l("Choose a status from the list.")))
+
+
+def clean(session: Session, data: dict, task: Task | None = None) -> dict:
+    """Validated values, every problem at once; with ``task``, a partial change of it."""
+    values, errors = load_collecting(TaskSchema(), data, partial=task is not None)
+    if "title" in values:
+        values["title"] = values["title"].strip()
+        if not values["title"]:
+            errors["title"] = _("Enter a title.")
+    if values.get("assignee_id") is not None and not _active_user(session, values["assignee_id"]):
+        errors["assignee_id"] = _("Choose an active staff member.")
+    if values.get("team_id") is not None and session.get(Team, values["team_id"]) is None:
+        errors["team_id"] = _("Choose a team from the list.")
+    if not {"assignee_id", "team_id"} & errors.keys():
+        assignee = values.get("assignee_id", task.assignee_id if task else None)
+        team = values.get("team_id", task.team_id if task else None)
+        if assignee is None and team is None:
+            errors["assignee_id"] = _("Assign the task to a person, a team or both.")
+    if errors:
+        raise ValidationError(errors)
+    for key in ("due_at", "remind_at"):
+        if values.get(key) is not None:
+            values[key] = values[key].astimezone(UTC)
+    if "remind_at" in values and (task is None or values["remind_at"] != task.remind_at):
+        values["reminded_at"] = None  # a new reminder time is a new reminder
+    return values
+
+
+def _active_user(session: Session, user_id: int) -> bool:
+    return session.scalar(select(User.id).where(User.id == user_id, User.active)) is not None
+
+
+def create(session: Session, data: dict, about: list = (), actor=None,
+           now: datetime | None = None) -> Task:
+    """A new task, linked to every record in ``about`` (an organisation, a person...)."""
+    values = clean(session, data)
+    if values.get("status") == "done":
+        values["completed_at"] = now or utcnow()
+    task = Task(**values)
+    task.links = [TaskLink(record_type=t, record_id=i)
+                  for t, i in dict.fromkeys(records.ref(r) for r in about)]
+    return records.create(session, task, actor)
+
+
+def update(session: Session, task: Task, data: dict, actor=None,
+           expected_version: int | None = None, now: datetime | None = None) -> Task:
+    """Change a task; ``expected_version`` refuses a change made on an outdated copy."""
+    return _save(session, task, clean(session, data, task), actor, expected_version, now)
+
+
+def complete(session: Session, task: Task, actor=None, expected_version: int | None = None,
+             now: datetime | None = None) -> Task:
+    """Mark a task done; the linked records' timelines show that it was done."""
+    return _save(session, task, {"status": "done"}, actor, expected_version, now)
+
+
+def reopen(session: Session, task: Task, actor=None, expected_version: int | None = None
+           ) -> Task:
+    return _save(session, task, {"status": "open"}, actor, expected_version, None)
+
+
+def cancel(session: Session, task: Task, actor=None, expected_version: int | None = None
+           ) -> Task:
+    return _save(session, task, {"status": "cancelled"}, actor, expected_version, None)
+
+
+def _save(session: Session, task: Task, values: dict, actor, expected_version, now) -> Task:
+    finishing = values.get("status") == "done" and task.status != "done"
+    if values.get("status", task.status) != task.status:
+        values["completed_at"] = (now or utcnow()) if values["status"] == "done" else None
+    with stale_guard():
+        records.update(session, task, values, actor, expected_version)
+    if finishing:
+        about = linked_records(session, task)
+        if about:
+            timeline.record_event(session, "task_completed", about, subject=task.title,
+                                  actor=actor, data={"task_id": task.id})
+    return task
+
+
+@contextmanager
+def stale_guard() -> Iterator[None]:
+    """Someone saved the same record after we read it: tell the person, not a stack trace."""
+    try:
+        yield
+    except StaleDataError as exc:
+        raise ValidationError({"version": _(
+            "The record was changed by someone else meanwhile; "
+            "reload it and apply your change again.")}) from exc
+
+
+def linked_records(session: Session, task: Task) -> list:
+    """The records a task is about, one query per type of record."""
+    wanted: dict[str, list[int]] = defaultdict(list)
+    for link in task.links:
+        wanted[link.record_type].append(link.record_id)
+    found = []
+    for record_type, ids in sorted(wanted.items()):
+        model = records.record_types().get(record_type)
+        if model is not None:
+            query = records.visible(model, include_deleted=True).where(model.id.in_(ids))
+            found.extend(session.scalars(query.order_by(model.id)))
+    return found
+
+
+# --- Lists -------------------------------------------------------------------------------
+
+def assigned_to(user: User):
+    """Tasks that are ``user``'s to do: their own, and their teams' that nobody has taken."""
+    return or_(Task.assignee_id == user.id,
+               and_(Task.assignee_id.is_(None), Task.team_id.in_(team_ids_of(user))))
+
+
+def _open(actor) -> Select:
+    return records.visible(Task, actor).where(Task.status == "open")
+
+
+def _by_urgency(query: Select, now: datetime) -> Select:
+    """Overdue first, then by due date (undated last), then the most urgent first."""
+    return query.order_by(case((Task.due_at < now, 0), else_=1),
+                          case((Task.due_at.is_(None), 1), else_=0),
+                          Task.due_at, Task.priority.desc(), Task.id)
+
+
+def my_tasks(session: Session, user: User, now: datetime | None = None) -> list[Task]:
+    """What ``user`` has to do: open tasks of theirs and of their teams, overdue first."""
+    query = _open(user).where(assigned_to(user))
+    return list(session.scalars(_by_urgency(query, now or utcnow())))
+
+
+def overdue(session: Session, now: datetime | None = None, user: User | None = None,
+            actor=None) -> list[Task]:
+    """Open tasks past their due time, longest overdue first; ``user``: only theirs."""
+    query = _open(actor if actor is not None else user).where(Task.due_at < (now or utcnow()))
+    if user is not None:
+        query = query.where(assigned_to(user))
+    return list(session.scalars(query.order_by(Task.due_at, Task.priority.desc(), Task.id)))
+
+
+def for_record(session: Session, record, actor=None) -> list[Task]:
+    """The tasks about ``record``: open ones first by due date, then the closed ones."""
+    record_type, record_id = records.ref(record)
+    linked = select(TaskLink.task_id).where(TaskLink.record_type == record_type,
+                                            TaskLink.record_id == record_id)
+    query = records.visible(Task, actor).where(Task.id.in_(linked)).order_by(
+        case((Task.status == "open", 0), else_=1),
+        case((Task.due_at.is_(None), 1), else_=0), Task.due_at, Task.id)
+    return list(session.scalars(query.options(selectinload(Task.links))))
+
+
+def next_steps(session: Session, user: User, now: datetime | None = None,
+               zone: tzinfo | None = None) -> list[Task]:
+    """What ``user`` should do next today: overdue, due by the end of the day, urgent.
+
+    The day ends at midnight in ``zone`` (the installation's time zone by default), so
+    a task due at 23:30 in Warsaw is today's there even though it is tomorrow in UTC.
+    """
+    now = now or utcnow()
+    today = now.astimezone(zone or local_zone()).date()
+    end_of_day = datetime.combine(today + timedelta(days=1), time(), zone or local_zone())
+    query = _open(user).where(assigned_to(user),
+                              or_(Task.due_at < end_of_day, Task.priority == URGENT))
+    return list(session.scalars(_by_urgency(query, now)))
+
+
+def local_zone() -> tzinfo:
+    """The installation's time zone: the running app's setting, else the default."""
+    if has_app_context() and "kartoteka" in current_app.extensions:
+        return ZoneInfo(current_app.extensions["kartoteka"].settings.timezone)
+    return ZoneInfo(config.Settings.timezone)
+
+
+# --- Reminders ---------------------------------------------------------------------------
+
+def due_reminders(session: Session, now: datetime | None = None) -> list[Task]:
+    """Open tasks whose reminder time has come, each claimed once: ``reminded_at`` is set
+    in this transaction, so a second worker (or a second run) never reminds again.
+
+    The claim is one UPDATE that rechecks ``reminded_at``; on PostgreSQL rows another
+    worker is claiming are skipped rather than waited for, and SQLite serialises writers.
+    Marking is bookkeeping, not a change by a person, so it bypasses records.update: it
+    must not bump the version under someone editing the task, nor notify plugins.
+    """
+    now = now or utcnow()
+    due = records.visible(Task).with_only_columns(Task.id).correlate(None).where(
+        Task.status == "open", Task.remind_at <= now, Task.reminded_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claim = (sql_update(Task).where(Task.id.in_(due), Task.reminded_at.is_(None))
+             .values(reminded_at=now).returning(Task.id)
+             .execution_options(synchronize_session=False))
+    claimed = list(session.scalars(claim))
+    query = (select(Task).where(Task.id.in_(claimed)).order_by(Task.remind_at, Task.id)
+             .execution_options(populate_existing=True))
+    return list(session.scalars(query))
