@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import timedelta
 
 from flask import Blueprint, Flask
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_wtf import CSRFProtect
 
 from core import config, identifiers, runtime, timeline
@@ -15,16 +17,19 @@ from core.web import (
     admin,
     attachments,
     auth,
+    calendar,
     calendar_feed,
     health,
     home,
     i18n,
     organisations,
     people,
+    tasks,
 )
 from core.web.db import close_session
 
 csrf = CSRFProtect()
+PRIORITY_LABELS = {1: _l("low"), 2: _l("normal"), 3: _l("high"), 4: _l("urgent")}
 babel = Babel()
 
 
@@ -61,12 +66,13 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.jinja_env.globals.update(term=term, plugins=rt.host.plugins,
                                  current_locale=i18n.current_locale,
                                  activity_label=timeline.label,
-                                 activity_kinds=timeline.KIND_LABELS)
+                                 activity_kinds=timeline.KIND_LABELS,
+                                 priorities=PRIORITY_LABELS, one_week=timedelta(days=7))
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
-                      attachments.bp, calendar_feed.bp):
+                      attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
     _register_plugin_blueprints(app, rt)

@@ -20,3 +20,19 @@ def optional_int(value: str) -> int | str | None:
     if not value:
         return None
     return int(value) if value.isdigit() else value
+
+
+def local_datetime(value: str | None):
+    """A datetime-local field (in the installation's time zone) as an aware datetime;
+    "" when empty, and the text itself when malformed so the service reports it."""
+    from datetime import datetime
+
+    from core.tasks import local_zone
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=local_zone())
+    except ValueError:
+        return value

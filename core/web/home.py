@@ -1,7 +1,13 @@
-"""The staff start page."""
+"""The staff start page: what to do next, today's calendar, the enabled plugins."""
+
+from datetime import datetime, time, timedelta
 
 from flask import Blueprint, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
+
+from core import calendar, tasks
+from core.db import utcnow
+from core.web.db import db
 
 bp = Blueprint("home", __name__)
 
@@ -9,4 +15,10 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index():
-    return render_template("core/home.html")
+    session, now, zone = db(), utcnow(), tasks.local_zone()
+    start = datetime.combine(now.astimezone(zone).date(), time(), zone)
+    return render_template(
+        "core/home.html", now=now,
+        next_steps=tasks.next_steps(session, current_user, now),
+        today=calendar.between(session, start, start + timedelta(days=1), user=current_user,
+                               actor=current_user))

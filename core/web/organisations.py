@@ -6,7 +6,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, organisations, records, tags, timeline
+from core import attachments, memberships, organisations, records, tags, tasks, timeline
+from core.db import utcnow
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Organisation
@@ -100,7 +101,8 @@ def card(record_id: int):
         activities=timeline.timeline(session, organisation, include_people=include_people),
         include_people=include_people, users=users_by_id(session),
         tags=tags.tags_of(session, organisation),
-        attachments=attachments.list_for(session, organisation))
+        attachments=attachments.list_for(session, organisation),
+        record_tasks=tasks.for_record(session, organisation, current_user), now=utcnow())
 
 
 @bp.post("/<int:record_id>/activities")

@@ -8,7 +8,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, people, records, timeline
+from core import attachments, memberships, people, records, tasks, timeline
+from core.db import utcnow
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
@@ -101,6 +102,7 @@ def card(record_id: int):
         history=memberships.history(session, person=person),
         activities=timeline.timeline(session, person), users=users_by_id(session),
         attachments=attachments.list_for(session, person),
+        record_tasks=tasks.for_record(session, person, current_user), now=utcnow(),
         organisations=session.scalars(records.visible(Organisation, current_user)
                                       .order_by(Organisation.name_key).limit(500)).all())
 

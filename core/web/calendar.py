@@ -1,0 +1,96 @@
+"""Staff pages for the calendar: a week of my or my team's events, adding events,
+and the secret address of the iCalendar feed for Google Calendar or Outlook."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core import calendar, teams
+from core.errors import ValidationError
+from core.models import Team
+from core.tasks import local_zone
+from core.web.calendar_feed import feed_url
+from core.web.db import db
+from core.web.forms import local_datetime, optional_int
+
+bp = Blueprint("calendar", __name__, url_prefix="/calendar")
+
+
+def _monday(value: str | None) -> date:
+    try:
+        day = date.fromisoformat(value) if value else date.today()
+    except ValueError:
+        day = date.today()
+    return day - timedelta(days=day.weekday())
+
+
+@bp.get("/")
+@login_required
+def week():
+    session, zone = db(), local_zone()
+    monday = _monday(request.args.get("week"))
+    start = datetime.combine(monday, time(), zone)
+    team = session.get(Team, optional_int(request.args.get("team")) or 0)
+    events = calendar.between(session, start, start + timedelta(days=7),
+                              user=None if team else current_user, team=team,
+                              actor=current_user)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    by_day = {d: [e for e in events if _on(e, d, zone)] for d in days}
+    owner = team or current_user._get_current_object()
+    return render_template("core/calendar/week.html", days=days, by_day=by_day,
+                           monday=monday, team=team, teams=teams.teams_of(session, current_user),
+                           today=datetime.now(zone).date(),
+                           feed=feed_url(owner.feed_token) if owner.feed_token else None)
+
+
+def _on(event, day: date, zone) -> bool:
+    start = event.starts_at.astimezone(zone).date()
+    end = (event.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+    return start <= day <= end
+
+
+@bp.post("/new")
+@login_required
+def new():
+    session = db()
+    all_day = request.form.get("all_day") == "1"
+    data = {"title": request.form.get("title", ""), "location": request.form.get("location", ""),
+            "description": request.form.get("description", ""), "all_day": all_day,
+            "team_id": optional_int(request.form.get("team_id"))}
+    for field in ("starts_at", "ends_at"):
+        value = request.form.get(field, "")
+        data[field] = (value[:10] or None) if all_day else local_datetime(value)
+    try:
+        event = calendar.create_event(session, data, attendees_users=[current_user],
+                                      actor=current_user)
+        session.commit()
+        flash(_("Event added."))
+        week_of = event.starts_at.astimezone(local_zone()).date().isoformat()
+        return redirect(url_for("calendar.week", week=week_of))
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+    return redirect(url_for("calendar.week"))
+
+
+@bp.post("/feed")
+@login_required
+def feed():
+    """Create, or with ``rotate`` replace, the secret feed address of me or my team."""
+    session = db()
+    team = session.get(Team, optional_int(request.form.get("team")) or 0)
+    if team is not None and team not in teams.teams_of(session, current_user):
+        abort(404)
+    owner = team or current_user._get_current_object()
+    if request.form.get("rotate") == "1":
+        calendar.rotate_feed_token(session, owner, current_user)
+        flash(_("The old calendar address no longer works; subscribe again with the new one."))
+    else:
+        calendar.ensure_feed_token(session, owner, current_user)
+    session.commit()
+    return redirect(url_for("calendar.week", team=team.id if team else None))
