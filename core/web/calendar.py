@@ -3,7 +3,7 @@ and the secret address of the iCalendar feed for Google Calendar or Outlook."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -48,8 +48,12 @@ def week():
 
 
 def _on(event, day: date, zone) -> bool:
-    start = event.starts_at.astimezone(zone).date()
-    end = (event.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+    if event.all_day:  # whole dates, stored as UTC midnights: the same days everywhere
+        start = event.starts_at.astimezone(UTC).date()
+        end = (event.ends_at.astimezone(UTC) - timedelta(days=1)).date()
+    else:
+        start = event.starts_at.astimezone(zone).date()
+        end = (event.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
     return start <= day <= end
 
 

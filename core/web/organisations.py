@@ -61,7 +61,7 @@ def edit(record_id: int):
 
 def _form(organisation: Organisation | None):
     session, errors, candidates = db(), {}, []
-    values = {f: getattr(organisation, f) or "" for f in FIELDS} if organisation else {}
+    values = _saved_values(organisation) if organisation else {}
     if request.method == "POST":
         values = fields_from_form(FIELDS)
         data = {**values, "owner_id": optional_int(values.get("owner_id", ""))}
@@ -76,6 +76,8 @@ def _form(organisation: Organisation | None):
         except ValidationError as exc:
             session.rollback()
             errors = exc.errors
+            if "version" in errors and organisation is not None:
+                values = _saved_values(session.merge(organisation))  # what is stored now
         except DuplicateFound as exc:
             session.rollback()
             candidates = exc.candidates
@@ -86,6 +88,10 @@ def _form(organisation: Organisation | None):
     return render_template("core/organisations/form.html", organisation=organisation,
                            values=values, errors=errors, candidates=candidates,
                            type_options=type_options(types))
+
+
+def _saved_values(organisation: Organisation) -> dict:
+    return {f: getattr(organisation, f) or "" for f in FIELDS}
 
 
 @bp.get("/<int:record_id>")

@@ -51,11 +51,7 @@ def edit(record_id: int):
 
 def _form(person: Person | None):
     session, errors, candidates = db(), {}, []
-    values = {}
-    if person is not None:
-        values = {f: getattr(person, f) or "" for f in FIELDS}
-        values["emails"] = "\n".join(person.contact_values("email"))
-        values["phones"] = "\n".join(person.contact_values("phone"))
+    values = _saved_values(person) if person is not None else {}
     if request.method == "POST":
         values = {**fields_from_form(FIELDS), "emails": request.form.get("emails", ""),
                   "phones": request.form.get("phones", "")}
@@ -72,6 +68,8 @@ def _form(person: Person | None):
         except ValidationError as exc:
             session.rollback()
             errors = _by_list_field(exc.errors)
+            if "version" in errors and person is not None:
+                values = _saved_values(session.merge(person))  # what is stored now
         except DuplicateFound as exc:
             session.rollback()
             candidates = exc.candidates
@@ -80,6 +78,13 @@ def _form(person: Person | None):
             return redirect(url_for("people.card", record_id=person.id))
     return render_template("core/people/form.html", person=person, values=values,
                            errors=errors, candidates=candidates)
+
+
+def _saved_values(person: Person) -> dict:
+    values = {f: getattr(person, f) or "" for f in FIELDS}
+    values["emails"] = "\n".join(person.contact_values("email"))
+    values["phones"] = "\n".join(person.contact_values("phone"))
+    return values
 
 
 def _by_list_field(errors: dict[str, str]) -> dict[str, str]:
