@@ -24,12 +24,15 @@ from core.web import (
     i18n,
     organisations,
     people,
+    search,
+    segments,
     tasks,
 )
 from core.web.db import close_session
 
 csrf = CSRFProtect()
 PRIORITY_LABELS = {1: _l("low"), 2: _l("normal"), 3: _l("high"), 4: _l("urgent")}
+STATUS_LABELS = {"open": _l("open"), "done": _l("done"), "cancelled": _l("cancelled")}
 babel = Babel()
 
 
@@ -67,12 +70,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                                  current_locale=i18n.current_locale,
                                  activity_label=timeline.label,
                                  activity_kinds=timeline.KIND_LABELS,
-                                 priorities=PRIORITY_LABELS, one_week=timedelta(days=7))
+                                 priorities=PRIORITY_LABELS, task_statuses=STATUS_LABELS,
+                                 one_week=timedelta(days=7))
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
-                      attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp):
+                      attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
+                      segments.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
     _register_plugin_blueprints(app, rt)

@@ -1,14 +1,16 @@
-"""Lists of records: searching, filtering and key-based pages of a fixed size."""
+"""Lists of records: the list's own filter, saved segments, key-based pages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request
+from flask import flash, request
+from flask_login import current_user
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from core.text import name_key
+from core import filters, records, segments
+from core.errors import ValidationError
 
 PAGE = 50
 
@@ -19,12 +21,40 @@ class Page:
     next_after: str | None  # "<name_key>|<id>" of the last row, when there is more
 
 
-def search_page(session: Session, query: Select, model, text: str = "",
-                after: str | None = None, size: int = PAGE) -> Page:
+def list_filter(extra: tuple[str, ...] = ()) -> dict | None:
+    """The list's search box (and ``extra`` equality fields) in the one filter language,
+    so that what a list shows and what a segment saved from it holds are the same."""
+    conditions = []
+    text = request.args.get("q", "").strip()
+    if text:
+        conditions.append({"field": "name", "op": "contains", "value": text})
+    for field in extra:
+        value = request.args.get(field, "").strip()
+        if value:
+            conditions.append({"field": field, "op": "eq", "value": value})
+    return {"and": conditions} if conditions else None
+
+
+def filtered(session: Session, model, record_type: str, extra: tuple[str, ...] = ()):
+    """The visible records the request asks for: a segment's members and/or the list's
+    own filter. Returns (query, segment)."""
+    segment = None
+    segment_id = request.args.get("segment", "")
+    if segment_id.isdigit():
+        segment = segments.get(session, int(segment_id), current_user)
+    query = segments.members(session, segment, current_user) if segment is not None \
+        and segment.record_type == record_type else records.visible(model, current_user)
+    try:
+        query = filters.apply(query, model, list_filter(extra), current_user)
+    except ValidationError as exc:
+        for message in exc.errors.values():
+            flash(message, "error")
+    return query, segment
+
+
+def page(session: Session, query: Select, model, after: str | None = None,
+         size: int = PAGE) -> Page:
     """Rows ordered by name; ``after`` continues where the previous page ended."""
-    key = name_key(text)
-    if key:
-        query = query.where(model.name_key.contains(key))
     if after and "|" in after:
         last_key, _, last_id = after.rpartition("|")
         if last_id.isdigit():
@@ -34,10 +64,6 @@ def search_page(session: Session, query: Select, model, text: str = "",
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, f"{rows[-1].name_key}|{rows[-1].id}" if more else None)
-
-
-def args() -> tuple[str, str | None]:
-    return request.args.get("q", "").strip(), request.args.get("after")
 
 
 def users_by_id(session: Session) -> dict[int, str]:

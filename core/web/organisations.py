@@ -6,7 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, organisations, records, tags, tasks, timeline
+from core import attachments, memberships, organisations, records, segments, tags, tasks, timeline
 from core.db import utcnow
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
@@ -16,7 +16,7 @@ from core.web import activities
 from core.web.db import db
 from core.web.forms import fields_from_form, optional_int
 from core.web.i18n import current_locale
-from core.web.listing import args, search_page, users_by_id
+from core.web.listing import filtered, page, users_by_id
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 FIELDS = ("name", "short_name", "type_key", "nip", "regon", "krs", "email", "phone", "website",
@@ -37,14 +37,15 @@ def _get(record_id: int, include_deleted: bool = False) -> Organisation:
 @bp.get("/")
 @login_required
 def index():
-    text, after = args()
-    query = records.visible(Organisation, current_user)
-    type_key = request.args.get("type", "")
-    if type_key:
-        query = query.where(Organisation.type_key == type_key)
-    page = search_page(db(), query, Organisation, text, after)
-    return render_template("core/organisations/list.html", page=page, q=text,
-                           type_key=type_key, types=organisations.types(db(), _host()))
+    session = db()
+    query, segment = filtered(session, Organisation, "organisation", ("type_key",))
+    rows = page(session, query, Organisation, request.args.get("after"))
+    return render_template("core/organisations/list.html", page=rows, segment=segment,
+                           q=request.args.get("q", ""),
+                           type_key=request.args.get("type_key", ""),
+                           types=organisations.types(session, _host()),
+                           saved=segments.visible_segments(session, current_user,
+                                                           "organisation"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, people, records, tasks, timeline
+from core import attachments, memberships, people, records, segments, tasks, timeline
 from core.db import utcnow
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
@@ -16,7 +16,7 @@ from core.models import Membership, Organisation, Person
 from core.web import activities
 from core.web.db import db
 from core.web.forms import fields_from_form, lines, optional_int
-from core.web.listing import args, search_page, users_by_id
+from core.web.listing import filtered, page, users_by_id
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 FIELDS = ("first_name", "last_name", "pesel", "notes", "owner_id")
@@ -32,9 +32,12 @@ def _get(record_id: int, include_deleted: bool = False) -> Person:
 @bp.get("/")
 @login_required
 def index():
-    text, after = args()
-    page = search_page(db(), records.visible(Person, current_user), Person, text, after)
-    return render_template("core/people/list.html", page=page, q=text)
+    session = db()
+    query, segment = filtered(session, Person, "person")
+    rows = page(session, query, Person, request.args.get("after"))
+    return render_template("core/people/list.html", page=rows, segment=segment,
+                           q=request.args.get("q", ""),
+                           saved=segments.visible_segments(session, current_user, "person"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

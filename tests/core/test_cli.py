@@ -106,7 +106,7 @@ def test_serve_answers_on_the_chosen_port(cli):
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         body = None
-        for _ in range(100):
+        for _ in range(300):
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as response:
                     body = json.load(response)

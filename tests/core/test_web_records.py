@@ -161,9 +161,9 @@ def test_the_list_filters_by_type(app, client):
     add_org(app, "Gmina Kórnik", "core.municipality")
     add_org(app, "Fundacja Zielona", "core.foundation")
     add_org(app, "Powiat Poznański", "core.county")
-    assert names_listed(show(client, "/organisations/?type=core.foundation")) == [
+    assert names_listed(show(client, "/organisations/?type_key=core.foundation")) == [
         "Fundacja Zielona"]
-    assert names_listed(show(client, "/organisations/?type=core.county&q=fund")) == []
+    assert names_listed(show(client, "/organisations/?type_key=core.county&q=fund")) == []
 
 
 def test_a_long_list_continues_on_a_next_page_without_repeats_or_gaps(app, client):
@@ -506,3 +506,29 @@ def test_with_csrf_on_a_post_without_its_token_is_refused(kartoteka_app_factory)
     response = client.post(f"/organisations/{org_id}/delete", data={"csrf_token": token})
     assert response.status_code == 302
     assert fetch(app, Organisation, org_id).deleted_at is not None
+
+
+def test_a_list_saved_as_a_segment_shows_the_same_records_and_follows_changes(app, client):
+    add_org(app, "Gmina Kórnik")
+    add_org(app, "Gmina Mosina")
+    listed = names_listed(show(client, "/organisations/?q=korn"))
+    response = client.post("/segments/", data={"record_type": "organisation", "q": "korn",
+                                                "type_key": "", "name": "Kórnik i okolice"})
+    assert response.status_code == 302
+    segment_url = response.headers["Location"]
+    assert names_listed(show(client, segment_url)) == listed == ["Gmina Kórnik"]
+    add_org(app, "Kórnik Zamek")
+    assert names_listed(show(client, segment_url)) == ["Gmina Kórnik", "Kórnik Zamek"]
+    assert "Kórnik i okolice" in show(client, "/organisations/")
+
+
+def test_the_search_box_suggests_records_as_you_type_and_lists_all_matches(app, client):
+    add_org(app, "Gmina Kórnik")
+    suggestions = client.get("/search/suggest?q=korn").get_json()
+    assert [(s["label"], s["type"]) for s in suggestions] == [("Gmina Kórnik", "organisation")]
+    assert suggestions[0]["url"].startswith("/organisations/")
+    assert client.get('/search/suggest?q="(*').get_json() == []
+    page = show(client, "/search/?q=kórn")
+    assert "Gmina Kórnik" in page
+    client.post("/logout")
+    assert client.get("/search/suggest?q=korn").status_code == 302
