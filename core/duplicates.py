@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core import records
@@ -87,7 +87,11 @@ def _visible(session, model, condition, exclude_id):
 def _similar_names(session, model, key: str | None, exclude_id):
     if not key:
         return []
-    condition = or_(model.name_key == key, model.name_key.startswith(key[:PREFIX]))
+    prefix = key[:PREFIX]
+    # A range, not LIKE: an index on name_key serves it on SQLite and PostgreSQL alike.
+    after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    condition = or_(model.name_key == key,
+                    and_(model.name_key >= prefix, model.name_key < after_prefix))
     scored = []
     for record in _visible(session, model, condition, exclude_id):
         score = SequenceMatcher(None, key, record.name_key).ratio()

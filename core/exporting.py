@@ -1,0 +1,186 @@
+"""Exporting lists of records to CSV and XLSX.
+
+The rows come from a query that starts from ``records.visible(model, actor)``, so an
+export shows exactly what its user may see (and nothing in the bin); they are
+fetched in batches and written as they arrive, so a long list runs in constant
+memory. A text cell that a spreadsheet would run as a formula (one starting with
+=, +, -, @, a tab or a carriage return) gets a leading apostrophe, as OWASP's
+guidance on CSV injection advises; numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import get_locale
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from sqlalchemy import Select
+from sqlalchemy.orm import Session, selectinload
+
+from core import organisations
+from core.importing import FIELDS
+from core.models import Organisation, Person
+
+FORMATS = ("csv", "xlsx")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 500  # rows fetched from the database at a time
+NUMBERS = (int, float, Decimal)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export: its header and how a record gives its value.
+
+    ``options`` are loader options the value needs (such as the contacts of people),
+    so that they are fetched per batch rather than per row.
+    """
+
+    header: Any  # text, or a lazy translation resolved when the file is written
+    value: Callable[[Any], Any]
+    options: tuple = ()
+
+
+def attribute(name: str, header=None) -> Column:
+    """A column showing an attribute; the header defaults to the field's label."""
+    if header is None:
+        header = next((f[name] for f in FIELDS.values() if name in f), name)
+    return Column(header, lambda record: getattr(record, name))
+
+
+def default_columns(session: Session, host, model: type) -> list[Column]:
+    """The columns of an organisation or person list, in the order of the form."""
+    if model is Organisation:
+        return _organisation_columns(session, host)
+    if model is Person:
+        return _person_columns()
+    raise ValueError(f"No default columns for {model.__name__}; pass the columns to export")
+
+
+def _organisation_columns(session: Session, host) -> list[Column]:
+    locale = get_locale()
+    language = locale.language if locale is not None else "en"
+    labels = {k: t.label(language) for k, t in organisations.types(session, host).items()}
+    type_column = Column(FIELDS["organisation"]["type_key"],
+                         lambda org: labels.get(org.type_key, org.type_key))
+    return [type_column if name == "type_key" else attribute(name)
+            for name in FIELDS["organisation"]]
+
+
+def _person_columns() -> list[Column]:
+    fields = FIELDS["person"]
+    contacts = (selectinload(Person.contacts),)
+    addresses = (selectinload(Person.addresses),)
+
+    def contact(kind: str) -> Callable:
+        return lambda person: ", ".join(person.contact_values(kind))
+
+    def address(name: str) -> Callable:
+        return lambda person: getattr(person.addresses[0], name) if person.addresses else ""
+
+    return [
+        attribute("first_name"), attribute("last_name"), attribute("pesel"),
+        Column(fields["emails"], contact("email"), contacts),
+        Column(fields["phones"], contact("phone"), contacts),
+        *(Column(fields[name], address(name), addresses)
+          for name in ("street", "postal_code", "city", "region", "country")),
+        attribute("notes"),
+    ]
+
+
+def neutralise(value):
+    """A text that a spreadsheet would take for a formula, made inert; others as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def export(session: Session, rows_query: Select, columns: Iterable[Column | str], stream,
+           fmt: str = "csv", delimiter: str = ",") -> int:
+    """Write the rows of ``rows_query`` to the binary ``stream``; returns how many.
+
+    ``rows_query`` must start from ``records.visible(model, actor)``; columns given
+    by name show that attribute. CSV is UTF-8 with a BOM, so that Excel reads the
+    Polish letters right; with ``delimiter=";"`` (what Excel expects in Polish)
+    numbers are written with a decimal comma.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+    columns = [attribute(c) if isinstance(c, str) else c for c in columns]
+    options = dict.fromkeys(o for c in columns for o in c.options)
+    query = rows_query.options(*options).execution_options(yield_per=BATCH)
+    records = session.scalars(query)
+    headers = [str(c.header) for c in columns]
+    rows = ([c.value(record) for c in columns] for record in records)
+    if fmt == "xlsx":
+        return _write_xlsx(stream, headers, rows)
+    return _write_csv(stream, headers, rows, delimiter)
+
+
+class _Encoder:
+    """What csv.writer writes to: text encoded as UTF-8 into a binary stream."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(text.encode("utf-8"))
+
+
+def _write_csv(stream, headers: list[str], rows: Iterable[list], delimiter: str) -> int:
+    out = _Encoder(stream)
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in headers])
+    decimal_comma = delimiter == ";"
+    count = 0
+    for row in rows:
+        writer.writerow([_csv_text(v, decimal_comma) for v in row])
+        count += 1
+    return count
+
+
+def _csv_text(value, decimal_comma: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, NUMBERS):
+        text = str(value)
+        return text.replace(".", ",") if decimal_comma else text
+    if isinstance(value, datetime.datetime):
+        return _utc(value).isoformat(sep=" ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+def _write_xlsx(stream, headers: list[str], rows: Iterable[list]) -> int:
+    workbook = Workbook(write_only=True)  # rows go to a temporary file, not memory
+    sheet = workbook.create_sheet()
+    sheet.append([_xlsx_value(h) for h in headers])
+    count = 0
+    for row in rows:
+        sheet.append([_xlsx_value(v) for v in row])
+        count += 1
+    workbook.save(stream)
+    return count
+
+
+def _xlsx_value(value):
+    """Numbers, dates and booleans as such; text made inert and free of control bytes."""
+    if value is None or isinstance(value, (bool, *NUMBERS, datetime.date)):
+        return _utc(value) if isinstance(value, datetime.datetime) else value
+    return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    """Spreadsheets have no time zones: times are written in UTC, without one."""
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+    return value.replace(tzinfo=None)

@@ -1,0 +1,819 @@
+"""Importing organisations and people from CSV and XLSX files.
+
+A file is read one row at a time (``open_rows``); its columns are mapped to fields
+(``suggest_mapping``, or the mapping remembered for files with the same headers), and
+every row goes through the same services as a form (organisations.create/update,
+people.create/update), so validation, normalisation, duplicate detection and plugin
+vetoes all apply. Each row is written in a savepoint of its own, so a bad row is
+reported and never half-written, and the work is committed in batches, so a file of
+any size runs in constant memory and never holds one long transaction.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime
+import hashlib
+import io
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import duplicates, events, organisations, people
+from core.duplicates import DuplicateFound
+from core.errors import KartotekaError, ValidationError
+from core.models import ImportMapping
+from core.text import fold
+
+FIELDS = {
+    "organisation": {
+        "name": _l("Name"), "short_name": _l("Short name"), "type_key": _l("Type"),
+        "nip": "NIP", "regon": "REGON", "krs": "KRS", "email": _l("E-mail"),
+        "phone": _l("Phone"), "website": _l("Website"), "street": _l("Street and number"),
+        "postal_code": _l("Postal code"), "city": _l("City"), "region": _l("Region"),
+        "country": _l("Country"), "notes": _l("Notes"),
+    },
+    "person": {
+        "first_name": _l("First name"), "last_name": _l("Last name"), "pesel": "PESEL",
+        "emails": _l("E-mail addresses"), "phones": _l("Phones"),
+        "street": _l("Street and number"), "postal_code": _l("Postal code"),
+        "city": _l("City"), "region": _l("Region"), "country": _l("Country"),
+        "notes": _l("Notes"),
+    },
+}
+REQUIRED = {"organisation": ("name", "type_key"), "person": ("first_name", "last_name")}
+MULTI_VALUED = {"emails", "phones"}  # several columns may feed them; a cell may hold several
+ADDRESS_FIELDS = ("street", "postal_code", "city", "region", "country")  # a person's address
+POLICIES = ("skip", "update", "create")
+
+_EMAIL = ["E-mail", "Email", "Adres e-mail", "Adres email", "Mail", "E-mail address",
+          "Email address"]
+_PHONE = ["Telefon", "Tel", "Nr telefonu", "Numer telefonu", "Telefon komórkowy", "Komórka",
+          "Telefon stacjonarny", "Phone", "Telephone", "Phone number", "Mobile"]
+# Header names that Polish and English programs and people give each field.
+ALIASES = {
+    "name": ["Nazwa", "Nazwa organizacji", "Nazwa firmy", "Nazwa pełna", "Pełna nazwa",
+             "Firma", "Name", "Organisation", "Organization", "Company", "Company name"],
+    "short_name": ["Nazwa skrócona", "Skrót", "Short name", "Abbreviation"],
+    "type_key": ["Typ", "Rodzaj", "Typ organizacji", "Type", "Kind"],
+    "nip": ["NIP", "Numer NIP", "NIP UE", "VAT ID", "Tax ID"],
+    "regon": ["REGON", "Numer REGON"],
+    "krs": ["KRS", "Numer KRS"],
+    "email": _EMAIL, "emails": _EMAIL, "phone": _PHONE, "phones": _PHONE,
+    "website": ["WWW", "Strona", "Strona WWW", "Strona internetowa", "Website", "Web", "URL"],
+    "street": ["Ulica", "Ulica i numer", "Adres", "Street", "Street address", "Address"],
+    "postal_code": ["Kod pocztowy", "Kod", "Postal code", "Post code", "Postcode", "ZIP",
+                    "ZIP code"],
+    "city": ["Miejscowość", "Miasto", "Poczta", "City", "Town"],
+    "region": ["Województwo", "Region", "Province", "State"],
+    "country": ["Kraj", "Country"],
+    "notes": ["Uwagi", "Notatki", "Opis", "Komentarz", "Notes", "Note", "Comments",
+              "Description"],
+    "first_name": ["Imię", "First name", "Given name", "Firstname"],
+    "last_name": ["Nazwisko", "Last name", "Surname", "Family name", "Lastname"],
+    "pesel": ["PESEL", "Numer PESEL"],
+}
+
+SAMPLE = 64 * 1024  # bytes looked at to find the delimiter
+CHUNK = 1024 * 1024  # bytes read at a time while checking the encoding
+SPOOL = 8 * 1024 * 1024  # a stream that cannot seek is copied to disk past this size
+DELIMITERS = (",", ";", "\t")
+CP1250_UNDEFINED = (b"\x81", b"\x83", b"\x88", b"\x90", b"\x98")
+REPORT_LIMIT = 1000  # rows described in a report; its counts always cover every row
+_LIST_SEPARATOR = re.compile(r"[,;\n]")
+_TRAILING_NUMBER = re.compile(r"( [0-9]+)+$")
+
+
+class ImportFileError(KartotekaError):
+    """The file cannot be read as a table; the message tells the user what to do."""
+
+
+def _empty_file() -> str:
+    return _("The file is empty: the first row must hold the column headers.")
+
+
+def _unclosed_quote() -> str:
+    return _("This row cannot be read, nor any row after it: check for a quotation mark "
+             "that is never closed.")
+
+
+# -- reading ------------------------------------------------------------------------------
+
+class Row(dict):
+    """One data row, header -> text; ``problem`` says why it cannot be imported."""
+
+    def __init__(self, values: dict[str, str], problem: str | None = None):
+        super().__init__(values)
+        self.problem = problem
+
+
+class TableFile:
+    """The rows of a CSV or XLSX file, read lazily; the headers are known on opening.
+
+    Iterating yields ``(row_number, Row)``, the row number as a spreadsheet shows it
+    (the headers are row 1). Rows with no value at all are passed over.
+    """
+
+    def __init__(self, headers: list[str], rows: Iterator[tuple[int, Row]],
+                 position: Callable[[], int], total_bytes: int | None,
+                 close: Callable[[], None]):
+        self.headers = headers
+        self.total_bytes = total_bytes
+        self._rows, self._position, self._close = rows, position, close
+
+    def __iter__(self) -> Iterator[tuple[int, Row]]:
+        return self._rows
+
+    def bytes_read(self) -> int:
+        """How far into the file reading has got, for a progress indicator."""
+        return self._position()
+
+    def close(self) -> None:
+        self._close()
+
+    def __enter__(self) -> TableFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_rows(source, filename: str | None = None) -> TableFile:
+    """Open a CSV or XLSX file (a path or a binary stream) for reading row by row.
+
+    The format comes from the file name, or else from the file's first bytes.
+    Raises ImportFileError for a file that cannot be read as a table.
+    """
+    if filename is None and isinstance(source, str | os.PathLike):
+        filename = os.fspath(source)
+    binary, owned = _open_binary(source)
+    try:
+        start = binary.tell()
+        total = binary.seek(0, io.SEEK_END) - start
+        binary.seek(start)
+        magic = binary.read(8)
+        binary.seek(start)
+        if magic.startswith(b"\xd0\xcf\x11\xe0"):
+            raise ImportFileError(_("This is an old Excel file (XLS): save it as XLSX or CSV "
+                                    "and import that."))
+        name = (filename or "").lower()
+        if name.endswith((".xlsx", ".xlsm")) or magic.startswith(b"PK\x03\x04"):
+            return _open_xlsx(binary, owned, total)
+        return _open_csv(binary, owned, start, total)
+    except BaseException:
+        if owned:
+            binary.close()
+        raise
+
+
+def _open_binary(source) -> tuple[io.IOBase, bool]:
+    """A seekable binary file, and whether it is ours to close."""
+    if isinstance(source, str | os.PathLike):
+        return open(source, "rb"), True
+    if isinstance(source, io.TextIOBase):
+        raise TypeError("open_rows needs a binary stream, not a text one")
+    if source.seekable():
+        return source, False
+    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+    while chunk := source.read(CHUNK):
+        spooled.write(chunk)
+    spooled.seek(0)
+    return spooled, True
+
+
+def _check_headers(cells: Iterable) -> list[str]:
+    """Trimmed headers; an empty or repeated one is refused, since rows become dicts."""
+    headers = [_cell_text(c) for c in cells]
+    while headers and not headers[-1]:
+        headers.pop()
+    if not headers:
+        raise ImportFileError(_("The first row must hold the column headers, but it is empty."))
+    seen = set()
+    for number, header in enumerate(headers, 1):
+        if not header:
+            raise ImportFileError(_("Column %(number)d has no header: give every column a "
+                                    "name in the first row.", number=number))
+        if header in seen:
+            raise ImportFileError(_("The column header %(header)s appears more than once: "
+                                    "give every column its own name.", header=header))
+        seen.add(header)
+    return headers
+
+
+def _make_row(headers: list[str], cells: list, strict_width: bool) -> Row:
+    """Cells under their headers; a row that does not fit the headers has a problem."""
+    texts = [_cell_text(c) for c in cells]
+    texts += [""] * (len(headers) - len(texts))
+    values = dict(zip(headers, texts, strict=False))
+    if any(texts[len(headers):]) or (strict_width and len(cells) < len(headers)):
+        return Row(values, _("This row has %(found)d columns but the headers have "
+                             "%(expected)d: check for a missing or extra separator.",
+                             found=len(cells), expected=len(headers)))
+    return Row(values)
+
+
+def _cell_text(value) -> str:
+    """A cell's value as the text a form would receive; dates in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # spreadsheets keep NIPs and phone numbers as numbers
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time():
+        return value.date().isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _blank(cells: list) -> bool:
+    return not any(_cell_text(c) for c in cells)
+
+
+# CSV
+
+def _open_csv(binary, owned: bool, start: int, total: int) -> TableFile:
+    encoding = detect_encoding(binary)
+    sample = binary.read(SAMPLE).decode(encoding, errors="ignore")
+    binary.seek(start)
+    text = io.TextIOWrapper(binary, encoding=encoding, newline="")
+
+    def close() -> None:
+        if owned:
+            text.close()
+        elif not text.closed:
+            text.detach()  # the caller's stream stays open
+
+    reader = csv.reader(text, delimiter=sniff_delimiter(sample))
+    try:
+        headers = _check_headers(_first_csv_row(reader))
+    except BaseException:
+        close()
+        raise
+    return TableFile(headers, _csv_rows(reader, headers), lambda: binary.tell() - start,
+                     total, close)
+
+
+def _first_csv_row(reader) -> list[str]:
+    try:
+        first = next(reader, None)
+    except csv.Error as exc:
+        raise ImportFileError(_unclosed_quote()) from exc
+    if first is None:
+        raise ImportFileError(_empty_file())
+    return first
+
+
+def _csv_rows(reader, headers: list[str]) -> Iterator[tuple[int, Row]]:
+    number = 1
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            # The reader cannot find where this row ends; nothing after it can be trusted.
+            yield number, Row({}, _unclosed_quote())
+            return
+        if not _blank(cells):
+            yield number, _make_row(headers, cells, strict_width=True)
+
+
+def detect_encoding(binary) -> str:
+    """UTF-8 (with or without a BOM) or Windows-1250, decided from the bytes.
+
+    The file is scanned in chunks, so the decision covers every byte in constant
+    memory: a file that is valid UTF-8 throughout is UTF-8 (Polish text in
+    Windows-1250 practically never is), else Windows-1250 if it has none of the
+    bytes that encoding leaves undefined. The stream is left where it was.
+    """
+    start = binary.tell()
+    head = binary.read(4)
+    binary.seek(start)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(_("The file is saved as UTF-16: save it as CSV in UTF-8 "
+                                "and import it again."))
+    utf8, cp1250 = _scan_encodings(binary)
+    binary.seek(start)
+    if utf8:
+        return "utf-8"
+    if cp1250:
+        return "cp1250"
+    raise ImportFileError(_("The file is neither UTF-8 nor Windows-1250 text: save it as "
+                            "CSV in UTF-8 and import it again."))
+
+
+def _scan_encodings(binary) -> tuple[bool, bool]:
+    """Whether the rest of the stream is valid UTF-8, and valid Windows-1250."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = cp1250 = True
+    while chunk := binary.read(CHUNK):
+        if b"\x00" in chunk:
+            return False, False  # UTF-16 without a BOM, or not text at all
+        if utf8:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                utf8 = False
+        cp1250 = cp1250 and not any(byte in chunk for byte in CP1250_UNDEFINED)
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return utf8, cp1250
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Comma, semicolon or tab: the one that splits the first lines most consistently."""
+    cut = sample.rfind("\n")
+    lines = sample[:cut] if cut > 0 else sample
+    best, best_score = ",", (False, -1, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(lines), delimiter=delimiter)][:50]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        score = (width > 1, sum(len(r) == width for r in rows[1:]), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# XLSX
+
+def _open_xlsx(binary, owned: bool, total: int) -> TableFile:
+    try:
+        workbook = load_workbook(binary, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+        raise ImportFileError(_("The file cannot be opened as an XLSX workbook: save it "
+                                "again from the spreadsheet program.")) from exc
+    sheet = workbook.active
+    if sheet not in workbook.worksheets:  # a chart sheet holds no rows
+        sheet = workbook.worksheets[0]
+    cells = sheet.iter_rows(values_only=True)
+    try:
+        first = next(cells, None)
+        if first is None:
+            raise ImportFileError(_empty_file())
+        headers = _check_headers(first)
+    except BaseException:
+        workbook.close()
+        raise
+    state = {"row": 1}
+    last_row = sheet.max_row or 0
+
+    def position() -> int:
+        # The sheet is compressed, so the share of rows read stands in for bytes read.
+        return min(total, total * state["row"] // last_row) if last_row else 0
+
+    def close() -> None:
+        workbook.close()
+        if owned:
+            binary.close()
+
+    return TableFile(headers, _xlsx_rows(cells, headers, state), position, total, close)
+
+
+def _xlsx_rows(cells, headers: list[str], state: dict) -> Iterator[tuple[int, Row]]:
+    for number, values in enumerate(cells, start=2):
+        state["row"] = number
+        if not _blank(values):
+            yield number, _make_row(headers, list(values), strict_width=False)
+
+
+# -- mapping ------------------------------------------------------------------------------
+
+def fields(record_type: str) -> dict:
+    """Field key -> label of the fields a file's columns can be mapped to."""
+    if record_type not in FIELDS:
+        raise ValueError(f"Cannot import {record_type!r}; expected one of {sorted(FIELDS)}")
+    return FIELDS[record_type]
+
+
+def _header_key(header: str) -> str:
+    """'Adres e-mail' and 'adres  E-MAIL' meet at 'adres e mail'."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(header)))
+
+
+def suggest_mapping(headers: Iterable[str], record_type: str) -> dict[str, str]:
+    """Column -> field for the headers that name a field, in Polish or English.
+
+    A numbered header ("Telefon 2") is matched without its number; a single-valued
+    field takes the first column that names it, and the others stay unmapped.
+    """
+    known = fields(record_type)
+    index = {_header_key(alias): key for key, names in ALIASES.items() if key in known
+             for alias in names}
+    mapping: dict[str, str] = {}
+    for header in headers:
+        key = _header_key(header)
+        target = index.get(key) or index.get(_TRAILING_NUMBER.sub("", key))
+        if target and (target in MULTI_VALUED or target not in mapping.values()):
+            mapping[header] = target
+    return mapping
+
+
+def check_mapping(headers: Iterable[str], record_type: str, mapping: dict[str, str],
+                  defaults: dict | None = None) -> dict[str, str]:
+    """The mapping without unmapped columns, or a ValidationError keyed by column.
+
+    A missing required field is keyed by the field; ``defaults`` may supply it.
+    """
+    known, headers, defaults = fields(record_type), set(headers), defaults or {}
+    errors: dict[str, str] = {}
+    used: dict[str, str] = {}
+    for column, target in mapping.items():
+        if not target:
+            continue
+        if column not in headers:
+            errors[column] = _("The file has no column %(column)s.", column=column)
+        elif target not in known:
+            errors[column] = _("Choose a field from the list.")
+        elif target in used and target not in MULTI_VALUED:
+            errors[column] = _("Column %(other)s is already mapped to %(field)s: map only one "
+                               "column to it.", other=used[target], field=str(known[target]))
+        else:
+            used.setdefault(target, column)
+    for key in defaults:
+        if key not in known:
+            errors[key] = _("Choose a field from the list.")
+    for key in REQUIRED[record_type]:
+        if key not in used and not defaults.get(key):
+            errors[key] = _("Map a column to %(field)s: every record needs it.",
+                            field=str(known[key]))
+    if errors:
+        raise ValidationError(errors)
+    return {column: target for column, target in mapping.items() if target}
+
+
+def source_signature(headers: Iterable[str]) -> str:
+    """The same export from the same program has the same headers, in any order."""
+    joined = "\x1f".join(sorted(h.strip() for h in headers))
+    return "headers:" + hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+def last_mapping(session: Session, headers: Iterable[str], record_type: str
+                 ) -> dict[str, str] | None:
+    """The mapping last used for a file with these headers, if any."""
+    return session.scalar(select(ImportMapping.mapping).where(
+        ImportMapping.source == source_signature(headers),
+        ImportMapping.record_type == record_type))
+
+
+def remember_mapping(session: Session, headers: Iterable[str], record_type: str,
+                     mapping: dict[str, str]) -> ImportMapping:
+    """Keep ``mapping`` for the next file with the same headers."""
+    source = source_signature(headers)
+    saved = session.scalar(select(ImportMapping).where(
+        ImportMapping.source == source, ImportMapping.record_type == record_type))
+    if saved is None:
+        saved = ImportMapping(source=source, record_type=record_type)
+        session.add(saved)
+    saved.mapping = dict(mapping)
+    session.flush()
+    return saved
+
+
+# -- importing ----------------------------------------------------------------------------
+
+@dataclass
+class RowError:
+    """Why a row was not imported: the field, the column it came from, the message."""
+
+    row: int
+    field: str  # "nip", "emails.1"; "_" for the whole row
+    column: str  # the file's column; "" when the problem has none
+    message: str
+    values: dict[str, str]  # the row as read
+
+
+@dataclass
+class DuplicateRow:
+    """A row that resembles existing records, and what was done about it."""
+
+    row: int
+    action: str  # "skipped", "updated" or "created"
+    record_id: int | None  # the record updated or created
+    candidates: list[dict]  # {"id", "reasons", "strong"}, the strongest first
+
+
+@dataclass
+class ImportReport:
+    """Counts cover every row; ``errors`` and ``duplicates`` describe the first rows only
+    (REPORT_LIMIT each), so that a report of a huge file stays small."""
+
+    record_type: str
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    duplicates: list[DuplicateRow] = field(default_factory=list)
+
+    def fail(self, errors: list[RowError]) -> None:
+        self.failed += 1
+        if len(self.errors) < REPORT_LIMIT:
+            self.errors.extend(errors)
+
+    def note_duplicate(self, duplicate: DuplicateRow) -> None:
+        if len(self.duplicates) < REPORT_LIMIT:
+            self.duplicates.append(duplicate)
+
+
+@dataclass
+class PreviewRow:
+    """What a row would become: the values stored, or the errors; likely duplicates."""
+
+    row: int
+    action: str  # "create", "update", "skip" or "fail"
+    values: dict
+    errors: list[RowError]
+    candidates: list[dict]
+
+
+class _Rows:
+    """Turns rows of a file into the data the record type's service takes."""
+
+    def __init__(self, session: Session, host, record_type: str, mapping: dict[str, str],
+                 defaults: dict | None):
+        self.host, self.record_type = host, record_type
+        self.mapping, self.defaults = mapping, dict(defaults or {})
+        self.type_keys = _type_keys(session, host) if record_type == "organisation" else {}
+
+    def data(self, row: Row, for_update: bool = False) -> tuple[dict, dict[str, str]]:
+        """The service's input, and for each field the column it came from.
+
+        Empty cells are left out, so defaults apply on create and an update never
+        blanks a value the record already has.
+        """
+        data: dict = {}
+        origin: dict[str, str] = {}
+        for column, target in self.mapping.items():
+            value = row.get(column, "").strip()
+            if value:
+                self._put(data, origin, column, target, value)
+            elif target not in MULTI_VALUED:
+                origin.setdefault(self._path(target), column)  # "Enter a name." points here
+        if not for_update:
+            for key, value in self.defaults.items():
+                if key not in data:
+                    self._put(data, origin, "", key, value)
+            for key in REQUIRED[self.record_type]:
+                data.setdefault(key, "")
+        if "type_key" in data:
+            data["type_key"] = self.type_keys.get(_header_key(data["type_key"]),
+                                                  data["type_key"])
+        return data, origin
+
+    def _put(self, data: dict, origin: dict, column: str, target: str, value) -> None:
+        if target in MULTI_VALUED:
+            for part in _LIST_SEPARATOR.split(value):
+                if part.strip():
+                    data.setdefault(target, []).append(part.strip())
+                    origin[f"{target}.{len(data[target]) - 1}"] = column
+        elif self._path(target) != target:
+            data.setdefault("addresses", [{}])[0][target] = value
+            origin[self._path(target)] = column
+        else:
+            data[target] = value
+            origin[target] = column
+
+    def _path(self, target: str) -> str:
+        """Where the service reports a field's error: a person's address is a list."""
+        if self.record_type == "person" and target in ADDRESS_FIELDS:
+            return f"addresses.0.{target}"
+        return target
+
+    def clean(self, session: Session, data: dict) -> dict:
+        if self.record_type == "organisation":
+            return organisations.clean(session, self.host, data)
+        return people.clean(data)
+
+    def candidates(self, session: Session, values: dict) -> list:
+        if self.record_type == "organisation":
+            return duplicates.organisation_candidates(session, values)
+        return duplicates.person_candidates(session, values)
+
+    def create(self, session: Session, data: dict, actor, allow_duplicates: bool):
+        if self.record_type == "organisation":
+            return organisations.create(session, self.host, data, actor, allow_duplicates)
+        return people.create(session, data, actor, allow_duplicates)
+
+    def update(self, session: Session, record, data: dict, actor):
+        """Change ``record``; e-mails, phones and the address add to what it has."""
+        if self.record_type == "organisation":
+            return organisations.update(session, self.host, record, data, actor,
+                                        allow_duplicates=True)
+        for kind in ("email", "phone"):
+            if f"{kind}s" in data:
+                data[f"{kind}s"] = record.contact_values(kind) + data[f"{kind}s"]
+        if "addresses" in data:
+            kept = [_address_values(a) for a in record.addresses] or [{}]
+            data["addresses"] = [{**kept[0], **data["addresses"][0]}, *kept[1:]]
+        return people.update(session, record, data, actor, allow_duplicates=True)
+
+
+def _type_keys(session: Session, host) -> dict[str, str]:
+    """A type's key, or its Polish or English label, as typed in a cell -> its key."""
+    found: dict[str, str] = {}
+    for key, org_type in organisations.types(session, host).items():
+        for name in (key, key.partition(".")[2], *org_type.title.values()):
+            found.setdefault(_header_key(name), key)
+    return found
+
+
+def _address_values(address) -> dict:
+    return {k: getattr(address, k) for k in ("label", *ADDRESS_FIELDS)}
+
+
+def _row_errors(number: int, row: Row, errors: dict[str, str], origin: dict[str, str]
+                ) -> list[RowError]:
+    return [RowError(number, key, origin.get(key, ""), str(message), dict(row))
+            for key, message in errors.items()]
+
+
+def _describe(candidates: list) -> list[dict]:
+    return [{"id": c.record.id, "reasons": list(c.reasons), "strong": c.strong}
+            for c in candidates[:5]]
+
+
+def _open_source(source) -> tuple[TableFile, bool]:
+    """What ``open_rows`` returned, or a path to open; and whether to close it here."""
+    if isinstance(source, TableFile):
+        return source, False
+    return open_rows(source), True
+
+
+def _open_transaction(session: Session) -> None:
+    """Make the savepoints that follow nest inside a real transaction (if not yet open).
+
+    SQLite's Python driver sends BEGIN only before its first INSERT or UPDATE, so a
+    SAVEPOINT sent first would itself open the transaction, and its RELEASE would
+    commit it: a dry run would write and a batch would not be one transaction.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and \
+            not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
+def run_import(session_factory: Callable[[], Session], host, source, record_type: str,
+               mapping: dict[str, str], on_duplicate: str = "skip", dry_run: bool = False,
+               actor=None, progress: Callable[[int, int, int | None], None] | None = None,
+               batch_size: int = 500, defaults: dict | None = None) -> ImportReport:
+    """Import every row of ``source`` (a path, or what ``open_rows`` returned).
+
+    ``on_duplicate`` says what to do with a row that resembles existing records:
+    "skip" it, "update" the most likely one, or "create" a record anyway.
+    ``defaults`` are field values for rows that leave a field empty (such as the type
+    of every organisation in a file that has no type column). ``progress`` is called
+    as ``progress(rows_done, bytes_read, total_bytes)`` after every batch. A dry run
+    does everything but keeps nothing; only a real run remembers the mapping.
+    """
+    if on_duplicate not in POLICIES:
+        raise ValueError(f"on_duplicate must be one of {POLICIES}, not {on_duplicate!r}")
+    table, owned = _open_source(source)
+    try:
+        mapping = check_mapping(table.headers, record_type, mapping, defaults)
+        report = ImportReport(record_type, dry_run)
+        with session_factory() as session:
+            rows = _Rows(session, host, record_type, mapping, defaults)
+            _run_batches(session, table, rows, report, on_duplicate, actor, progress,
+                         batch_size)
+            if not dry_run:
+                remember_mapping(session, table.headers, record_type, mapping)
+                session.commit()
+        return report
+    finally:
+        if owned:
+            table.close()
+
+
+def _run_batches(session: Session, table: TableFile, rows: _Rows, report: ImportReport,
+                 on_duplicate: str, actor, progress, batch_size: int) -> None:
+    """Rows one at a time, committed every batch.
+
+    A dry run keeps one transaction to the end and then rolls it back, so that a row
+    is compared with the rows before it exactly as in a real run.
+    """
+    done_in_batch = 0
+    for number, row in table:
+        _open_transaction(session)
+        _import_row(session, rows, number, row, report, on_duplicate, actor)
+        report.rows += 1
+        done_in_batch += 1
+        if done_in_batch == batch_size:
+            _end_batch(session, report, table, progress)
+            done_in_batch = 0
+    _end_batch(session, report, table, progress)  # the last call reports the whole file
+    if report.dry_run:
+        session.rollback()
+
+
+def _end_batch(session: Session, report: ImportReport, table: TableFile, progress) -> None:
+    if report.dry_run:
+        # Nothing will be committed, so nobody will hear of these records: letting go
+        # of their queued notifications keeps a dry run's memory constant too.
+        session.info.pop(events.PENDING, None)
+    else:
+        session.commit()
+    if progress is not None:
+        progress(report.rows, table.bytes_read(), table.total_bytes)
+
+
+def _import_row(session: Session, rows: _Rows, number: int, row: Row, report: ImportReport,
+                on_duplicate: str, actor) -> None:
+    """One row in a savepoint of its own: written whole, or not at all and reported."""
+    if row.problem:
+        report.fail([RowError(number, "_", "", row.problem, dict(row))])
+        return
+    data, origin = rows.data(row)
+    try:
+        with session.begin_nested():
+            action, record, candidates = _write(session, rows, row, data, on_duplicate,
+                                                actor)
+    except ValidationError as exc:
+        report.fail(_row_errors(number, row, exc.errors, origin))
+        return
+    setattr(report, action, getattr(report, action) + 1)
+    if candidates:
+        report.note_duplicate(DuplicateRow(number, action, record.id if record else None,
+                                       candidates))
+
+
+def _write(session: Session, rows: _Rows, row: Row, data: dict, on_duplicate: str, actor
+           ) -> tuple[str, object | None, list[dict]]:
+    """Create the record, or apply the duplicate policy: (count to add to, record, dups)."""
+    try:
+        return "created", rows.create(session, data, actor, allow_duplicates=False), []
+    except DuplicateFound as found:
+        candidates = _describe(found.candidates)
+        if on_duplicate == "skip":
+            return "skipped", None, candidates
+        if on_duplicate == "create":
+            return "created", rows.create(session, data, actor, allow_duplicates=True), \
+                candidates
+        target = found.candidates[0].record
+        changes, _origin = rows.data(row, for_update=True)
+        return "updated", rows.update(session, target, changes, actor), candidates
+
+
+def preview(session_factory: Callable[[], Session], host, source, record_type: str,
+            mapping: dict[str, str], rows: int = 20, on_duplicate: str = "skip",
+            defaults: dict | None = None) -> list[PreviewRow]:
+    """What the first ``rows`` rows would become, without writing anything.
+
+    Each row shows the normalised values the service would store, or its errors,
+    and the existing records it resembles.
+    """
+    table, owned = _open_source(source)
+    try:
+        mapping = check_mapping(table.headers, record_type, mapping, defaults)
+        with session_factory() as session:
+            converter = _Rows(session, host, record_type, mapping, defaults)
+            shown = []
+            for number, row in table:
+                shown.append(_preview_row(session, converter, number, row, on_duplicate))
+                if len(shown) == rows:
+                    break
+            return shown
+    finally:
+        if owned:
+            table.close()
+
+
+def _preview_row(session: Session, rows: _Rows, number: int, row: Row, on_duplicate: str
+                 ) -> PreviewRow:
+    if row.problem:
+        return PreviewRow(number, "fail", {}, [RowError(number, "_", "", row.problem,
+                                                        dict(row))], [])
+    data, origin = rows.data(row)
+    try:
+        values = rows.clean(session, data)
+    except ValidationError as exc:
+        return PreviewRow(number, "fail", {}, _row_errors(number, row, exc.errors, origin), [])
+    candidates = _describe(rows.candidates(session, values))
+    action = "create" if not candidates or on_duplicate == "create" else on_duplicate
+    return PreviewRow(number, action, values, [], candidates)
+
