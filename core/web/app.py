@@ -22,6 +22,7 @@ from core.web import (
     health,
     home,
     i18n,
+    imports,
     organisations,
     people,
     search,
@@ -77,7 +78,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
-                      segments.bp):
+                      segments.bp, imports.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(413, _too_large)
     _register_plugin_blueprints(app, rt)

@@ -12,7 +12,7 @@ from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Organisation
 from core.terms import term
-from core.web import activities
+from core.web import activities, exports
 from core.web.db import db
 from core.web.forms import fields_from_form, optional_int
 from core.web.i18n import current_locale
@@ -46,6 +46,14 @@ def index():
                            types=organisations.types(session, _host()),
                            saved=segments.visible_segments(session, current_user,
                                                            "organisation"))
+
+
+@bp.get("/export")
+@login_required
+def export():
+    """The list as shown (search, choices, segment) as a CSV or XLSX file."""
+    query, _segment = filtered(db(), Organisation, "organisation", ("type_key",))
+    return exports.send_export(query, Organisation, "organisation", "organizacje")
 
 
 @bp.route("/new", methods=["GET", "POST"])

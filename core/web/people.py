@@ -13,7 +13,7 @@ from core.db import utcnow
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
-from core.web import activities
+from core.web import activities, exports
 from core.web.db import db
 from core.web.forms import fields_from_form, lines, optional_int
 from core.web.listing import filtered, page, users_by_id
@@ -38,6 +38,14 @@ def index():
     return render_template("core/people/list.html", page=rows, segment=segment,
                            q=request.args.get("q", ""),
                            saved=segments.visible_segments(session, current_user, "person"))
+
+
+@bp.get("/export")
+@login_required
+def export():
+    """The list as shown (search, choices, segment) as a CSV or XLSX file."""
+    query, _segment = filtered(db(), Person, "person")
+    return exports.send_export(query, Person, "person", "osoby")
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -532,3 +532,64 @@ def test_the_search_box_suggests_records_as_you_type_and_lists_all_matches(app, 
     assert "Gmina Kórnik" in page
     client.post("/logout")
     assert client.get("/search/suggest?q=korn").status_code == 302
+
+
+def test_a_list_downloads_as_csv_and_xlsx_with_only_what_it_shows(app, client):
+    import io
+
+    from openpyxl import load_workbook
+
+    add_org(app, "Gmina Kórnik")
+    add_org(app, "=HYPERLINK(\"http://evil.example\")")
+    gone = add_org(app, "Gmina Usunięta")
+    client.post(f"/organisations/{gone}/delete")
+    response = client.get("/organisations/export?format=csv&q=gmina")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.data.decode("utf-8-sig")
+    assert "Gmina Kórnik" in body and "Usunięta" not in body and "HYPERLINK" not in body
+    everything = client.get("/organisations/export?format=csv").data.decode("utf-8-sig")
+    assert "'=HYPERLINK" in everything
+    book = load_workbook(io.BytesIO(client.get("/organisations/export?format=xlsx").data))
+    names = [row[0] for row in book.active.iter_rows(min_row=2, values_only=True)]
+    assert sorted(names) == sorted(["Gmina Kórnik", "'=HYPERLINK(\"http://evil.example\")"])
+    assert client.get("/organisations/export?format=pdf").status_code == 404
+
+
+def test_the_import_wizard_maps_previews_tries_and_imports_a_windows_1250_file(app, client):
+    add_org(app, "Gmina Kórnik")
+    content = ("Nazwa;NIP;Miejscowość\nGmina Czempiń;;Czempiń\nZła;123;Poznań\n"
+               "Gmina Kórnik;;Kórnik\n").encode("cp1250")
+    response = client.post("/import/", data={"record_type": "organisation",
+                                             "file": (io.BytesIO(content), "gminy.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    wizard = response.headers["Location"]
+    page = show(client, wizard)
+    assert re.findall(r'<option value="([a-z_]+)" selected', page) == ["name", "nip", "city"]
+    form = {"map-0": "name", "map-1": "nip", "map-2": "city", "type_key": "core.municipality",
+            "on_duplicate": "skip"}
+    preview = show_post(client, wizard, {**form, "action": "preview"})
+    assert "Czempiń" in preview and "The NIP must have 10 digits." in preview
+    tried = show_post(client, wizard, {**form, "action": "run", "dry_run": "1"})
+    assert "created: 1" in tried and "with errors: 1" in tried and "skipped: 1" in tried
+    assert count(app, Organisation) == 1
+    show_post(client, wizard, {**form, "action": "run"})
+    assert count(app, Organisation) == 2
+    other = kartoteka_login_other(app)
+    assert other.get(wizard).status_code == 404
+
+
+def show_post(client, url, data) -> str:
+    response = client.post(url, data=data)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def kartoteka_login_other(app):
+    rt = app.extensions["kartoteka"]
+    with rt.session() as session, session.begin():
+        users.create_user(session, "inna@example.com", "inne-haslo-123")
+    client = app.test_client()
+    client.post("/login", data={"email": "inna@example.com", "password": "inne-haslo-123"})
+    return client

@@ -1,0 +1,33 @@
+"""Downloading a list as CSV or XLSX: the same records the list shows, nothing more."""
+
+from __future__ import annotations
+
+import tempfile
+
+from flask import abort, current_app, request, send_file
+from flask_login import current_user
+
+from core import exporting, usage
+from core.db import utcnow
+from core.web.db import db
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def send_export(query, model, record_type: str, basename: str):
+    """Write the query's rows to a temporary file and send it as a download."""
+    fmt = request.args.get("format", "csv")
+    if fmt not in FORMATS:
+        abort(404)
+    session = db()
+    host = current_app.extensions["kartoteka"].host
+    columns = exporting.default_columns(session, host, model)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    delimiter = ";" if request.args.get("excel") == "pl" else ","
+    exporting.export(session, query, columns, spool, fmt=fmt, delimiter=delimiter)
+    usage.record(session, "export", current_user, record_type)
+    session.commit()
+    spool.seek(0)
+    name = f"{basename}-{utcnow():%Y-%m-%d}.{fmt}"
+    return send_file(spool, mimetype=FORMATS[fmt], as_attachment=True, download_name=name)
