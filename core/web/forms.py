@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import request
 
 
@@ -36,3 +38,32 @@ def local_datetime(value: str | None):
         return datetime.fromisoformat(value).replace(tzinfo=local_zone())
     except ValueError:
         return value
+
+
+@dataclass
+class Outcome:
+    """What saving a record's form came to: the record, or errors or duplicates to show."""
+
+    record: object = None
+    errors: dict = field(default_factory=dict)
+    candidates: list = field(default_factory=list)
+    conflict: bool = False  # someone else saved meanwhile: show what is stored now
+
+
+def save(session, write) -> Outcome:
+    """Run ``write(allow_duplicates, expected_version)`` and commit, or roll back and
+    say why; the same for every record form."""
+    from core.duplicates import DuplicateFound
+    from core.errors import ValidationError
+
+    allow = request.form.get("allow_duplicates") == "1"
+    try:
+        record = write(allow, optional_int(request.form.get("version")))
+        session.commit()
+        return Outcome(record)
+    except ValidationError as exc:
+        session.rollback()
+        return Outcome(errors=exc.errors, conflict="version" in exc.errors)
+    except DuplicateFound as exc:
+        session.rollback()
+        return Outcome(candidates=exc.candidates)

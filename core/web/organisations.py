@@ -8,13 +8,12 @@ from flask_login import current_user, login_required
 
 from core import attachments, memberships, organisations, records, segments, tags, tasks, timeline
 from core.db import utcnow
-from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Organisation
 from core.terms import term
 from core.web import activities, exports
 from core.web.db import db
-from core.web.forms import fields_from_form, optional_int
+from core.web.forms import Outcome, fields_from_form, optional_int, save
 from core.web.i18n import current_locale
 from core.web.listing import filtered, page, users_by_id
 
@@ -69,34 +68,28 @@ def edit(record_id: int):
 
 
 def _form(organisation: Organisation | None):
-    session, errors, candidates = db(), {}, []
+    session, outcome = db(), Outcome()
     values = _saved_values(organisation) if organisation else {}
     if request.method == "POST":
         values = fields_from_form(FIELDS)
         data = {**values, "owner_id": optional_int(values.get("owner_id", ""))}
-        allow = request.form.get("allow_duplicates") == "1"
-        try:
+
+        def write(allow, version):
             if organisation is None:
-                organisation = organisations.create(session, _host(), data, current_user, allow)
-            else:
-                organisations.update(session, _host(), organisation, data, current_user, allow,
-                                     expected_version=optional_int(request.form.get("version")))
-            session.commit()
-        except ValidationError as exc:
-            session.rollback()
-            errors = exc.errors
-            if "version" in errors and organisation is not None:
-                values = _saved_values(session.merge(organisation))  # what is stored now
-        except DuplicateFound as exc:
-            session.rollback()
-            candidates = exc.candidates
-        else:
+                return organisations.create(session, _host(), data, current_user, allow)
+            return organisations.update(session, _host(), organisation, data, current_user,
+                                        allow, expected_version=version)
+
+        outcome = save(session, write)
+        if outcome.record is not None:
             flash(_("Saved."))
-            return redirect(url_for("organisations.card", record_id=organisation.id))
+            return redirect(url_for("organisations.card", record_id=outcome.record.id))
+        if outcome.conflict:
+            values = _saved_values(session.merge(organisation))  # what is stored now
     types = organisations.types(session, _host())
     return render_template("core/organisations/form.html", organisation=organisation,
-                           values=values, errors=errors, candidates=candidates,
-                           type_options=type_options(types))
+                           values=values, errors=outcome.errors,
+                           candidates=outcome.candidates, type_options=type_options(types))
 
 
 def _saved_values(organisation: Organisation) -> dict:

@@ -10,12 +10,11 @@ from flask_login import current_user, login_required
 
 from core import attachments, memberships, people, records, segments, tasks, timeline
 from core.db import utcnow
-from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
 from core.web import activities, exports
 from core.web.db import db
-from core.web.forms import fields_from_form, lines, optional_int
+from core.web.forms import Outcome, fields_from_form, lines, optional_int, save
 from core.web.listing import filtered, page, users_by_id
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -61,34 +60,29 @@ def edit(record_id: int):
 
 
 def _form(person: Person | None):
-    session, errors, candidates = db(), {}, []
+    session, outcome = db(), Outcome()
     values = _saved_values(person) if person is not None else {}
     if request.method == "POST":
         values = {**fields_from_form(FIELDS), "emails": request.form.get("emails", ""),
                   "phones": request.form.get("phones", "")}
         data = {**fields_from_form(FIELDS), "owner_id": optional_int(values.get("owner_id", "")),
                 "emails": lines("emails"), "phones": lines("phones")}
-        allow = request.form.get("allow_duplicates") == "1"
-        try:
+
+        def write(allow, version):
             if person is None:
-                person = people.create(session, data, current_user, allow)
-            else:
-                people.update(session, person, data, current_user, allow,
-                              expected_version=optional_int(request.form.get("version")))
-            session.commit()
-        except ValidationError as exc:
-            session.rollback()
-            errors = _by_list_field(exc.errors)
-            if "version" in errors and person is not None:
-                values = _saved_values(session.merge(person))  # what is stored now
-        except DuplicateFound as exc:
-            session.rollback()
-            candidates = exc.candidates
-        else:
+                return people.create(session, data, current_user, allow)
+            return people.update(session, person, data, current_user, allow,
+                                 expected_version=version)
+
+        outcome = save(session, write)
+        if outcome.record is not None:
             flash(_("Saved."))
-            return redirect(url_for("people.card", record_id=person.id))
+            return redirect(url_for("people.card", record_id=outcome.record.id))
+        if outcome.conflict:
+            values = _saved_values(session.merge(person))  # what is stored now
     return render_template("core/people/form.html", person=person, values=values,
-                           errors=errors, candidates=candidates)
+                           errors=_by_list_field(outcome.errors),
+                           candidates=outcome.candidates)
 
 
 def _saved_values(person: Person) -> dict:
