@@ -16,10 +16,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, text
 
-from core import migrate, timeline
+from core import migrate, search, timeline
 from core.db import make_engine, make_sessionmaker, utcnow
 from core.models import Activity, ActivityLink, Membership, Organisation, Person
-from core.text import name_key
+from core.text import fold, name_key
 
 SCALE = float(os.environ.get("KARTOTEKA_BENCH_SCALE", "1.0"))
 ORGS, PEOPLE_PER_ORG, ACTIVITIES_PER_PERSON = int(100_000 * SCALE), 10, 5
@@ -29,6 +29,11 @@ SEGMENTS = ["A", "B", "C", "D", "E"]
 WORDS = ["Zielona", "Wielka", "Nowa", "Stara", "Górna", "Dolna", "Polna", "Leśna", "Bursztyn",
          "Sokół", "Orzeł", "Dąb", "Lipa", "Wrzos", "Jantar", "Kłos"]
 BATCH = 10_000
+FIRST_NAMES = ["Anna", "Jan", "Ewa", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł",
+               "Agnieszka", "Krzysztof", "Monika", "Michał"]
+SURNAMES = ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński",
+            "Lewandowski", "Zieliński", "Szymański", "Woźniak", "Dąbrowski", "Kozłowski",
+            "Jankowski", "Mazur", "Kwiatkowski", "Krawczyk", "Piotrowski", "Grabowski"]
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -154,10 +159,39 @@ def scenarios(engine, rng: random.Random) -> dict:
         results["timeline_person_50_newest_ms"] = timed(person_timeline, 200)
         results["timeline_organisation_with_people_ms"] = timed(
             organisation_timeline_with_people, 200)
+        results["search_as_you_type_ms"] = timed(
+            lambda: search.search(session, rng.choice(WORDS)[:rng.randint(3, 5)]), 200)
         results["count_people_ms"] = timed(
             lambda: session.scalar(select(func.count()).select_from(Person)), 20)
         assert busiest is not None and person is not None
     return results
+
+
+def import_rate(engine, rows: int = 5000) -> dict:
+    """People per second through the import service (validation, duplicates, events)."""
+    import csv
+    import tempfile
+
+    from core import importing
+    from core.plugins import build_host
+
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["Imię", "Nazwisko", "E-mail", "Telefon"])
+        rng = random.Random(7)
+        for i in range(rows):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
+            writer.writerow([first, last, f"{fold(first)}.{fold(last)}{i}@import.example.pl",
+                             f"6{i:08d}"])
+    Session = make_sessionmaker(engine, host=build_host([]))
+    start = time.perf_counter()
+    report = importing.run_import(Session, None, out.name, "person",
+                                  {"Imię": "first_name", "Nazwisko": "last_name",
+                                   "E-mail": "emails", "Telefon": "phones"},
+                                  on_duplicate="create")
+    seconds = time.perf_counter() - start
+    os.unlink(out.name)
+    return {"import_rows": report.created, "import_rows_per_s": round(report.created / seconds)}
 
 
 def run(database_url: str) -> dict:
@@ -168,5 +202,6 @@ def run(database_url: str) -> dict:
               "activities": ORGS * PEOPLE_PER_ORG * ACTIVITIES_PER_PERSON}
     result.update(generate(engine, rng))
     result.update(scenarios(engine, rng))
+    result.update(import_rate(engine))
     engine.dispose()
     return result

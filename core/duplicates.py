@@ -22,6 +22,7 @@ from core.models import ContactPoint, Organisation, Person
 SIMILARITY = 0.85
 PREFIX = 8  # long enough that "gmina ..." does not match every municipality
 LIMIT = 200
+WEAK_LIMIT = 10
 
 
 @dataclass
@@ -85,19 +86,35 @@ def _visible(session, model, condition, exclude_id):
 
 
 def _similar_names(session, model, key: str | None, exclude_id):
+    """Records whose folded name is the same or nearly the same as ``key``.
+
+    Only ids and name keys are read for the candidates sharing the key's first letters;
+    whole records are loaded for the few that are similar enough.
+    """
     if not key:
         return []
     prefix = key[:PREFIX]
     # A range, not LIKE: an index on name_key serves it on SQLite and PostgreSQL alike.
     after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    condition = or_(model.name_key == key,
-                    and_(model.name_key >= prefix, model.name_key < after_prefix))
-    scored = []
-    for record in _visible(session, model, condition, exclude_id):
-        score = SequenceMatcher(None, key, record.name_key).ratio()
-        if score >= SIMILARITY:
-            scored.append((record, score))
-    return scored
+    query = records.visible(model).with_only_columns(model.id, model.name_key).where(
+        or_(model.name_key == key,
+            and_(model.name_key >= prefix, model.name_key < after_prefix)))
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    scores = {}
+    for record_id, other in session.execute(query.limit(LIMIT)):
+        matcher = SequenceMatcher(None, key, other)
+        # The cheap upper bounds first: most candidates fail them.
+        if matcher.real_quick_ratio() >= SIMILARITY and matcher.quick_ratio() >= SIMILARITY:
+            score = matcher.ratio()
+            if score >= SIMILARITY:
+                scores[record_id] = score
+    # A similar name is weak evidence: show the closest few, not every namesake.
+    scores = dict(sorted(scores.items(), key=lambda kv: -kv[1])[:WEAK_LIMIT])
+    if not scores:
+        return []
+    found = session.scalars(records.visible(model).where(model.id.in_(scores))).all()
+    return [(record, scores[record.id]) for record in found]
 
 
 def _name_reason(score: float) -> str:
