@@ -20,6 +20,8 @@ from core.models import Membership, Organisation, OrgUnit, Person
 def join(session: Session, person: Person, organisation: Organisation, role: str = "",
          start: date | None = None, unit: OrgUnit | None = None, actor=None) -> Membership:
     _check_unit(organisation, unit)
+    if len(role.strip()) > 150:
+        raise ValidationError({"role": _("At most %(n)d characters.", n=150)})
     membership = records.create(session, Membership(
         person_id=person.id, organisation_id=organisation.id, role=role.strip(),
         unit_id=unit.id if unit else None, start_date=start), actor)
@@ -73,7 +75,7 @@ def _check_unit(organisation: Organisation, unit: OrgUnit | None) -> None:
 def _event(session, event, person, organisation, membership, actor) -> None:
     timeline.record_event(
         session, event, about=[person, organisation], actor=actor,
-        subject=f"{person.full_name} — {organisation.name}"
-                + (f" ({membership.role})" if membership.role else ""),
+        subject=(f"{person.full_name} — {organisation.name}"
+                 + (f" ({membership.role})" if membership.role else ""))[:300],
         data={"membership_id": membership.id, "role": membership.role,
               "start": str(membership.start_date or ""), "end": str(membership.end_date or "")})

@@ -18,12 +18,15 @@ from core.errors import ValidationError
 from core.models import (
     ActivityLink,
     Address,
+    Attachment,
+    EventLink,
     Membership,
     Organisation,
     OrgUnit,
     Person,
     RecordLink,
     Tagging,
+    TaskLink,
 )
 
 FILLABLE = {
@@ -66,6 +69,11 @@ def _move_attachments(session: Session, keep, drop) -> None:
     _repoint(session, ActivityLink, rtype, keep_id, drop_id,
              key=lambda row: (row.activity_id,))
     _repoint(session, Tagging, rtype, keep_id, drop_id, key=lambda row: (row.tag_id,))
+    _repoint(session, TaskLink, rtype, keep_id, drop_id, key=lambda row: (row.task_id,))
+    _repoint(session, EventLink, rtype, keep_id, drop_id, key=lambda row: (row.event_id,))
+    session.execute(update(Attachment).where(Attachment.record_type == rtype,
+                                             Attachment.record_id == drop_id)
+                    .values(record_id=keep_id))
     _repoint_links(session, rtype, keep_id, drop_id)
     if isinstance(keep, Organisation):
         session.execute(update(Membership).where(Membership.organisation_id == drop_id)

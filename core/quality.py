@@ -36,8 +36,8 @@ def set_rule(session: Session, record_type: str, required: list[str],
     if unknown:
         raise ValidationError({"required": _("Unknown fields: %(fields)s",
                                              fields=", ".join(unknown))})
-    if stale_days is not None and stale_days < 1:
-        raise ValidationError({"stale_days": _("Give a number of days, 1 or more.")})
+    if stale_days is not None and not 1 <= stale_days <= 36500:
+        raise ValidationError({"stale_days": _("Give a number of days from 1 to 36500.")})
     rule = session.get(QualityRule, record_type) or QualityRule(record_type=record_type)
     rule.required, rule.stale_days = list(dict.fromkeys(required)), stale_days
     session.add(rule)

@@ -47,6 +47,10 @@ def add(session: Session, kind: str, subject: str, about: list, body: str = "",
         raise ValidationError({"about": _("Link the activity to at least one record.")})
     if kind != "system" and not (subject.strip() or body.strip()):
         raise ValidationError({"subject": _("Write what happened.")})
+    if len(subject.strip()) > 300:
+        if kind != "system":
+            raise ValidationError({"subject": _("At most %(n)d characters.", n=300)})
+        subject = subject.strip()[:299] + "…"
     when = occurred_at or utcnow()
     activity = Activity(kind=kind, subject=subject.strip(), body=body, occurred_at=when,
                         event=event, data=data or {},

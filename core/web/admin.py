@@ -13,7 +13,7 @@ from core import quality, usage
 from core.db import utcnow
 from core.errors import ValidationError
 from core.web.db import db
-from core.web.forms import lines
+from core.web.forms import form_id, lines
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PERIODS = {"week": 7, "month": 30, "quarter": 91}
@@ -52,8 +52,9 @@ def quality_page(record_type: str):
     if request.method == "POST":
         days = request.form.get("stale_days", "").strip()
         try:
+            number = form_id(days)
             quality.set_rule(session, record_type, lines("required"),
-                             int(days) if days.isdigit() else None if not days else -1)
+                             None if not days else number if number is not None else -1)
             session.commit()
             flash(_("Saved."))
             return redirect(url_for("admin.quality_page", record_type=record_type))

@@ -9,6 +9,7 @@ from flask import Blueprint, Flask
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_wtf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from core import config, identifiers, runtime, timeline
 from core.errors import PluginError, StartupError
@@ -30,6 +31,7 @@ from core.web import (
     tasks,
 )
 from core.web.db import close_session
+from core.web.forms import MAX_ID
 
 csrf = CSRFProtect()
 PRIORITY_LABELS = {1: _l("low"), 2: _l("normal"), 3: _l("high"), 4: _l("urgent")}
@@ -76,6 +78,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
+    app.url_map.converters["int"] = RecordId
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
                       segments.bp, imports.bp):
@@ -102,6 +105,15 @@ def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
     except PluginError as exc:
         raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
                            f"{exc.plugin}") from exc
+
+
+class RecordId(IntegerConverter):
+    """<int:...> in URLs stops at the largest id the tables hold: a larger number is an
+    unknown page (404), never an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _too_large(_error):

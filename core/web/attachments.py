@@ -15,6 +15,7 @@ from core.errors import ValidationError
 from core.models import Attachment
 from core.web.auth import safe_next
 from core.web.db import db
+from core.web.search import CARDS
 
 bp = Blueprint("attachments", __name__, url_prefix="/attachments")
 MULTIPART_OVERHEAD = 64 * 1024  # the form around the file may add this much to the body
@@ -26,7 +27,8 @@ def _settings():
 
 
 def _record_or_404(record_type: str, record_id: int, include_deleted: bool = False):
-    model = records.record_types().get(record_type)
+    # Files belong on records that have a card to show them.
+    model = records.record_types().get(record_type) if record_type in CARDS else None
     if model is None:
         abort(404)
     record = records.get(db(), model, record_id, current_user, include_deleted)
@@ -85,7 +87,8 @@ def download(attachment_id: int):
 
 def content_disposition(filename: str) -> str:
     """Always a download; an ASCII name for old clients and the real one per RFC 5987."""
-    fallback = unicodedata.normalize("NFKD", filename.translate(ASCII_FALLBACK))
+    # Normalise first: a full-width quote or backslash must not turn back into one.
+    fallback = unicodedata.normalize("NFKD", filename).translate(ASCII_FALLBACK)
     fallback = fallback.encode("ascii", "ignore").decode() or "file"
     header = f'attachment; filename="{fallback}"'
     if fallback != filename:

@@ -68,7 +68,7 @@ def set_language(code: str):
 
 def safe_next(target: str | None) -> str:
     """Only redirect within this site, never to another host."""
-    if target:
+    if target and "\\" not in target and target.isprintable():
         parts = urlsplit(target)
         if (not parts.netloc or parts.netloc == request.host) and parts.path.startswith("/") \
                 and not parts.path.startswith("//"):

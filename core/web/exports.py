@@ -9,13 +9,14 @@ from flask_login import current_user
 
 from core import exporting, usage
 from core.db import utcnow
+from core.terms import term
 from core.web.db import db
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def send_export(query, model, record_type: str, basename: str):
+def send_export(query, model, record_type: str):
     """Write the query's rows to a temporary file and send it as a download."""
     fmt = request.args.get("format", "csv")
     if fmt not in FORMATS:
@@ -29,5 +30,6 @@ def send_export(query, model, record_type: str, basename: str):
     usage.record(session, "export", current_user, record_type)
     session.commit()
     spool.seek(0)
+    basename = term(f"core.{record_type}", plural=True).replace(" ", "-")
     name = f"{basename}-{utcnow():%Y-%m-%d}.{fmt}"
     return send_file(spool, mimetype=FORMATS[fmt], as_attachment=True, download_name=name)

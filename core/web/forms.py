@@ -17,11 +17,24 @@ def lines(name: str) -> list[str]:
     return [line.strip() for line in request.form.get(name, "").splitlines() if line.strip()]
 
 
-def optional_int(value: str) -> int | str | None:
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+
+
+def optional_int(value: str | None) -> int | str | None:
+    """A whole number typed in a form; None when empty; the text itself when it is not
+    a number, so that the service reports it as a field error."""
     value = (value or "").strip()
     if not value:
         return None
-    return int(value) if value.isdigit() else value
+    if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
+        return int(value)
+    return value
+
+
+def form_id(value: str | None) -> int | None:
+    """An id from a form or query string: a whole number in range, or None."""
+    number = optional_int(value)
+    return number if isinstance(number, int) else None
 
 
 def local_datetime(value: str | None):

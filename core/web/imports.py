@@ -60,6 +60,11 @@ def start():
         for message in getattr(exc, "errors", {"_": str(exc)}).values():
             flash(message, "error")
         return redirect(url_for("imports.start"))
+    except Exception:  # a damaged file: any reader error means the same to the user
+        stored.unlink(missing_ok=True)
+        flash(_("The file cannot be read: save it again as CSV or XLSX and try once more."),
+              "error")
+        return redirect(url_for("imports.start"))
     mapping = importing.last_mapping(db(), headers, record_type) or \
         importing.suggest_mapping(headers, record_type)
     meta = {"user_id": current_user.id, "stored": stored.name, "filename": sent.filename,
@@ -90,10 +95,13 @@ def mapping(token: str):
                 preview = importing.preview(rt.Session, rt.host, path, record_type, chosen,
                                             on_duplicate=policy, defaults=defaults)
             else:
+                dry_run = request.form.get("dry_run") == "1"
                 report = importing.run_import(
                     rt.Session, rt.host, path, record_type, chosen, on_duplicate=policy,
-                    dry_run=request.form.get("dry_run") == "1", actor=current_user,
-                    defaults=defaults)
+                    dry_run=dry_run, actor=current_user, defaults=defaults)
+                if not dry_run:  # imported: the upload is not needed, nor importable again
+                    path.unlink(missing_ok=True)
+                    (_folder() / f"{token}.json").unlink(missing_ok=True)
         except ValidationError as exc:
             errors = exc.errors
     types = organisations.types(db(), rt.host) if record_type == "organisation" else {}

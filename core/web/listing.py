@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import filters, records, segments
 from core.errors import ValidationError
+from core.web.forms import form_id
 
 PAGE = 50
 
@@ -39,9 +40,9 @@ def filtered(session: Session, model, record_type: str, extra: tuple[str, ...] =
     """The visible records the request asks for: a segment's members and/or the list's
     own filter. Returns (query, segment)."""
     segment = None
-    segment_id = request.args.get("segment", "")
-    if segment_id.isdigit():
-        segment = segments.get(session, int(segment_id), current_user)
+    segment_id = form_id(request.args.get("segment"))
+    if segment_id is not None:
+        segment = segments.get(session, segment_id, current_user)
     query = segments.members(session, segment, current_user) if segment is not None \
         and segment.record_type == record_type else records.visible(model, current_user)
     try:
@@ -57,9 +58,10 @@ def page(session: Session, query: Select, model, after: str | None = None,
     """Rows ordered by name; ``after`` continues where the previous page ended."""
     if after and "|" in after:
         last_key, _, last_id = after.rpartition("|")
-        if last_id.isdigit():
+        if form_id(last_id) is not None:
             query = query.where(or_(model.name_key > last_key,
-                                    and_(model.name_key == last_key, model.id > int(last_id))))
+                                    and_(model.name_key == last_key,
+                                         model.id > form_id(last_id))))
     rows = session.scalars(query.order_by(model.name_key, model.id).limit(size + 1)).all()
     more = len(rows) > size
     rows = rows[:size]

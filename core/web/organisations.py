@@ -52,7 +52,7 @@ def index():
 def export():
     """The list as shown (search, choices, segment) as a CSV or XLSX file."""
     query, _segment = filtered(db(), Organisation, "organisation", ("type_key",))
-    return exports.send_export(query, Organisation, "organisation", "organizacje")
+    return exports.send_export(query, Organisation, "organisation")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -72,7 +72,9 @@ def _form(organisation: Organisation | None):
     values = _saved_values(organisation) if organisation else {}
     if request.method == "POST":
         values = fields_from_form(FIELDS)
-        data = {**values, "owner_id": optional_int(values.get("owner_id", ""))}
+        data = dict(values)
+        if "owner_id" in data:
+            data["owner_id"] = optional_int(data["owner_id"])
 
         def write(allow, version):
             if organisation is None:
@@ -137,10 +139,16 @@ def add_tag(record_id: int):
 @login_required
 def delete(record_id: int):
     session, organisation = db(), _get(record_id)
-    records.soft_delete(session, organisation, current_user)
-    session.commit()
-    flash(_("%(what)s moved to the bin; it can be restored.",
-            what=term("core.organisation").capitalize()))
+    try:
+        records.soft_delete(session, organisation, current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        flash(_("%(what)s moved to the bin; it can be restored.",
+                what=term("core.organisation").capitalize()))
     return redirect(url_for("organisations.card", record_id=record_id))
 
 
@@ -148,9 +156,19 @@ def delete(record_id: int):
 @login_required
 def restore(record_id: int):
     session, organisation = db(), _get(record_id, include_deleted=True)
-    records.restore(session, organisation, current_user)
-    session.commit()
-    flash(_("Restored."))
+    if organisation.merged_into_id is not None:
+        flash(_("This record was merged into another one; its history is there now."),
+              "error")
+        return redirect(url_for("organisations.card", record_id=organisation.merged_into_id))
+    try:
+        records.restore(session, organisation, current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        flash(_("Restored."))
     return redirect(url_for("organisations.card", record_id=record_id))
 
 

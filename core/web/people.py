@@ -14,7 +14,7 @@ from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
 from core.web import activities, exports
 from core.web.db import db
-from core.web.forms import Outcome, fields_from_form, lines, optional_int, save
+from core.web.forms import Outcome, fields_from_form, form_id, lines, optional_int, save
 from core.web.listing import filtered, page, users_by_id
 
 bp = Blueprint("people", __name__, url_prefix="/people")
@@ -44,7 +44,7 @@ def index():
 def export():
     """The list as shown (search, choices, segment) as a CSV or XLSX file."""
     query, _segment = filtered(db(), Person, "person")
-    return exports.send_export(query, Person, "person", "osoby")
+    return exports.send_export(query, Person, "person")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -65,8 +65,9 @@ def _form(person: Person | None):
     if request.method == "POST":
         values = {**fields_from_form(FIELDS), "emails": request.form.get("emails", ""),
                   "phones": request.form.get("phones", "")}
-        data = {**fields_from_form(FIELDS), "owner_id": optional_int(values.get("owner_id", "")),
-                "emails": lines("emails"), "phones": lines("phones")}
+        data = {**fields_from_form(FIELDS), "emails": lines("emails"), "phones": lines("phones")}
+        if "owner_id" in data:
+            data["owner_id"] = optional_int(data["owner_id"])
 
         def write(allow, version):
             if person is None:
@@ -128,8 +129,7 @@ def add_activity(record_id: int):
 def join(record_id: int):
     session, person = db(), _get(record_id)
     organisation = records.get(session, Organisation,
-                               optional_int(request.form.get("organisation_id")) or 0,
-                               current_user)
+                               form_id(request.form.get("organisation_id")) or 0, current_user)
     if organisation is None:
         flash(_("Choose an organisation from the list."), "error")
         return redirect(url_for("people.card", record_id=record_id))
@@ -137,9 +137,14 @@ def join(record_id: int):
     if start is None:
         flash(_("Enter the date as YYYY-MM-DD."), "error")
         return redirect(url_for("people.card", record_id=record_id))
-    memberships.join(session, person, organisation, request.form.get("role", ""), start,
-                     actor=current_user)
-    session.commit()
+    try:
+        memberships.join(session, person, organisation, request.form.get("role", ""), start,
+                         actor=current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
     return redirect(url_for("people.card", record_id=record_id))
 
 

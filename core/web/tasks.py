@@ -10,9 +10,11 @@ from core import records, tasks
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Task
+from core.terms import term
 from core.web.auth import safe_next
 from core.web.db import db
-from core.web.forms import local_datetime, optional_int
+from core.web.forms import form_id, local_datetime, optional_int
+from core.web.search import CARDS
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
@@ -30,7 +32,10 @@ def index():
 @login_required
 def new():
     session, back = db(), safe_next(request.form.get("back") or request.referrer)
-    about = _about(request.form.get("record_type", ""), optional_int(request.form.get("record_id")))
+    about = _about(request.form.get("record_type", ""), request.form.get("record_id"))
+    if about is None:
+        flash(_("The record this task was for no longer exists."), "error")
+        return redirect(back)
     data = {"title": request.form.get("title", ""),
             "description": request.form.get("description", ""),
             "assignee_id": optional_int(request.form.get("assignee_id")) or current_user.id,
@@ -39,7 +44,7 @@ def new():
     try:
         tasks.create(session, data, about=about, actor=current_user)
         session.commit()
-        flash(_("Task added."))
+        flash(_("Added: %(what)s.", what=term("core.task")))
     except ValidationError as exc:
         session.rollback()
         for field, message in exc.errors.items():
@@ -67,14 +72,14 @@ def change(task_id: int, action: str):
     return redirect(safe_next(request.referrer or url_for("tasks.index")))
 
 
-def _about(record_type: str, record_id) -> list:
-    model = records.record_types().get(record_type)
-    if model is None or not isinstance(record_id, int):
+def _about(record_type: str, record_id) -> list | None:
+    """The record a task is added from; None when it is not one the user can see."""
+    if not record_type:
         return []
-    record = records.get(db(), model, record_id, current_user)
-    if record is None:
-        abort(404)
-    return [record]
+    model = records.record_types().get(record_type) if record_type in CARDS else None
+    record = records.get(db(), model, form_id(str(record_id or "")) or 0, current_user) \
+        if model is not None else None
+    return [record] if record is not None else None
 
 
 def _field_label(field: str) -> str:

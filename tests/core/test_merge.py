@@ -1,14 +1,29 @@
 """Merging two records of one organisation or person: nothing of either is lost."""
 
-from datetime import date
+import io
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from core import links, memberships, merge, organisations, people, records, tags, timeline
+from core import (
+    attachments,
+    calendar,
+    links,
+    memberships,
+    merge,
+    organisations,
+    people,
+    records,
+    tags,
+    tasks,
+    teams,
+    timeline,
+)
+from core.db import utcnow
 from core.errors import ValidationError
-from core.models import ActivityLink, Membership, Organisation, OrgUnit, Person
+from core.models import ActivityLink, EventLink, Membership, Organisation, OrgUnit, Person
 
 NIP = "7773061579"
 PESEL = "44051401359"
@@ -212,3 +227,23 @@ def test_merging_a_deleted_record_is_refused(rt):
     with rt.session() as session:
         assert (tags.tags_of(session, keep), tags.tags_of(session, drop)) == ([], ["vip"])
         assert session.get(Organisation, drop.id).merged_into_id is None
+
+
+def test_files_tasks_and_events_of_the_merged_record_move_to_the_survivor(rt):
+    with rt.session() as session, session.begin():
+        keep = org(session, rt, "Gmina Kórnik")
+        drop = org(session, rt, "Urząd Gminy Kórnik")
+        attachments.store(session, rt.settings, drop, "notatka.txt", io.BytesIO(b"tekst"))
+        team = teams.create_team(session, "Sekretariat")
+        task = tasks.create(session, {"title": "Oddzwonić", "team_id": team.id}, about=[drop])
+        start = utcnow() + timedelta(days=1)
+        calendar.create_event(session, {"title": "Spotkanie", "starts_at": start,
+                                        "ends_at": start + timedelta(hours=1)}, about=[drop])
+    with rt.session() as session, session.begin():
+        merge.merge(session, session.get(Organisation, keep.id),
+                    session.get(Organisation, drop.id))
+    with rt.session() as session:
+        survivor = session.get(Organisation, keep.id)
+        assert [a.filename for a in attachments.list_for(session, survivor)] == ["notatka.txt"]
+        assert [t.id for t in tasks.for_record(session, survivor)] == [task.id]
+        assert session.scalars(select(EventLink.record_id)).all() == [keep.id]

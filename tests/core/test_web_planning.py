@@ -131,7 +131,7 @@ def test_a_task_added_on_the_dashboard_shows_in_next_steps_and_on_my_list(app, c
                                                     "priority": "2", "back": "/"})
         assert response.headers["Location"] == "/"
     dashboard = show(client, "/")
-    assert "Task added." in flashes(dashboard)
+    assert "Added: task." in flashes(dashboard)
     assert task_titles(sections(dashboard)["Next steps"]) == ["Send the offer"]
     mine = sections(show(client, "/tasks/"))
     assert task_titles(mine["My tasks"]) == ["Send the offer", "Plan the spring training"]
@@ -161,10 +161,11 @@ def test_a_task_without_a_title_is_refused_in_polish_and_nothing_is_added(polish
     assert count(polish.application, Task) == 0
 
 
-def test_a_task_about_a_record_that_is_not_there_is_not_found(app, client):
+def test_a_task_about_a_record_that_is_not_there_is_refused_with_a_message(app, client):
     response = client.post("/tasks/new", data={"title": "Call", "record_type": "organisation",
-                                                "record_id": "999999"})
-    assert response.status_code == 404
+                                                "record_id": "999999", "back": "/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "no longer exists" in flashes(show(client, "/"))
     assert count(app, Task) == 0
 
 

@@ -593,3 +593,34 @@ def kartoteka_login_other(app):
     client = app.test_client()
     client.post("/login", data={"email": "inna@example.com", "password": "inne-haslo-123"})
     return client
+
+
+def test_hostile_urls_and_forms_get_a_plain_answer_never_a_server_error(app, client):
+    with writing(app) as (_session, admin):
+        admin_id = admin.id
+    org_id = add_org(app, "Gmina Kórnik", owner_id=admin_id)
+    assert client.get("/organisations/99999999999999999999").status_code == 404
+    assert client.get("/organisations/?segment=²&after=x|²").status_code == 200
+    assert client.get("/calendar/?week=9999-12-31").status_code == 200
+    assert client.get("/lang/en", headers={"Referer": "/\\evil.example"}) \
+        .headers["Location"] == "/"
+    assert client.post("/attachments/user/1", data={}).status_code == 404
+    response = client.post("/tasks/new", data={"title": "Zadanie", "record_type": "user",
+                                                "record_id": "1", "back": "/"})
+    assert response.status_code == 302 and count(app, Task) == 0
+    client.post(f"/organisations/{org_id}/edit",
+                data={"name": "Gmina Kórnik", "type_key": "core.municipality",
+                      "version": str(fetch(app, Organisation, org_id).version)})
+    assert fetch(app, Organisation, org_id).owner_id == admin_id  # the form has no owner field
+
+
+def test_a_team_calendar_is_only_for_its_members(app, client):
+    from core import teams
+
+    with writing(app) as (session, admin):
+        other = teams.create_team(session, "Zarząd", admin)
+        other_id = other.id
+    assert client.get(f"/calendar/?team={other_id}").status_code == 404
+    assert client.post("/calendar/feed", data={"team": str(other_id)}).status_code == 404
+    assert client.post("/calendar/new", data={"title": "X", "starts_at": "2026-11-24T09:00",
+                                              "team_id": str(other_id)}).status_code == 404
