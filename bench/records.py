@@ -112,12 +112,13 @@ def generate(engine, rng: random.Random) -> dict:
             conn.execute(insert(Activity), acts)
             conn.execute(insert(ActivityLink), links)
     took["activities_s"] = round(time.perf_counter() - start, 1)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-    else:
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Rows were written with their ids: move the id sequences past them.
+            for table in ("organisations", "people", "memberships", "activities"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                  f"(SELECT max(id) FROM {table}))"))
+        conn.execute(text("ANALYZE"))
     return took
 
 
