@@ -165,7 +165,7 @@ def test_a_task_about_a_record_that_is_not_there_is_refused_with_a_message(app, 
     response = client.post("/tasks/new", data={"title": "Call", "record_type": "organisation",
                                                 "record_id": "999999", "back": "/"})
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    assert "no longer exists" in flashes(show(client, "/"))
+    assert flashes(show(client, "/")) == ["The record this task was for no longer exists."]
     assert count(app, Task) == 0
 
 
