@@ -49,7 +49,7 @@ def organisation_candidates(session: Session, values: dict,
                             exclude_id: int | None = None) -> list[Candidate]:
     found: dict[int, Candidate] = {}
     for column, label in ((Organisation.nip, "NIP"), (Organisation.regon, "REGON"),
-                          (Organisation.krs, "KRS"), (Organisation.email, "e-mail"),
+                          (Organisation.krs, "KRS"), (Organisation.email, _("e-mail")),
                           (Organisation.phone, _("phone"))):
         value = values.get(column.key)
         if value:
@@ -66,7 +66,7 @@ def person_candidates(session: Session, values: dict,
     if values.get("pesel"):
         for person in _visible(session, Person, Person.pesel == values["pesel"], exclude_id):
             _add(found, person, _("same %(what)s", what="PESEL"), strong=True)
-    for kind, label in (("email", "e-mail"), ("phone", _("phone"))):
+    for kind, label in (("email", _("e-mail")), ("phone", _("phone"))):
         wanted = [v for v in values.get(f"{kind}s", []) if v]
         if wanted:
             owners = select(ContactPoint.person_id).where(ContactPoint.kind == kind,

@@ -56,8 +56,12 @@ def move(session: Session, membership: Membership, on: date, role: str | None = 
 
 def history(session: Session, person: Person | None = None,
             organisation: Organisation | None = None) -> list[Membership]:
-    """Memberships newest first: current ones, then ended ones by their end."""
-    query = select(Membership)
+    """Memberships newest first: current ones, then ended ones by their end. Those of
+    people or organisations in the bin (or merged away) are left out."""
+    query = (select(Membership)
+             .join(Person, Person.id == Membership.person_id)
+             .join(Organisation, Organisation.id == Membership.organisation_id)
+             .where(Person.deleted_at.is_(None), Organisation.deleted_at.is_(None)))
     if person is not None:
         query = query.where(Membership.person_id == person.id)
     if organisation is not None:

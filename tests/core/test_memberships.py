@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from core import memberships, organisations, people, timeline
+from core import memberships, organisations, people, records, timeline
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
 
@@ -156,3 +156,17 @@ def test_joining_and_leaving_appear_on_both_timelines(rt, world):
         ended = timeline.timeline(session, kornik, kinds=["system"])[0]
         assert ended.subject == "Anna Nowak — Gmina Kórnik (Sekretarz)"
         assert (ended.data["membership_id"], ended.data["end"]) == (joined.id, "2022-06-30")
+
+
+def test_history_leaves_out_people_and_organisations_in_the_bin(rt):
+    with rt.session() as session, session.begin():
+        kornik = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                         "type_key": "core.municipality"})
+        anna = people.create(session, {"first_name": "Anna", "last_name": "Nowak"})
+        jan = people.create(session, {"first_name": "Jan", "last_name": "Kos"})
+        memberships.join(session, anna, kornik, "sekretarz")
+        memberships.join(session, jan, kornik, "skarbnik")
+        records.soft_delete(session, jan)
+    with rt.session() as session:
+        roles = [m.role for m in memberships.history(session, organisation=kornik)]
+    assert roles == ["sekretarz"]
