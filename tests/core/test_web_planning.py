@@ -1,55 +1,19 @@
 """The staff pages of tasks and the calendar: the dashboard, task lists, the week view."""
 
-import html
 import re
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 
-import pytest
-from sqlalchemy import func, select
-
-from core import calendar, organisations, tasks, users
+from core import calendar, tasks
 from core.models import CalendarEvent, Organisation, Task
 from core.tasks import local_zone
-from core.testing import ADMIN_EMAIL
+from page_helpers import add_org, count, fetch, flashes, show, visible, writing
 
 STALE = ("The record was changed by someone else meanwhile; "
          "reload it and apply your change again.")
 
 
-@pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(default_locale="en")
-
-
-@pytest.fixture
-def client(app, kartoteka_login):
-    return kartoteka_login(app.test_client())
-
-
-@pytest.fixture
-def polish(kartoteka_app_factory, kartoteka_login):
-    """A logged-in client of an installation in its default language, Polish."""
-    return kartoteka_login(kartoteka_app_factory().test_client())
-
-
 # --------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def writing(app):
-    """A transaction of the app's services, acting as the administrator."""
-    rt = app.extensions["kartoteka"]
-    with rt.session() as session, session.begin():
-        yield session, users.find_by_email(session, ADMIN_EMAIL)
-
-
-def add_org(app, name="Gmina Kórnik") -> int:
-    host = app.extensions["kartoteka"].host
-    with writing(app) as (session, admin):
-        data = {"name": name, "type_key": "core.municipality"}
-        return organisations.create(session, host, data, admin, allow_duplicates=True).id
 
 
 def add_task(app, title, due, org_id=None) -> int:
@@ -63,30 +27,6 @@ def add_event(app, title, starts, ends) -> int:
     with writing(app) as (session, admin):
         data = {"title": title, "starts_at": starts, "ends_at": ends}
         return calendar.create_event(session, data, attendees_users=[admin], actor=admin).id
-
-
-def fetch(app, model, record_id):
-    with app.extensions["kartoteka"].session() as session:
-        return session.get(model, record_id)
-
-
-def count(app, model) -> int:
-    with app.extensions["kartoteka"].session() as session:
-        return session.scalar(select(func.count()).select_from(model))
-
-
-def show(client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return html.unescape(response.get_data(as_text=True))
-
-
-def visible(fragment: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
-
-
-def flashes(page: str) -> list[str]:
-    return re.findall(r'<p class="flash[^"]*" role="status">(.*?)</p>', page)
 
 
 def sections(page: str) -> dict[str, str]:

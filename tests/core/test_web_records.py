@@ -1,17 +1,15 @@
 """The staff pages of organisations, people and their files, as a staff member uses them."""
 
-import html
 import io
 import re
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
 
 from core import memberships, organisations, people, timeline, users
 from core.models import Activity, Attachment, Membership, Organisation, Person, Task
 from core.testing import ADMIN_EMAIL, ADMIN_PASSWORD
+from page_helpers import add_org, count, fetch, flashes, show, text, visible, writing
 
 NIP = "7773061579"
 PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
@@ -19,38 +17,7 @@ PDF = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
        b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
 
-@pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(default_locale="en")
-
-
-@pytest.fixture
-def client(app, kartoteka_login):
-    return kartoteka_login(app.test_client())
-
-
-@pytest.fixture
-def polish(kartoteka_app_factory, kartoteka_login):
-    """A logged-in client of an installation in its default language, Polish."""
-    return kartoteka_login(kartoteka_app_factory().test_client())
-
-
 # --------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def writing(app):
-    """A transaction of the app's services, acting as the administrator (if any)."""
-    rt = app.extensions["kartoteka"]
-    with rt.session() as session, session.begin():
-        yield session, users.find_by_email(session, ADMIN_EMAIL)
-
-
-def add_org(app, name="Gmina Kórnik", type_key="core.municipality", **fields) -> int:
-    host = app.extensions["kartoteka"].host
-    with writing(app) as (session, admin):
-        data = {"name": name, "type_key": type_key, **fields}
-        return organisations.create(session, host, data, admin, allow_duplicates=True).id
 
 
 def add_person(app, first="Anna", last="Nowak", **fields) -> int:
@@ -64,35 +31,6 @@ def join(app, person_id, org_id, role, start) -> int:
         return memberships.join(session, session.get(Person, person_id),
                                 session.get(Organisation, org_id), role, start,
                                 actor=admin).id
-
-
-def fetch(app, model, record_id):
-    with app.extensions["kartoteka"].session() as session:
-        return session.get(model, record_id)
-
-
-def count(app, model, *where) -> int:
-    with app.extensions["kartoteka"].session() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def show(client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
-    return text(response)
-
-
-def visible(fragment: str) -> str:
-    """What a reader sees of some HTML: the text without tags, spaces squashed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
-
-
-def flashes(page: str) -> list[str]:
-    return re.findall(r'<p class="flash[^"]*" role="status">(.*?)</p>', page)
 
 
 def error_under(page: str, field: str) -> str | None:
