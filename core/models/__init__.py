@@ -2,7 +2,9 @@
 
 from core.models.activity import Activity, ActivityLink
 from core.models.attachment import Attachment
+from core.models.audit import AuditEntry
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
+from core.models.field import ArchivedFieldValue, FieldDefinition
 from core.models.importing import ImportMapping
 from core.models.link import RecordLink
 from core.models.membership import Membership
@@ -11,14 +13,17 @@ from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
 from core.models.quality import QualityRule
 from core.models.segment import Segment
+from core.models.stamp import ConfigStamp
 from core.models.tag import Tag, Tagging
 from core.models.task import Task, TaskLink
 from core.models.team import Team, TeamMember
+from core.models.term_override import TermOverride
 from core.models.usage import UsageEvent
 from core.models.user import User
 
-__all__ = ["Activity", "ActivityLink", "Address", "Attachment", "CalendarEvent", "ContactPoint",
+__all__ = ["Activity", "ActivityLink", "Address", "ArchivedFieldValue", "Attachment",
+           "AuditEntry", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
            "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
-           "TeamMember", "UsageEvent", "User"]
+           "TeamMember", "TermOverride", "UsageEvent", "User"]
