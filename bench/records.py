@@ -14,12 +14,13 @@ import statistics
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, text
+import search_and_counts
+from sqlalchemy import insert, select, text
 
-from core import migrate, search, timeline
+from core import migrate, timeline
 from core.db import make_engine, make_sessionmaker, utcnow
 from core.models import Activity, ActivityLink, Membership, Organisation, Person
-from core.text import fold, name_key
+from core.text import name_key
 
 SCALE = float(os.environ.get("KARTOTEKA_BENCH_SCALE", "1.0"))
 ORGS, PEOPLE_PER_ORG, ACTIVITIES_PER_PERSON = int(100_000 * SCALE), 10, 5
@@ -29,6 +30,8 @@ SEGMENTS = ["A", "B", "C", "D", "E"]
 WORDS = ["Zielona", "Wielka", "Nowa", "Stara", "Górna", "Dolna", "Polna", "Leśna", "Bursztyn",
          "Sokół", "Orzeł", "Dąb", "Lipa", "Wrzos", "Jantar", "Kłos"]
 BATCH = 10_000
+# Surnames of the generated people (bench/search_and_counts.py sets real ones).
+PERSON_SURNAMES = WORDS
 FIRST_NAMES = ["Anna", "Jan", "Ewa", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Paweł",
                "Agnieszka", "Krzysztof", "Monika", "Michał"]
 SURNAMES = ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kowalczyk", "Kamiński",
@@ -75,7 +78,7 @@ def generate(engine, rng: random.Random) -> dict:
     with engine.begin() as conn:
         people, members = [], []
         for pid in range(1, ORGS * PEOPLE_PER_ORG + 1):
-            first, last = rng.choice(["Anna", "Jan", "Ewa", "Piotr"]), rng.choice(WORDS)
+            first, last = rng.choice(["Anna", "Jan", "Ewa", "Piotr"]), rng.choice(PERSON_SURNAMES)
             people.append({"id": pid, "first_name": first, "last_name": last,
                            "name_key": name_key(f"{first} {last}"), **_blank_person(now)})
             members.append({"person_id": pid, "organisation_id": (pid - 1) // PEOPLE_PER_ORG + 1,
@@ -160,39 +163,8 @@ def scenarios(engine, rng: random.Random) -> dict:
         results["timeline_person_50_newest_ms"] = timed(person_timeline, 200)
         results["timeline_organisation_with_people_ms"] = timed(
             organisation_timeline_with_people, 200)
-        results["search_as_you_type_ms"] = timed(
-            lambda: search.search(session, rng.choice(WORDS)[:rng.randint(3, 5)]), 200)
-        results["count_people_ms"] = timed(
-            lambda: session.scalar(select(func.count()).select_from(Person)), 20)
         assert busiest is not None and person is not None
     return results
-
-
-def import_rate(engine, rows: int = 5000) -> dict:
-    """People per second through the import service (validation, duplicates, events)."""
-    import csv
-    import tempfile
-
-    from core import importing
-    from core.plugins import build_host
-
-    with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False) as out:
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(["Imię", "Nazwisko", "E-mail", "Telefon"])
-        rng = random.Random(7)
-        for i in range(rows):
-            first, last = rng.choice(FIRST_NAMES), rng.choice(SURNAMES)
-            writer.writerow([first, last, f"{fold(first)}.{fold(last)}{i}@import.example.pl",
-                             f"6{i:08d}"])
-    Session = make_sessionmaker(engine, host=build_host([]))
-    start = time.perf_counter()
-    report = importing.run_import(Session, None, out.name, "person",
-                                  {"Imię": "first_name", "Nazwisko": "last_name",
-                                   "E-mail": "emails", "Telefon": "phones"},
-                                  on_duplicate="create")
-    seconds = time.perf_counter() - start
-    os.unlink(out.name)
-    return {"import_rows": report.created, "import_rows_per_s": round(report.created / seconds)}
 
 
 def run(database_url: str) -> dict:
@@ -203,6 +175,6 @@ def run(database_url: str) -> dict:
               "activities": ORGS * PEOPLE_PER_ORG * ACTIVITIES_PER_PERSON}
     result.update(generate(engine, rng))
     result.update(scenarios(engine, rng))
-    result.update(import_rate(engine))
+    result.update(search_and_counts.run(engine, rng, timed))
     engine.dispose()
     return result

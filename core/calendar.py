@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import records, tasks
 from core.errors import ValidationError
-from core.models import CalendarEvent, EventAttendee, EventLink, Task, Team, User
+from core.models import CalendarEvent, EventAttendee, EventLink, Person, Task, Team, User
 from core.teams import member_ids_of, team_ids_of
 from core.validation import load_collecting, max_length
 
@@ -129,7 +129,8 @@ def create_event(session: Session, data: dict, attendees_users: list = (),
     _set_attendees(event, attendees_users, attendees_people)
     event.links = [EventLink(record_type=t, record_id=i)
                    for t, i in dict.fromkeys(records.ref(r) for r in about)]
-    return records.create(session, event, actor)
+    invited = _attendee_names(session, _attendee_keys(event, None, None))
+    return records.create(session, event, actor, related={"attendees": (None, invited)})
 
 
 def update_event(session: Session, event: CalendarEvent, data: dict,
@@ -137,9 +138,13 @@ def update_event(session: Session, event: CalendarEvent, data: dict,
                  actor=None, expected_version: int | None = None) -> CalendarEvent:
     """Change an event; the fields not in ``data`` (and attendees given as None) stay."""
     values = clean(session, {**_as_input(event), **data})
+    old, new = _attendee_keys(event, None, None), \
+        _attendee_keys(event, attendees_users, attendees_people)
+    related = {} if new == old else {"attendees": (_attendee_names(session, old),
+                                                   _attendee_names(session, new))}
     with tasks.stale_guard():
-        records.update(session, event, values, actor, expected_version)
-        if attendees_users is not None or attendees_people is not None:
+        records.update(session, event, values, actor, expected_version, related=related)
+        if related:
             _set_attendees(event, attendees_users, attendees_people)
             session.flush()
     return event
@@ -163,12 +168,34 @@ def _as_input(event: CalendarEvent) -> dict:
 def _set_attendees(event: CalendarEvent, users: list | None, people: list | None) -> None:
     """Invite exactly these users and people; those invited before keep their answer."""
     kept = {(a.user_id, a.person_id): a for a in event.attendees}
+    event.attendees = [kept.get(k) or EventAttendee(user_id=k[0], person_id=k[1])
+                       for k in _attendee_keys(event, users, people)]
+
+
+def _attendee_keys(event: CalendarEvent, users: list | None, people: list | None
+                   ) -> list[tuple[int | None, int | None]]:
+    """(user id, person id) of each attendee once ``users`` and ``people`` are invited;
+    None keeps those invited now."""
+    kept = [(a.user_id, a.person_id) for a in event.attendees]
     staff = [k for k in kept if k[0] is not None] if users is None \
         else [(u.id, None) for u in users]
     others = [k for k in kept if k[1] is not None] if people is None \
         else [(None, p.id) for p in people]
-    event.attendees = [kept.get(k) or EventAttendee(user_id=k[0], person_id=k[1])
-                       for k in dict.fromkeys(staff + others)]
+    return list(dict.fromkeys(staff + others))
+
+
+def _attendee_names(session: Session, keys: list[tuple[int | None, int | None]]) -> list[str]:
+    """The attendees as the event's history names them: staff, then people."""
+    user_ids = [u for u, _p in keys if u is not None]
+    person_ids = [p for _u, p in keys if p is not None]
+    staff = {u.id: u.full_name or u.email
+             for u in session.scalars(select(User).where(User.id.in_(user_ids)))} \
+        if user_ids else {}
+    people = {p.id: p.full_name
+              for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))} \
+        if person_ids else {}
+    return [staff.get(u, f"#{u}") if u is not None else people.get(p, f"#{p}")
+            for u, p in keys]
 
 
 # --- Calendars ---------------------------------------------------------------------------

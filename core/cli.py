@@ -12,6 +12,7 @@ import functools
 import json
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,9 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import core
-from core import config, demo, migrate, plugins, runtime, users
-from core.db import make_engine
+from core import audit, config, demo, migrate, plugins, runtime, tokens, users
+from core.db import make_engine, utcnow
 from core.errors import KartotekaError, PluginError, ValidationError
+from core.models import ApiToken
+from core.terms import GENDERS, LOCALES
 
 
 class KartotekaGroup(click.Group):
@@ -56,12 +59,14 @@ class KartotekaGroup(click.Group):
 
 @click.group(cls=KartotekaGroup)
 @click.version_option(core.__version__, prog_name="kartoteka")
-def cli():
+@click.pass_context
+def cli(ctx):
     """Kartoteka: a CRM core with industry plugins.
 
     Settings come from KARTOTEKA_* environment variables and instance/kartoteka.toml;
     see the README.
     """
+    ctx.with_resource(audit.door("cli"))  # what any command changes, plugins' too
 
 
 def _database_exists(engine) -> bool:
@@ -282,6 +287,159 @@ def users_create_admin(email: str, password: str, full_name: str):
     except ValidationError as exc:
         _fail("\n".join(f"{field}: {message}" for field, message in exc.errors.items()))
     click.echo(f"Created administrator {email.strip().lower()}.")
+
+
+# --------------------------------------------------------------------- API tokens
+
+
+@cli.group("tokens")
+def tokens_group():
+    """API tokens for integrators' programs."""
+
+
+@tokens_group.command("create")
+@click.option("--user", "email", required=True, help="The staff member the token acts as.")
+@click.option("--name", default="API", show_default=True, help="What the token is for.")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None,
+              help="Days until the token stops working; never by default.")
+def tokens_create(email: str, name: str, expires_days: int | None):
+    """Create a token and print it alone on standard output (it is shown only once)."""
+    rt = _runtime()
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    with rt.session() as session, session.begin():
+        user = users.find_by_email(session, email)
+        if user is None or not user.active:
+            _fail(f"There is no active account {email.strip().lower()}.")
+        try:
+            _row, token = tokens.create(session, user, name, expires)
+        except ValidationError as exc:
+            _fail("\n".join(f"{field}: {message}" for field, message in exc.errors.items()))
+    click.echo(token)
+
+
+@tokens_group.command("list")
+@click.option("--user", "email", required=True)
+def tokens_list(email: str):
+    """The user's tokens: id, name, prefix, last use, expiry, revocation."""
+    rt = _runtime()
+    with rt.session() as session:
+        user = users.find_by_email(session, email)
+        if user is None:
+            _fail(f"There is no account {email.strip().lower()}.")
+        for row in tokens.of_user(session, user):
+            state = "revoked" if row.revoked_at else "active"
+            click.echo(f"{row.id}\t{row.name}\tkt_{row.prefix}_…\t{state}\t"
+                       f"last used {row.last_used_at or 'never'}\t"
+                       f"expires {row.expires_at or 'never'}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int):
+    """Revoke a token: it stops working at once."""
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            _fail(f"There is no token {token_id}.")
+        tokens.revoke(session, row)
+    click.echo(f"Revoked token {token_id}.")
+
+
+# --------------------------------------------------------------------- terms
+
+
+@cli.group("terms")
+def terms_group():
+    """The nouns the application shows: list, reword and reset them (no restart)."""
+
+
+@terms_group.command("list")
+@click.option("--missing", "only_missing", is_flag=True,
+              help="Only the reworded terms that leave forms out.")
+def terms_list(only_missing: bool):
+    """Every term with its Polish and English wording, and the forms it is missing."""
+    from core import terminology
+
+    rt = _runtime()
+    with rt.session() as session:
+        resolved = terminology.of(rt.host).resolved(session)
+    shown = [r for _key, r in sorted(resolved.items()) if r.has_missing or not only_missing]
+    for r in shown:
+        reworded = ", ".join(loc for loc in ("pl", "en") if r.wording(loc).overridden)
+        click.echo(f"{r.term.key:32} {r.term.pl.singular['nom']} / {r.term.en.singular['nom']}"
+                   + (f"  (reworded: {reworded})" if reworded else ""))
+        for locale, form, instead in terminology.missing(r):
+            click.echo(f"{'':32} missing {locale} {form}: shows '{instead}'")
+    if only_missing and not shown:
+        click.echo("Every reworded term has all its forms.")
+
+
+@terms_group.command("set")
+@click.argument("key")
+@click.option("--locale", type=click.Choice(LOCALES), default="pl", show_default=True)
+@click.option("--singular", required=True,
+              help="Polish: the six cases separated by commas (nom, gen, dat, acc, ins, loc), "
+                   "or the nominative alone; English: one form. Leave a case empty "
+                   "('a, , c, d, e, f') to use its fallback.")
+@click.option("--plural", default="", help="The plural, as --singular.")
+@click.option("--gender", type=click.Choice(GENDERS), default=None,
+              help="Polish gender: m1 persons, m2 animals, m3 things, f, n.")
+def terms_set(key: str, locale: str, singular: str, plural: str, gender: str | None):
+    """Reword the term KEY for this installation; pages use it from their next request."""
+    from core import term_overrides, terminology
+
+    given = {number: _cli_forms(text, locale, number)
+             for number, text in (("singular", singular), ("plural", plural))}
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            row = term_overrides.save(session, rt.host.terms, key, locale, given["singular"],
+                                      given["plural"], gender or "")
+    except ValidationError as exc:
+        if "key" in exc.errors:
+            _fail(f"{exc.errors['key']}\nSee the terms with: kartoteka terms list")
+        _fail("\n".join(f"{field}: {message}" for field, message in exc.errors.items()))
+    with rt.session() as session:
+        resolved = terminology.of(rt.host).resolved(session)[key]
+    words = getattr(resolved.term, locale)
+    click.echo(f"{key} ({locale}): {words.singular['nom']} / {words.plural['nom']}"
+               + ("" if row is not None else " (the default wording)"))
+    for missing_locale, form, instead in terminology.missing(resolved):
+        if missing_locale == locale:
+            click.echo(f"  missing {form}: shows '{instead}'")
+
+
+def _cli_forms(text: str, locale: str, number: str) -> dict[str, str]:
+    """'a, b, c, d, e, f' as case -> form; one form is the nominative."""
+    from core.terms import CASES
+
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    if len(parts) <= 1:
+        return {"nom": parts[0]} if parts else {}
+    if locale == "pl" and len(parts) == len(CASES):
+        return dict(zip(CASES, parts, strict=True))
+    expected = f"six forms ({', '.join(CASES)}) or one" if locale == "pl" else "one form"
+    _fail(f"--{number}: {len(parts)} forms given; {locale} takes {expected}.")
+
+
+@terms_group.command("reset")
+@click.argument("key")
+@click.option("--locale", type=click.Choice(LOCALES), default=None,
+              help="Only this language (both when left out).")
+def terms_reset(key: str, locale: str | None):
+    """Return the term KEY to its default wording."""
+    from core import term_overrides
+
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        removed = term_overrides.reset(session, key, locale)
+    if removed:
+        click.echo(f"{key}: back to the default wording.")
+    elif key in rt.host.terms:
+        click.echo(f"{key} was not reworded.")
+    else:
+        _fail(f"Unknown term: {key}.\nSee the terms with: kartoteka terms list")
 
 
 # --------------------------------------------------------------------- reports

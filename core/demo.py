@@ -30,6 +30,22 @@ ORGANISATIONS = [
     ("Fundacja Zielony Dom", "core.foundation", "", "Poznań", "61-001"),
     ("SolarTech sp. z o.o.", "core.company", "", "Swarzędz", "62-020"),
 ]
+# Fields an association of municipalities would add itself, with values for the demo.
+FIELDS = [
+    {"key": "inhabitants", "type": "integer", "label_pl": "Liczba mieszkańców",
+     "label_en": "Inhabitants", "options": {"in_list": True, "min": 0}, "indexed": True},
+    {"key": "membership", "type": "choice", "label_pl": "Członkostwo",
+     "label_en": "Membership", "options": {"in_list": True, "choices": [
+         {"value": "member", "label_pl": "Członek", "label_en": "Member"},
+         {"value": "candidate", "label_pl": "Kandydat", "label_en": "Candidate"}]}},
+    {"key": "member_since", "type": "date", "label_pl": "Członek od",
+     "label_en": "Member since"},
+]
+FIELD_VALUES = {
+    "Gmina Kórnik": {"inhabitants": 29000, "membership": "member", "member_since": "2015-03-01"},
+    "Gmina Mosina": {"inhabitants": 32000, "membership": "member", "member_since": "2018-01-01"},
+    "Miasto Gniezno": {"inhabitants": 66000, "membership": "candidate"},
+}
 PEOPLE = [
     ("Anna", "Nowak", "anna.nowak@kornik.example.pl", "Gmina Kórnik", "sekretarz gminy"),
     ("Piotr", "Wiśniewski", "p.wisniewski@mosina.example.pl", "Gmina Mosina", "skarbnik"),
@@ -51,6 +67,7 @@ def core_demo(session) -> None:
     from core.models import Organisation, Person
 
     host = events.host_of(session)
+    _demo_fields(session)
     by_name = {}
     for name, type_key, nip, city, postal in ORGANISATIONS:
         found = session.scalar(select(Organisation).where(Organisation.name == name))
@@ -68,3 +85,16 @@ def core_demo(session) -> None:
         timeline.add(session, "call", f"Rozmowa z: {person.full_name}",
                      [person, by_name[org_name]],
                      body="Zainteresowanie szkoleniem z zamówień publicznych.")
+
+
+def _demo_fields(session) -> None:
+    from sqlalchemy import select
+
+    from core import field_definitions
+    from core.models import FieldDefinition
+
+    for data in FIELDS:
+        if session.scalar(select(FieldDefinition.id).where(
+                FieldDefinition.record_type == "organisation",
+                FieldDefinition.key == data["key"])) is None:
+            field_definitions.create(session, {"record_type": "organisation", **data})

@@ -18,14 +18,17 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Select
 from sqlalchemy.orm import Session, selectinload
 
-from core import organisations
+from core import fields as custom_fields
+from core import organisations, terminology
 from core.importing import FIELDS
 from core.models import Organisation, Person
+from core.terms import upper_first
 
 FORMATS = ("csv", "xlsx")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -53,13 +56,53 @@ def attribute(name: str, header=None) -> Column:
     return Column(header, lambda record: getattr(record, name))
 
 
-def default_columns(session: Session, host, model: type) -> list[Column]:
-    """The columns of an organisation or person list, in the order of the form."""
+def default_columns(session: Session, host, model: type, actor=None) -> list[Column]:
+    """The columns of an organisation or person list, in the order of the form, then the
+    custom fields ``actor`` may see."""
     if model is Organisation:
-        return _organisation_columns(session, host)
-    if model is Person:
-        return _person_columns()
-    raise ValueError(f"No default columns for {model.__name__}; pass the columns to export")
+        builtin = _organisation_columns(session, host)
+    elif model is Person:
+        builtin = _person_columns()
+    else:
+        raise ValueError(f"No default columns for {model.__name__}; pass the columns to export")
+    return builtin + custom_columns(session, model, actor)
+
+
+def custom_columns(session: Session, model: type, actor=None) -> list[Column]:
+    """One column per custom field: numbers, dates and yes/no as such, so a spreadsheet
+    can sum and sort them; choices by their labels; money as its amount."""
+    language = _language()
+    return [Column(d.label(language), _custom_value(d, language))
+            for d in custom_fields.shown(session, model.record_type, actor)]
+
+
+def _custom_value(definition, language: str) -> Callable:
+    kind = custom_fields.field_types().get(definition.type)
+
+    def value(record):
+        raw = (record.custom or {}).get(definition.key)
+        if raw is None or kind is None:
+            return raw
+        if kind.kind == "money":
+            return raw.get("amount") if isinstance(raw, dict) else raw
+        if kind.kind in ("number", "boolean", "relation") and not isinstance(raw, list):
+            return raw
+        if kind.kind == "date":
+            return _date(raw)
+        return kind.display(raw, definition, language)
+    return value
+
+
+def _date(raw):
+    try:
+        return datetime.date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        return raw
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
 
 
 def _organisation_columns(session: Session, host) -> list[Column]:
@@ -68,8 +111,17 @@ def _organisation_columns(session: Session, host) -> list[Column]:
     labels = {k: t.label(language) for k, t in organisations.types(session, host).items()}
     type_column = Column(FIELDS["organisation"]["type_key"],
                          lambda org: labels.get(org.type_key, org.type_key))
-    return [type_column if name == "type_key" else attribute(name)
-            for name in FIELDS["organisation"]]
+    special = {"type_key": type_column,
+               "name": attribute("name", _name_header(session, host, language))}
+    return [special.get(name) or attribute(name) for name in FIELDS["organisation"]]
+
+
+def _name_header(session: Session, host, language: str) -> str:
+    """"Organisation name", "Nazwa organizacji": the record's noun as the installation
+    words it, so that a sheet says what it lists wherever it is pasted."""
+    what = terminology.of(host).registry(session, language).get("core.organisation",
+                                                                  case="gen")
+    return upper_first(_("%(what)s name", what=what))
 
 
 def _person_columns() -> list[Column]:

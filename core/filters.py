@@ -57,6 +57,7 @@ from sqlalchemy import (
     literal_column,
     not_,
     or_,
+    select,
     true,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -66,6 +67,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from core import config, identifiers, records
 from core.defaults import CORE_TERMS
 from core.errors import ValidationError
+from core.field_sql import SCALAR, CustomValue
 from core.models import (
     Activity,
     ActivityLink,
@@ -245,6 +247,8 @@ def sort(query: Select, model, keys: str | list[str]) -> Select:
     for key in keys:
         name = key[1:] if isinstance(key, str) and key.startswith("-") else key
         field = fields.get(name) if isinstance(name, str) else None
+        if field is None and isinstance(name, str) and name.startswith("custom."):
+            field = _custom_sort(model, name.removeprefix("custom."))
         if field is None or not field.sortable:
             choices = ", ".join(sorted(n for n, f in fields.items() if f.sortable))
             raise ValidationError({"sort": _(
@@ -337,6 +341,9 @@ class _Compiler:
         if not _CUSTOM_KEY.fullmatch(key):
             raise _error(f"{path}.field", _("A custom field's key has only letters, digits "
                                             "and underscores."))
+        found = _definition(model, key)
+        if found is not None:
+            return self.typed_custom(model, found, op, node, path)
         element = model.custom[key]
         if op in NO_VALUE:
             _values("text", op, node, path)
@@ -359,6 +366,44 @@ class _Compiler:
         else:
             column = case((json_type.in_(JSON_STRING), element.as_string()))
         return _compare(kind, column, op, value)
+
+    def typed_custom(self, model, definition, op: str, node: dict, path: str):
+        """A defined custom field: compared as its type, on the indexed expression."""
+        name = f"custom.{definition.key}"
+        kind = custom_kind(definition)
+        if kind == "multi":
+            return self.multi(model, definition, op, node, path)
+        compare_as = {"key": "integer", "money": "number", "relation": "integer"}.get(kind, kind)
+        _check_op("text" if kind == "key" else compare_as, op, name, path)
+        if kind == "key" and op in ("contains", "starts_with"):
+            raise _error(f"{path}.op", _("A choice is compared as a whole: use eq, ne or in."))
+        value = _values("text" if kind == "key" else compare_as, op, node, path)
+        column = CustomValue(model.custom, definition.key, kind)
+        if kind == "date":
+            value = _iso(value)
+        if kind == "datetime":
+            value = _iso_moments(value)
+            return _moments(column, op, value) if op not in NO_VALUE else \
+                _compare("text", column, op, value)
+        if kind == "key" and op not in NO_VALUE:
+            return _ordered(column, op, value)
+        if kind == "boolean" and op not in NO_VALUE:
+            return _ordered(column, op, value)
+        return _compare(compare_as if kind != "key" else "text", column, op, value)
+
+    def multi(self, model, definition, op: str, node: dict, path: str) -> ColumnElement:
+        """Multiple choice: eq (has this one), in (has any of), ne (has not), empty."""
+        if op not in ("eq", "ne", "in", "empty", "not_empty"):
+            raise _error(f"{path}.op", _("A multiple choice takes eq, ne, in, empty or "
+                                         "not_empty."))
+        value = _values("text", op, node, path)
+        items = _json_items(model.custom, definition.key)
+        if op in NO_VALUE:
+            has = exists(select(literal(1)).select_from(items))
+            return has if op == "not_empty" else ~has
+        wanted = value if op == "in" else [value]
+        has = exists(select(literal(1)).select_from(items).where(items.c.value.in_(wanted)))
+        return ~has if op == "ne" else has
 
     # ----------------------------------------------------------------- special conditions
 
@@ -562,6 +607,54 @@ def _iso(value):
     if isinstance(value, tuple):
         return tuple(_iso(v) for v in value)
     return value
+
+
+def _iso_moments(value):
+    """[start, end) datetimes as the UTC ISO text custom date-times are stored in."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    if isinstance(value, list):
+        return [_iso_moments(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_iso_moments(v) for v in value)
+    return value
+
+
+def _custom_sort(model, key: str) -> Field | None:
+    """A defined custom field with one value per record sorts by its indexed expression."""
+    found = _definition(model, key)
+    if found is None or custom_kind(found) not in SCALAR:
+        return None
+    kind = custom_kind(found)
+    return Field(kind, column=lambda m: CustomValue(m.custom, found.key, kind))
+
+
+def _definition(model, key: str):
+    from core.fields import request_definitions
+
+    return next((d for d in request_definitions(record_type_of(model)) if d.key == key), None)
+
+
+def custom_kind(definition) -> str:
+    from core.fields import field_types
+
+    found = field_types().get(definition.type)
+    return found.kind if found else "text"
+
+
+def _json_items(column, key: str):
+    """The elements of a JSON list value, as a table with a ``value`` column."""
+    if _dialect() == "postgresql":
+        return func.jsonb_array_elements_text(
+            func.coalesce(column.op("->")(literal_column(f"'{key}'")),
+                          literal_column("'[]'::jsonb"))).table_valued("value")
+    return func.json_each(column, literal_column(f"'$.{key}'")).table_valued("value")
+
+
+def _dialect() -> str:
+    from core.web.db import db
+
+    return db().get_bind().dialect.name if has_app_context() else "sqlite"
 
 
 def zone() -> ZoneInfo:

@@ -102,6 +102,47 @@ def kartoteka_register_organisation_types():
 
 
 @hookspec
+def kartoteka_register_field_types():
+    """Kinds of custom field value the plugin adds to the core's (text, money, NIP, ...).
+
+    Called once at start-up. Keys are ``<plugin>.<type>``. A type gives a marshmallow
+    field per definition (validation and parsing, the same for forms, the API and
+    import), the filter kind ("number", "text", "date", ...) and, optionally, how a
+    value is shown and stored. Administrators then pick the type for their own fields.
+
+    :returns: a list of ``core.FieldType``.
+
+    Example::
+
+        @hookimpl
+        def kartoteka_register_field_types():
+            return [FieldType("photovoltaics.kwp", {"pl": "Moc (kWp)", "en": "Power (kWp)"},
+                              "number", lambda d: Number(places=2, validate=Range(0, 1000)),
+                              show=lambda value, d, locale: f"{value} kWp")]
+    """
+
+
+@hookspec
+def kartoteka_register_fields():
+    """Custom field definitions the plugin ships, for administrators to adjust.
+
+    Called at start-up; a definition missing from the database is added (its values
+    then live in the record's ``custom`` JSON like an administrator's own field). An
+    administrator's later changes to labels, position or settings are kept. Keys start
+    with the plugin's name and an underscore.
+
+    :returns: a list of ``core.CustomField``.
+
+    Example::
+
+        @hookimpl
+        def kartoteka_register_fields():
+            return [CustomField("organisation", "photovoltaics_power", "photovoltaics.kwp",
+                                {"pl": "Moc instalacji", "en": "Installed power"})]
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 
@@ -181,7 +222,9 @@ def kartoteka_record_updated(record, changes, actor):
     Notification only, isolated per implementation like ``kartoteka_record_created``.
 
     :param record: the ORM object.
-    :param changes: ``{attribute: (old, new)}`` of what changed.
+    :param changes: ``{attribute: (old, new)}`` of what changed. Rows the record owns
+        appear as lists: ``emails``, ``phones``, ``addresses``, ``tags``,
+        ``memberships``, ``attendees``; a merge gives ``merged`` / ``merged_into``.
     :param actor: the user who made the change, or ``None``.
     :returns: nothing.
     """

@@ -25,6 +25,7 @@ def join(session: Session, person: Person, organisation: Organisation, role: str
     membership = records.create(session, Membership(
         person_id=person.id, organisation_id=organisation.id, role=role.strip(),
         unit_id=unit.id if unit else None, start_date=start), actor)
+    _touch_owners(session, person, organisation, membership, None, actor)
     _event(session, "membership_started", person, organisation, membership, actor)
     return membership
 
@@ -35,7 +36,10 @@ def leave(session: Session, membership: Membership, on: date, actor=None) -> Mem
         raise ValidationError({"end_date": _("This membership has already ended.")})
     if membership.start_date and on < membership.start_date:
         raise ValidationError({"end_date": _("The end cannot be before the start.")})
+    person, organisation = membership.person, membership.organisation
+    before = _described(person, organisation, membership)
     records.update(session, membership, {"end_date": on}, actor)
+    _touch_owners(session, person, organisation, membership, before, actor)
     _event(session, "membership_ended", membership.person, membership.organisation,
            membership, actor)
     return membership
@@ -74,6 +78,22 @@ def history(session: Session, person: Person | None = None,
 def _check_unit(organisation: Organisation, unit: OrgUnit | None) -> None:
     if unit is not None and unit.organisation_id != organisation.id:
         raise ValidationError({"unit": _("The unit belongs to another organisation.")})
+
+
+def _touch_owners(session, person, organisation, membership, before, actor) -> None:
+    """A membership is part of both records: their versions move and their histories
+    show it as it was and as it is (None before it started)."""
+    after = _described(person, organisation, membership)
+    records.touch(session, person, {"memberships": (before and before[0], after[0])}, actor)
+    records.touch(session, organisation, {"memberships": (before and before[1], after[1])},
+                  actor)
+
+
+def _described(person, organisation, membership) -> tuple[str, str]:
+    """The membership as the person's card and as the organisation's card name it."""
+    role = f" — {membership.role}" if membership.role else ""
+    period = f", {membership.start_date or '…'} – {membership.end_date or ''}".rstrip()
+    return f"{organisation.name}{role}{period}", f"{person.full_name}{role}{period}"
 
 
 def _event(session, event, person, organisation, membership, actor) -> None:

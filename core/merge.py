@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import records, timeline
+from core import people, records, timeline
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import (
@@ -44,15 +44,30 @@ def merge(session: Session, keep, drop, actor=None):
     custom = {**(drop.custom or {}), **(keep.custom or {})}
     if custom != (keep.custom or {}):
         filled["custom"] = custom
+    before = _contacts(keep)
     _move_attachments(session, keep, drop)
-    if filled:
-        records.update(session, keep, filled, actor)
-    records.update(session, drop, {"merged_into_id": keep.id, "deleted_at": utcnow()}, actor)
-    label = drop.name if isinstance(drop, Organisation) else drop.full_name
+    after = _contacts(keep)
+    moved = {k: (before[k], after[k]) for k in after if after[k] != before[k]}
+    label = _label(drop)
+    # The merge is one entry in the history of each record, naming the other one.
+    records.update(session, keep, filled, actor, action="merge",
+                   related={"merged": (None, f"{label} (#{drop.id})"), **moved})
+    records.update(session, drop, {"merged_into_id": keep.id, "deleted_at": utcnow()}, actor,
+                   action="merge",
+                   related={"merged_into": (None, f"{_label(keep)} (#{keep.id})")})
     timeline.record_event(session, "merged", about=[keep], actor=actor,
                           subject=_("Merged with %(name)s (#%(id)s)", name=label, id=drop.id),
                           data={"merged_id": drop.id, "filled": sorted(filled)})
     return keep
+
+
+def _label(record) -> str:
+    return record.name if isinstance(record, Organisation) else record.full_name
+
+
+def _contacts(record) -> dict:
+    """A person's e-mails, phones and addresses; an organisation's are its fields."""
+    return people.contact_lists(record) if isinstance(record, Person) else {}
 
 
 def _check(keep, drop) -> None:

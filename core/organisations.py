@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import duplicates, identifiers, records, validation
+from core import fields as custom_fields
 from core.errors import ValidationError
 from core.models import Organisation, OrganisationType, OrgUnit
 from core.text import name_key
@@ -107,7 +108,8 @@ def clean(session: Session, host, data: dict, partial: bool = False) -> dict:
 def create(session: Session, host, data: dict, actor=None,
            allow_duplicates: bool = False) -> Organisation:
     """Create an organisation; refuses likely duplicates unless told they are fine."""
-    values = clean(session, host, data)
+    values = custom_fields.validated(session, Organisation, data, None,
+                              lambda d: clean(session, host, d), actor)
     if not allow_duplicates:
         duplicates.refuse_if_any(duplicates.organisation_candidates(session, values))
     return records.create(session, Organisation(**values), actor)
@@ -115,7 +117,8 @@ def create(session: Session, host, data: dict, actor=None,
 
 def update(session: Session, host, organisation: Organisation, data: dict, actor=None,
            allow_duplicates: bool = False, expected_version: int | None = None):
-    values = clean(session, host, data, partial=True)
+    values = custom_fields.validated(session, Organisation, data, organisation,
+                              lambda d: clean(session, host, d, partial=True), actor)
     if not allow_duplicates:
         found = duplicates.organisation_candidates(session, values, exclude_id=organisation.id)
         duplicates.refuse_if_any(found)

@@ -7,6 +7,7 @@ from marshmallow import RAISE, Schema, fields
 from sqlalchemy.orm import Session
 
 from core import duplicates, identifiers, records, validation
+from core import fields as custom_fields
 from core.errors import ValidationError
 from core.models import Address, ContactPoint, Person
 from core.text import name_key
@@ -84,18 +85,20 @@ def _normalise(values: dict, field: str, kind: str, errors: dict) -> None:
 
 def create(session: Session, data: dict, actor=None, allow_duplicates: bool = False) -> Person:
     """Create a person; refuses likely duplicates unless told they are fine."""
-    values = clean(data)
+    values = custom_fields.validated(session, Person, data, None, clean, actor)
     if not allow_duplicates:
         duplicates.refuse_if_any(duplicates.person_candidates(session, values))
     person = Person(**_scalars(values))
     _set_contacts(person, values)
-    return records.create(session, person, actor)
+    created_with = {k: (None, v) for k, v in contact_lists(person).items()}
+    return records.create(session, person, actor, related=created_with)
 
 
 def update(session: Session, person: Person, data: dict, actor=None,
            allow_duplicates: bool = False, expected_version: int | None = None) -> Person:
     """Change a person; lists given (emails, phones, addresses) replace the old ones."""
-    values = clean(data, partial=True)
+    values = custom_fields.validated(session, Person, data, person,
+                              lambda d: clean(d, partial=True), actor)
     if "first_name" in values or "last_name" in values:
         first = values.get("first_name", person.first_name)
         last = values.get("last_name", person.last_name)
@@ -103,10 +106,39 @@ def update(session: Session, person: Person, data: dict, actor=None,
     if not allow_duplicates:
         found = duplicates.person_candidates(session, values, exclude_id=person.id)
         duplicates.refuse_if_any(found)
-    records.update(session, person, _scalars(values), actor, expected_version)
-    _set_contacts(person, values)
+    changed = _contact_changes(person, values)
+    records.update(session, person, _scalars(values), actor, expected_version,
+                   related=changed)
+    _set_contacts(person, {k: values[k] for k in changed})
     session.flush()
     return person
+
+
+def contact_lists(person: Person) -> dict[str, list[str]]:
+    """A person's e-mails, phones and addresses as plain lists: how their changes are
+    recorded in the history and announced to plugins."""
+    return {"emails": person.contact_values("email"),
+            "phones": person.contact_values("phone"),
+            "addresses": [_address_text(a) for a in person.addresses]}
+
+
+def _contact_changes(person: Person, values: dict) -> dict:
+    """``{"emails": (old, new), ...}`` for the lists ``values`` really changes."""
+    old = contact_lists(person)
+    new = {k: values[k] for k in ("emails", "phones") if k in values}
+    if "addresses" in values:
+        new["addresses"] = [_address_text(a) for a in values["addresses"]]
+    return {k: (old[k], v) for k, v in new.items() if v != old[k]}
+
+
+def _address_text(address) -> str:
+    """One line: 'Dom: ul. Długa 1, 62-035 Kórnik, wielkopolskie'; a country other
+    than Poland is named at the end."""
+    get = address.get if isinstance(address, dict) else lambda k: getattr(address, k)
+    town = " ".join(p for p in (get("postal_code"), get("city")) if p)
+    abroad = get("country") if get("country") not in (None, "", "PL") else ""
+    text = ", ".join(p for p in (get("street"), town, get("region"), abroad) if p)
+    return f"{get('label')}: {text}" if get("label") else text
 
 
 def _scalars(values: dict) -> dict:

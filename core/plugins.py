@@ -27,6 +27,8 @@ import core
 from core import defaults, hookspecs, migrate
 from core.db import Base
 from core.errors import PluginError, ValidationError
+from core.fields import CustomField
+from core.fieldtypes import FieldType
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
 from core.models import PluginState
@@ -107,6 +109,8 @@ class PluginHost:
     terms: dict[str, Term] = field(default_factory=dict)
     permissions: dict[str, Permission] = field(default_factory=dict)
     organisation_types: dict[str, OrgType] = field(default_factory=dict)
+    field_types: dict[str, FieldType] = field(default_factory=dict)
+    fields: list[tuple[str, CustomField]] = field(default_factory=list)  # (plugin, field)
 
     @property
     def hook(self):
@@ -181,7 +185,22 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host.terms = _collect(host, "kartoteka_register_terms", Term)
     host.permissions = _collect(host, "kartoteka_register_permissions", Permission)
     host.organisation_types = _collect(host, "kartoteka_register_organisation_types", OrgType)
+    host.field_types = _collect(host, "kartoteka_register_field_types", FieldType)
+    host.fields = _shipped_fields(host)
     return host
+
+
+def _shipped_fields(host: PluginHost) -> list[tuple[str, CustomField]]:
+    found: list[tuple[str, CustomField]] = []
+    for owner, items in host.call_each("kartoteka_register_fields"):
+        for item in items:
+            if not isinstance(item, CustomField):
+                raise PluginError(owner, f"kartoteka_register_fields returned {item!r}, "
+                                         "not a CustomField")
+            if not item.key.startswith(f"{owner}_"):
+                raise PluginError(owner, f"field key '{item.key}' must start with '{owner}_'")
+            found.append((owner, item))
+    return found
 
 
 def _plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:

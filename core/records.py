@@ -1,9 +1,14 @@
 """The one write path for records: every create, update and delete goes through here.
 
-UI, API, import, jobs and plugins call these functions, so that plugin vetoes and
-event notifications (and, as the core grows, permissions and the audit trail) can
-never be skipped by a second path. ``visible`` is the one place that decides which
-records a query may see.
+UI, API, import, jobs and plugins call these functions, so that plugin vetoes, the
+audit trail and event notifications (and, as the core grows, permissions) can never
+be skipped by a second path. ``visible`` is the one place that decides which records
+a query may see.
+
+Rows a record owns (a person's e-mails, a record's tags, an event's attendees,
+memberships) are changed by their own modules, which report the change here with
+``touch``: the record's version moves, so a form opened before is refused on save,
+and the change is vetoable, audited and announced like a field of the record.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from core import events
+from core import audit, events
 from core.db import Base, utcnow
 from core.errors import ValidationError
 
@@ -50,54 +56,100 @@ def get(session: Session, model: type, record_id: int, actor=None,
     return session.scalar(query)
 
 
-def create(session: Session, record, actor=None):
+def create(session: Session, record, actor=None, related: dict | None = None):
+    """Add a new record; ``related`` names the rows it is created with (``{"emails":
+    (None, [...])}``), for the veto and the audit trail."""
     if hasattr(record, "created_by_id") and actor is not None:
         record.created_by_id = record.updated_by_id = actor.id
+    _custom_values(session, record, None, actor)
     changes = {
         attr.key: (None, getattr(record, attr.key))
         for attr in inspect(type(record)).column_attrs
         if getattr(record, attr.key) is not None
     }
+    changes.update(related or {})
     events.before_save(session, record, changes, actor)
     session.add(record)
     session.flush()
+    audit.write(session, record, "create", changes, actor)
     events.after_commit(session, "kartoteka_record_created", record=record, actor=actor)
     return record
 
 
-def update(session: Session, record, values: dict, actor=None, expected_version=None):
-    """Change attributes; ``expected_version`` refuses a change made on stale data."""
+def update(session: Session, record, values: dict, actor=None, expected_version=None,
+           related: dict | None = None, action: str = "update"):
+    """Change attributes; ``expected_version`` refuses a change made on stale data.
+
+    ``related`` holds changes to rows the record owns, ``{name: (old, new)}``, which
+    the caller applies after this returns (see the module's docstring). ``action``
+    names the change in the audit trail.
+    """
     mapper = inspect(type(record))
     unknown = sorted(set(values) - {a.key for a in mapper.column_attrs})
     if unknown:
         raise AttributeError(f"{type(record).__name__} has no attribute {', '.join(unknown)}")
     if expected_version is not None and getattr(record, "version", None) != expected_version:
-        raise ValidationError({"version": _("The record was changed by someone else meanwhile; "
-                                            "reload it and apply your change again.")})
-    changes = {k: (getattr(record, k), v) for k, v in values.items() if getattr(record, k) != v}
+        raise ValidationError({"version": _stale()})
+    values = dict(values)
+    _custom_values(session, record, values, actor)
+    own = {k: (getattr(record, k), v) for k, v in values.items() if getattr(record, k) != v}
+    changes = {**own, **(related or {})}
     if not changes:
         return record
     events.before_save(session, record, changes, actor)
-    for key, (_old, new) in changes.items():
+    for key, (_old, new) in own.items():
         setattr(record, key, new)
     if hasattr(record, "updated_by_id") and actor is not None:
         record.updated_by_id = actor.id
-    session.flush()
+    if hasattr(record, "updated_at"):
+        # Also when only owned rows changed: the row is written, so its version moves.
+        record.updated_at = utcnow()
+    _flush(session)
+    audit.write(session, record, action, changes, actor)
     events.after_commit(session, "kartoteka_record_updated", record=record, changes=changes,
                         actor=actor)
     return record
 
 
+def touch(session: Session, record, related: dict, actor=None, expected_version=None):
+    """Report a change to rows ``record`` owns, ``{name: (old, new)}``, as its own."""
+    return update(session, record, {}, actor, expected_version, related=related)
+
+
 def soft_delete(session: Session, record, actor=None):
     """Hide a record from every list; ``restore`` brings it back with all its history."""
-    return update(session, record, {"deleted_at": utcnow()}, actor)
+    return update(session, record, {"deleted_at": utcnow()}, actor, action="delete")
 
 
 def restore(session: Session, record, actor=None):
-    return update(session, record, {"deleted_at": None}, actor)
+    return update(session, record, {"deleted_at": None}, actor, action="restore")
 
 
 def delete(session: Session, record, actor=None) -> None:
+    """Remove a record for good; the trail keeps what it held."""
+    last = {attr.key: (getattr(record, attr.key), None)
+            for attr in inspect(type(record)).column_attrs}
+    audit.write(session, record, "purge", last, actor)
     session.delete(record)
     session.flush()
     events.after_commit(session, "kartoteka_record_deleted", record=record, actor=actor)
+
+
+def _flush(session: Session) -> None:
+    """Write the change; someone who saved the same record first wins, and we say so."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ValidationError({"version": _stale()}) from exc
+
+
+def _stale() -> str:
+    return _("The record was changed by someone else meanwhile; "
+             "reload it and apply your change again.")
+
+
+def _custom_values(session: Session, record, values: dict | None, actor) -> None:
+    """Custom field values set without the services (by a plugin) are validated too."""
+    from core import fields
+
+    fields.enforce(session, record, values, actor)

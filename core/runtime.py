@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import config, migrate, plugins
@@ -35,7 +36,22 @@ def start(settings: config.Settings) -> Runtime:
     ensure_schema(engine, [migrate.CORE_BRANCH], settings.auto_migrate)
     host = load_enabled(engine, settings)
     ensure_schema(engine, host.branches()[1:], settings.auto_migrate)
+    ship_fields(engine, host)
     return Runtime(settings, engine, make_sessionmaker(engine, host=host), host)
+
+
+def ship_fields(engine: Engine, host: PluginHost) -> None:
+    """Add the field definitions plugins ship; another process starting at the same
+    time may add them first, which is as good."""
+    from core import field_definitions
+
+    for plugin, shipped in host.fields:
+        with Session(engine) as session:
+            try:
+                field_definitions.ship(session, shipped, plugin, host)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
 
 
 def load_enabled(engine: Engine, settings: config.Settings) -> PluginHost:

@@ -11,7 +11,8 @@ from core.errors import ValidationError
 from core.models import Tag, Tagging
 
 
-def tag(session: Session, record, name: str) -> Tag:
+def tag(session: Session, record, name: str, actor=None) -> Tag:
+    """Tag a record; a new tag changes the record (its version, history and event)."""
     name = " ".join(name.split())
     if not name or len(name) > 60:
         raise ValidationError({"tag": _("A tag has 1 to 60 characters.")})
@@ -22,15 +23,20 @@ def tag(session: Session, record, name: str) -> Tag:
         session.flush()
     record_type, record_id = records.ref(record)
     if session.get(Tagging, (found.id, record_type, record_id)) is None:
+        before = tags_of(session, record)
+        records.touch(session, record, {"tags": (before, sorted([*before, name]))}, actor)
         session.add(Tagging(tag_id=found.id, record_type=record_type, record_id=record_id))
         session.flush()
     return found
 
 
-def untag(session: Session, record, name: str) -> None:
+def untag(session: Session, record, name: str, actor=None) -> None:
     record_type, record_id = records.ref(record)
     found = session.scalar(select(Tag).where(Tag.name == " ".join(name.split())))
-    if found is not None:
+    before = tags_of(session, record)
+    if found is not None and found.name in before:
+        records.touch(session, record, {"tags": (before, [t for t in before if t != found.name])},
+                      actor)
         session.execute(delete(Tagging).where(Tagging.tag_id == found.id,
                                               Tagging.record_type == record_type,
                                               Tagging.record_id == record_id))

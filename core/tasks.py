@@ -29,6 +29,7 @@ from core.errors import ValidationError
 from core.models import Task, TaskLink, Team, User
 from core.models.task import PRIORITIES, STATUSES
 from core.teams import team_ids_of
+from core.terms import term
 from core.validation import load_collecting, max_length
 
 URGENT = max(PRIORITIES)
@@ -74,7 +75,8 @@ def clean(session: Session, data: dict, task: Task | None = None) -> dict:
         assignee = values.get("assignee_id", task.assignee_id if task else None)
         team = values.get("team_id", task.team_id if task else None)
         if assignee is None and team is None:
-            errors["assignee_id"] = _("Assign the task to a person, a team or both.")
+            errors["assignee_id"] = _("Assign the %(what)s to a person, a team or both.",
+                                       what=term("core.task", case="acc"))
     if errors:
         raise ValidationError(errors)
     for key in ("due_at", "remind_at"):

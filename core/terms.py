@@ -12,16 +12,33 @@ singular and in the plural; the plural category of the count picks among them:
 * many (0, 5-21, ...)     -> the genitive plural stands for the nominative and
   accusative ("5 jednostek"), other cases keep their plural ("z 5 jednostkami")
 * other (fractions)       -> genitive singular: "1,5 jednostki"
+
+Adjectives agree with a Polish term's grammatical gender (see ``GENDERS``):
+``term_adj("core.organisation", _("new"))`` gives "nowa" where the term is feminine and
+"nowy" where an administrator renamed it to a masculine noun. The adjective is a
+translated message whose Polish text lists its forms in the order of ``ADJECTIVE_SLOTS``,
+separated by "|": "nowy|nowa|nowe|nowi|nowe"; English gives one form.
+
+The terms an installation shows are the defaults merged with an administrator's
+overrides: see ``core.terminology``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from babel import Locale
 
 CASES = ("nom", "gen", "dat", "acc", "ins", "loc")
 LOCALES = ("pl", "en")
+# Polish genders: masculine personal (uczestnik), animate (pies) and inanimate (dział),
+# feminine, neuter. In the plural only personal masculine nouns differ ("nowi
+# uczestnicy"); every other noun takes the same adjective form ("nowe działy").
+GENDERS = ("m1", "m2", "m3", "f", "n")
+# The forms of an adjective in the nominative: singular masculine, feminine, neuter;
+# plural with personal masculine nouns ("virile"), plural with all others.
+ADJECTIVE_SLOTS = ("m", "f", "n", "virile", "plural")
 
 
 @dataclass(frozen=True)
@@ -61,13 +78,63 @@ def _cases(text: str) -> dict[str, str]:
     return dict(zip(CASES, parts, strict=True))
 
 
+def agree(adjective: str | Mapping[str, str], gender: str, plural: bool = False) -> str:
+    """The nominative form of ``adjective`` that agrees with a noun of ``gender``.
+
+    ``adjective`` maps ``ADJECTIVE_SLOTS`` (or a gender of ``GENDERS``) to words, or is
+    a message with the slots' words separated by "|"; one word serves every gender.
+    A slot left out falls back so that something always reads: the plural to the
+    neuter ("nowe" is both), the virile plural to the plural, an unknown gender to
+    the masculine.
+    """
+    table = _adjective_table(adjective)
+    if plural:
+        order = ("virile", "plural", "n") if gender == "m1" else ("plural", "n")
+    elif gender.startswith("m") or not gender:
+        order = (gender, "m")
+    else:
+        order = (gender,)
+    found = next((table[slot] for slot in order if table.get(slot)), None)
+    return found or next((word for word in table.values() if word), "")
+
+
+def _adjective_table(adjective: str | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(adjective, Mapping):
+        return {k: str(v).strip() for k, v in adjective.items()}
+    words = [w.strip() for w in str(adjective).split("|")]
+    if len(words) == 1:
+        return dict.fromkeys(ADJECTIVE_SLOTS, words[0])
+    return dict(zip(ADJECTIVE_SLOTS, words, strict=False))
+
+
+def language(locale: str) -> str:
+    """The language of a locale whose terms are used: Polish, or else English."""
+    lang = locale.split("_")[0]
+    return lang if lang in LOCALES else "en"
+
+
 @dataclass(frozen=True)
 class Term:
-    """A named noun with Polish and English forms; ``key`` is '<owner>.<name>'."""
+    """A named noun with Polish and English forms; ``key`` is '<owner>.<name>'.
+
+    ``gender`` is the Polish noun's grammatical gender (one of ``GENDERS``), which
+    adjectives agree with; English has none.
+    """
 
     key: str
     pl: Forms
     en: Forms
+    gender: str = ""
+
+    def __post_init__(self):
+        if self.gender not in ("", *GENDERS):
+            raise ValueError(f"term '{self.key}': unknown gender '{self.gender}'; "
+                             f"use one of {', '.join(GENDERS)}")
+
+    def adjective(self, adjective: str | Mapping[str, str], locale: str,
+                  plural: bool = False) -> str:
+        """``adjective`` in the form that agrees with this term (see ``agree``)."""
+        return agree(adjective, self.gender if language(locale) == "pl" else "", plural)
 
     def render(self, locale: str, case: str = "nom", count: int | float = 1,
                plural: bool = False) -> str:
@@ -75,7 +142,7 @@ class Term:
         without a number ("Włączone wtyczki")."""
         if case not in CASES:
             raise ValueError(f"unknown grammatical case '{case}'; use one of {CASES}")
-        lang = locale.split("_")[0] if locale.split("_")[0] in LOCALES else "en"
+        lang = language(locale)
         forms_ = getattr(self, lang)
         category = Locale.parse(lang).plural_form(abs(count))
         if plural or (lang != "pl" and category != "one"):
@@ -98,15 +165,44 @@ class TermRegistry:
             return key
         return found.render(locale or self.locale, case=case, count=count, plural=plural)
 
+    def adjective(self, key: str, adjective: str | Mapping[str, str], plural: bool = False,
+                  locale: str | None = None) -> str:
+        found = self.terms.get(key)
+        if found is None:
+            return agree(adjective, "", plural)
+        return found.adjective(adjective, locale or self.locale, plural)
+
 
 def term(key: str, case: str = "nom", count: int | float = 1, locale: str | None = None,
          plural: bool = False) -> str:
-    """The term ``key`` in the current application and request language."""
-    from flask import current_app
+    """The term ``key`` in the current application and request language, as the
+    installation words it (an administrator's override takes effect at once)."""
+    from core.terminology import current
+
+    return current().get(key, case=case, count=count, locale=locale or _locale(),
+                         plural=plural)
+
+
+def term_adj(key: str, adjective: str | Mapping[str, str], plural: bool = False,
+             locale: str | None = None) -> str:
+    """``adjective`` agreeing with the term ``key`` in the current request language:
+    ``term_adj("core.organisation", _("new"))`` is "nowa", and with ``plural=True``
+    "nowe"; for a personal masculine noun "nowy" and "nowi"."""
+    from core.terminology import current
+
+    return current().adjective(key, adjective, plural=plural, locale=locale or _locale())
+
+
+def _locale() -> str:
+    """The request's language; outside an application English, as gettext's is."""
+    from flask import has_app_context
 
     from core.web.i18n import current_locale
 
-    rt = current_app.extensions["kartoteka"]
-    registry = TermRegistry(rt.host.terms, rt.settings.default_locale)
-    return registry.get(key, case=case, count=count, locale=locale or current_locale(),
-                        plural=plural)
+    return current_locale() if has_app_context() else "en"
+
+
+def upper_first(text: str) -> str:
+    """The text with its first letter in upper case and the rest as it is (unlike
+    ``str.capitalize``, which would lower "PESEL")."""
+    return text[:1].upper() + text[1:]

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
@@ -18,14 +19,21 @@ from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Activity, ActivityLink, Membership
 from core.models.activity import KINDS
+from core.terms import term, upper_first
 
 KIND_LABELS = {
     "note": _l("Note"), "call": _l("Call"), "meeting": _l("Meeting"),
     "email_in": _l("E-mail received"), "email_out": _l("E-mail sent"), "system": _l("Event"),
 }
+
+
+def _task_done() -> str:
+    return upper_first(_("%(what)s done", what=term("core.task")))
+
+
 EVENT_LABELS = {
     "membership_started": _l("Joined"), "membership_ended": _l("Left"),
-    "merged": _l("Merged"), "task_completed": _l("Task done"),
+    "merged": _l("Merged"), "task_completed": LazyString(_task_done),
     "attachment_added": _l("File attached"), "attachment_removed": _l("File removed"),
 }
 

@@ -22,6 +22,11 @@ MARSHMALLOW_MESSAGES = (
     _l("Invalid input type."),
     _l("Invalid value."),
     _l("Not a valid list."),
+    _l("Not a valid number."),
+    _l("Not a valid boolean."),
+    _l("Not a valid datetime."),
+    _l("Number too large."),
+    _l("Special numeric values (nan or infinity) are not permitted."),
 )
 
 

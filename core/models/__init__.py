@@ -1,6 +1,7 @@
 """The core's tables, one module per concept; importing this registers them all."""
 
 from core.models.activity import Activity, ActivityLink
+from core.models.api_token import ApiToken
 from core.models.attachment import Attachment
 from core.models.audit import AuditEntry
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
@@ -21,7 +22,7 @@ from core.models.term_override import TermOverride
 from core.models.usage import UsageEvent
 from core.models.user import User
 
-__all__ = ["Activity", "ActivityLink", "Address", "ArchivedFieldValue", "Attachment",
+__all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
            "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",

@@ -11,12 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from core import config, identifiers, runtime, timeline
+from core import api, config, identifiers, runtime, timeline
 from core.errors import PluginError, StartupError
-from core.terms import term
+from core.terms import term, term_adj
 from core.web import (
     admin,
     attachments,
+    audit,
     auth,
     calendar,
     calendar_feed,
@@ -29,8 +30,10 @@ from core.web import (
     search,
     segments,
     tasks,
+    terms,
 )
 from core.web.db import close_session
+from core.web.fields import bp as fields_bp
 from core.web.forms import MAX_ID
 
 csrf = CSRFProtect()
@@ -69,7 +72,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.current_locale)
     auth.login_manager.init_app(app)
-    app.jinja_env.globals.update(term=term, plugins=rt.host.plugins,
+    app.jinja_env.globals.update(term=term, term_adj=term_adj, plugins=rt.host.plugins,
                                  current_locale=i18n.current_locale,
                                  activity_label=timeline.label,
                                  activity_kinds=timeline.KIND_LABELS,
@@ -81,8 +84,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.url_map.converters["int"] = RecordId
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
-                      segments.bp, imports.bp):
+                      segments.bp, imports.bp, terms.bp, fields_bp):
         app.register_blueprint(blueprint)
+    audit.init_app(app)
+    api.init_app(app, csrf)
     app.register_error_handler(413, _too_large)
     _register_plugin_blueprints(app, rt)
     try:

@@ -23,7 +23,7 @@ def send_export(query, model, record_type: str):
         abort(404)
     session = db()
     host = current_app.extensions["kartoteka"].host
-    columns = exporting.default_columns(session, host, model)
+    columns = exporting.default_columns(session, host, model, current_user)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     delimiter = ";" if request.args.get("excel") == "pl" else ","
     exporting.export(session, query, columns, spool, fmt=fmt, delimiter=delimiter)

@@ -80,3 +80,21 @@ def save(session, write) -> Outcome:
     except DuplicateFound as exc:
         session.rollback()
         return Outcome(candidates=exc.candidates)
+
+
+def commit_or_flash(session, write):
+    """Run ``write()`` and commit; a refusal is rolled back and each of its messages
+    flashed. Returns what ``write`` returned, or None when it was refused."""
+    from flask import flash
+
+    from core.errors import ValidationError
+
+    try:
+        result = write()
+        session.commit()
+        return result
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+        return None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import current_app, has_request_context, session
+from flask import current_app, has_request_context, request, session
 
 SOURCES = Path(__file__).resolve().parent.parent / "translations"
 LANGUAGES = ("pl", "en")
@@ -34,6 +34,12 @@ def compile_translations(target: Path) -> Path:
 
 
 def current_locale() -> str:
+    if has_request_context() and request.path.startswith("/api/") \
+            and request.accept_languages:
+        # Programs say which language they want their messages in with each request.
+        found = request.accept_languages.best_match(LANGUAGES)
+        if found:
+            return found
     if has_request_context() and session.get("lang") in LANGUAGES:
         return session["lang"]
     return current_app.extensions["kartoteka"].settings.default_locale

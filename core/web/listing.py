@@ -1,15 +1,15 @@
-"""Lists of records: the list's own filter, saved segments, key-based pages."""
+"""Lists of records: the list's own filter, saved segments, key-based pages, counts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import flash, request
+from flask import current_app, flash, request
 from flask_login import current_user
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from core import filters, records, segments
+from core import counting, filters, records, segments
 from core.errors import ValidationError
 from core.web.forms import form_id
 
@@ -54,8 +54,11 @@ def filtered(session: Session, model, record_type: str, extra: tuple[str, ...] =
 
 
 def page(session: Session, query: Select, model, after: str | None = None,
-         size: int = PAGE) -> Page:
-    """Rows ordered by name; ``after`` continues where the previous page ended."""
+         size: int = PAGE, sort: str | None = None) -> Page:
+    """Rows ordered by name (or by ``sort``, as ``filters.sort`` takes it); ``after``
+    continues where the previous page ended."""
+    if sort:
+        return _sorted_page(session, query, model, sort, after, size)
     if after and "|" in after:
         last_key, _, last_id = after.rpartition("|")
         if form_id(last_id) is not None:
@@ -66,6 +69,25 @@ def page(session: Session, query: Select, model, after: str | None = None,
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, f"{rows[-1].name_key}|{rows[-1].id}" if more else None)
+
+
+def _sorted_page(session: Session, query: Select, model, sort: str, after: str | None,
+                 size: int) -> Page:
+    """A page in another order than by name; ``after`` is "@<rows before it>"."""
+    skip = form_id(after[1:]) if after and after.startswith("@") else None
+    skip = skip or 0
+    query = filters.sort(query, model, [sort, "name"])
+    rows = session.scalars(query.offset(skip).limit(size + 1)).all()
+    return Page(rows[:size], f"@{skip + size}" if len(rows) > size else None)
+
+
+def count(session: Session, query: Select, shown: Page | None = None) -> counting.Count:
+    """How many records the list holds, exact up to the cap (setting COUNT_CAP). A first
+    page ``shown`` that holds them all has counted them already: a rare search, which
+    reads the whole table for its page, is not read a second time to be counted."""
+    if shown is not None and shown.next_after is None and not request.args.get("after"):
+        return counting.Count(len(shown.rows), counting.EXACT)
+    return counting.count(session, query, current_app.config.get("COUNT_CAP", counting.CAP))
 
 
 def users_by_id(session: Session) -> dict[int, str]:

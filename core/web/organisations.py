@@ -11,11 +11,11 @@ from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Organisation
 from core.terms import term
-from core.web import activities, exports
+from core.web import activities, exports, record_fields
 from core.web.db import db
 from core.web.forms import Outcome, fields_from_form, optional_int, save
 from core.web.i18n import current_locale
-from core.web.listing import filtered, page, users_by_id
+from core.web.listing import count, filtered, page, users_by_id
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 FIELDS = ("name", "short_name", "type_key", "nip", "regon", "krs", "email", "phone", "website",
@@ -38,8 +38,11 @@ def _get(record_id: int, include_deleted: bool = False) -> Organisation:
 def index():
     session = db()
     query, segment = filtered(session, Organisation, "organisation", ("type_key",))
-    rows = page(session, query, Organisation, request.args.get("after"))
+    columns = record_fields.list_columns(session, "organisation")
+    sort = record_fields.list_sort(columns)
+    rows = page(session, query, Organisation, request.args.get("after"), sort=sort)
     return render_template("core/organisations/list.html", page=rows, segment=segment,
+                           count=count(session, query, rows), columns=columns, sort=sort or "",
                            q=request.args.get("q", ""),
                            type_key=request.args.get("type_key", ""),
                            types=organisations.types(session, _host()),
@@ -70,9 +73,11 @@ def edit(record_id: int):
 def _form(organisation: Organisation | None):
     session, outcome = db(), Outcome()
     values = _saved_values(organisation) if organisation else {}
+    typed, shown = None, organisation
     if request.method == "POST":
         values = fields_from_form(FIELDS)
-        data = dict(values)
+        typed = record_fields.posted(session, "organisation")
+        data = {**values, "custom": typed}
         if "owner_id" in data:
             data["owner_id"] = optional_int(data["owner_id"])
 
@@ -87,10 +92,13 @@ def _form(organisation: Organisation | None):
             flash(_("Saved."))
             return redirect(url_for("organisations.card", record_id=outcome.record.id))
         if outcome.conflict:
-            values = _saved_values(session.merge(organisation))  # what is stored now
+            shown, typed = session.merge(organisation), None
+            values = _saved_values(shown)  # what is stored now
     types = organisations.types(session, _host())
     return render_template("core/organisations/form.html", organisation=organisation,
                            values=values, errors=outcome.errors,
+                           custom=record_fields.form_groups(session, "organisation", shown,
+                                                            typed),
                            candidates=outcome.candidates, type_options=type_options(types))
 
 
@@ -107,6 +115,7 @@ def card(record_id: int):
     return render_template(
         "core/organisations/card.html", organisation=organisation,
         types=organisations.types(session, _host()),
+        custom=record_fields.card_groups(session, "organisation", organisation),
         members=memberships.history(session, organisation=organisation),
         activities=timeline.timeline(session, organisation, include_people=include_people),
         include_people=include_people, users=users_by_id(session),
@@ -127,7 +136,7 @@ def add_activity(record_id: int):
 def add_tag(record_id: int):
     session, organisation = db(), _get(record_id)
     try:
-        tags.tag(session, organisation, request.form.get("tag", ""))
+        tags.tag(session, organisation, request.form.get("tag", ""), current_user)
         session.commit()
     except ValidationError as exc:
         session.rollback()

@@ -12,10 +12,10 @@ from core import attachments, memberships, people, records, segments, tasks, tim
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
-from core.web import activities, exports
+from core.web import activities, exports, record_fields
 from core.web.db import db
 from core.web.forms import Outcome, fields_from_form, form_id, lines, optional_int, save
-from core.web.listing import filtered, page, users_by_id
+from core.web.listing import count, filtered, page, users_by_id
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 FIELDS = ("first_name", "last_name", "pesel", "notes", "owner_id")
@@ -33,8 +33,11 @@ def _get(record_id: int, include_deleted: bool = False) -> Person:
 def index():
     session = db()
     query, segment = filtered(session, Person, "person")
-    rows = page(session, query, Person, request.args.get("after"))
+    columns = record_fields.list_columns(session, "person")
+    sort = record_fields.list_sort(columns)
+    rows = page(session, query, Person, request.args.get("after"), sort=sort)
     return render_template("core/people/list.html", page=rows, segment=segment,
+                           count=count(session, query, rows), columns=columns, sort=sort or "",
                            q=request.args.get("q", ""),
                            saved=segments.visible_segments(session, current_user, "person"))
 
@@ -62,10 +65,13 @@ def edit(record_id: int):
 def _form(person: Person | None):
     session, outcome = db(), Outcome()
     values = _saved_values(person) if person is not None else {}
+    typed, shown = None, person
     if request.method == "POST":
         values = {**fields_from_form(FIELDS), "emails": request.form.get("emails", ""),
                   "phones": request.form.get("phones", "")}
-        data = {**fields_from_form(FIELDS), "emails": lines("emails"), "phones": lines("phones")}
+        typed = record_fields.posted(session, "person")
+        data = {**fields_from_form(FIELDS), "emails": lines("emails"), "phones": lines("phones"),
+                "custom": typed}
         if "owner_id" in data:
             data["owner_id"] = optional_int(data["owner_id"])
 
@@ -80,9 +86,11 @@ def _form(person: Person | None):
             flash(_("Saved."))
             return redirect(url_for("people.card", record_id=outcome.record.id))
         if outcome.conflict:
-            values = _saved_values(session.merge(person))  # what is stored now
+            shown, typed = session.merge(person), None
+            values = _saved_values(shown)  # what is stored now
     return render_template("core/people/form.html", person=person, values=values,
                            errors=_by_list_field(outcome.errors),
+                           custom=record_fields.form_groups(session, "person", shown, typed),
                            candidates=outcome.candidates)
 
 
@@ -94,12 +102,15 @@ def _saved_values(person: Person) -> dict:
 
 
 def _by_list_field(errors: dict[str, str]) -> dict[str, str]:
-    """'emails.1' -> 'emails', so the message shows under the textarea (line 2)."""
+    """'emails.1' -> 'emails', so the message shows under the textarea (line 2);
+    other keys ("custom.shoe_size") stay as they are."""
     shown: dict[str, str] = {}
     for key, message in errors.items():
         field, _dot, index = key.partition(".")
         if index.isdigit():
             message = _("Line %(n)d: %(message)s", n=int(index) + 1, message=message)
+        else:
+            field = key
         shown.setdefault(field, message)
     return shown
 
@@ -110,6 +121,7 @@ def card(record_id: int):
     session, person = db(), _get(record_id, include_deleted=True)
     return render_template(
         "core/people/card.html", person=person,
+        custom=record_fields.card_groups(session, "person", person),
         history=memberships.history(session, person=person),
         activities=timeline.timeline(session, person), users=users_by_id(session),
         attachments=attachments.list_for(session, person),

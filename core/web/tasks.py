@@ -34,7 +34,8 @@ def new():
     session, back = db(), safe_next(request.form.get("back") or request.referrer)
     about = _about(request.form.get("record_type", ""), request.form.get("record_id"))
     if about is None:
-        flash(_("The record this task was for no longer exists."), "error")
+        flash(_("The record this %(what)s was for no longer exists.", what=term("core.task")),
+              "error")
         return redirect(back)
     data = {"title": request.form.get("title", ""),
             "description": request.form.get("description", ""),

@@ -2,7 +2,7 @@
 
 import core
 from core import Manifest, hookimpl
-from plugins.photovoltaics import permissions, terms
+from plugins.photovoltaics import fields, permissions, terms
 
 manifest = Manifest(
     name="photovoltaics",
@@ -30,3 +30,13 @@ def kartoteka_register_terms():
 @hookimpl
 def kartoteka_register_permissions():
     return permissions.PERMISSIONS
+
+
+@hookimpl
+def kartoteka_register_field_types():
+    return fields.FIELD_TYPES
+
+
+@hookimpl
+def kartoteka_register_fields():
+    return fields.FIELDS

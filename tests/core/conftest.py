@@ -12,6 +12,12 @@ def app(kartoteka_app_factory):
 
 
 @pytest.fixture
+def rt(app):
+    """The running installation behind ``app``: its sessions and plugin host."""
+    return app.extensions["kartoteka"]
+
+
+@pytest.fixture
 def client(app, kartoteka_login):
     return kartoteka_login(app.test_client())
 

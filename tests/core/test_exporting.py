@@ -13,9 +13,9 @@ from core.exporting import Column
 from core.models import ContactPoint, Organisation, Person
 
 NIP = "7773061579"
-ORGANISATION_HEADERS = ["Name", "Short name", "Type", "NIP", "REGON", "KRS", "E-mail", "Phone",
-                        "Website", "Street and number", "Postal code", "City", "Region",
-                        "Country", "Notes"]
+ORGANISATION_HEADERS = ["Organisation name", "Short name", "Type", "NIP", "REGON", "KRS",
+                        "E-mail", "Phone", "Website", "Street and number", "Postal code", "City",
+                        "Region", "Country", "Notes"]
 
 
 @pytest.fixture
@@ -87,7 +87,7 @@ def test_headers_and_types_come_in_the_users_language(app, rt, three):
     with app.test_request_context():
         content = export(rt, kornik(), fmt="xlsx")
     header, row = xlsx_rows(content)
-    assert header[:4] == ["Nazwa", "Nazwa skrócona", "Typ", "NIP"]
+    assert header[:4] == ["Nazwa organizacji", "Nazwa skrócona", "Typ", "NIP"]
     assert header[11] == "Miejscowość"
     assert row[:3] == ["Agrobud", None, "Firma"]
 

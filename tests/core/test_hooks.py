@@ -251,3 +251,27 @@ def test_hook_kartoteka_register_organisation_types():
     assert host.organisation_types["expertise.court"].label("pl") == "Sąd"
     assert host.organisation_types["core.municipality"].label("en") == "Municipality"
     assert "expertise.court" not in build_host([]).organisation_types
+
+
+def test_hook_kartoteka_register_field_types():
+    host = build_host(["photovoltaics"])
+    kwp = host.field_types["photovoltaics.kwp"]
+    assert (kwp.label("pl"), kwp.kind) == ("Moc (kWp)", "number")
+    assert "photovoltaics.kwp" not in build_host([]).field_types
+
+
+def test_hook_kartoteka_register_fields():
+    host = build_host(["photovoltaics"])
+    assert [(owner, f.key, f.type) for owner, f in host.fields] == [
+        ("photovoltaics", "photovoltaics_power", "photovoltaics.kwp")]
+    assert build_host([]).fields == []
+
+
+def test_a_shipped_field_key_must_start_with_the_plugin_name(monkeypatch):
+    from core import CustomField
+    from plugins.photovoltaics import fields
+
+    monkeypatch.setattr(fields, "FIELDS", [CustomField("organisation", "power", "decimal",
+                                                       {"pl": "Moc", "en": "Power"})])
+    with pytest.raises(PluginError, match="field key 'power' must start with 'photovoltaics_'"):
+        build_host(["photovoltaics"])

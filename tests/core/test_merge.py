@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from core import (
     attachments,
     calendar,
+    field_definitions,
     links,
     memberships,
     merge,
@@ -154,6 +155,9 @@ def test_empty_fields_are_filled_but_none_of_the_survivors_is_overwritten(rt):
         keep = org(session, rt, "Krzak Sp. z o.o.", email="biuro@krzak.pl")
         drop = org(session, rt, "Firma Krzak", nip=NIP, email="kontakt@krzak.pl",
                    city="Kórnik", short_name="Krzak")
+        for key in ("branch", "turnover", "source"):
+            field_definitions.create(session, {"record_type": "organisation", "key": key,
+                                               "type": "text", "label_pl": key})
         records.update(session, keep, {"custom": {"branch": "budownictwo", "turnover": "10"}})
         records.update(session, drop, {"custom": {"turnover": "2", "source": "targi"}})
         merge.merge(session, keep, drop)

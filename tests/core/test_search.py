@@ -164,3 +164,101 @@ def test_the_migration_downgrade_removes_everything_and_upgrade_indexes_existing
         engine.dispose()
     assert found(rt, "725-180") == ["Gmina Kórnik"]
     assert found(rt, "anna") == ["Anna Nowak"]
+
+
+# --------------------------------------------------------------------- ranking, speed
+
+
+@pytest.fixture
+def kowal(rt):
+    """Jan Kowal, added before five people whose names only start with "kowal"."""
+    with rt.session() as session, session.begin():
+        people.create(session, {"first_name": "Jan", "last_name": "Kowal"},
+                      allow_duplicates=True)
+        for first in ("Adam", "Ewa", "Jan", "Ola", "Piotr"):
+            people.create(session, {"first_name": first, "last_name": "Kowalski"},
+                          allow_duplicates=True)
+        people.create(session, {"first_name": "Maria", "last_name": "Lis",
+                                "emails": ["kowal@example.com"]})
+        organisations.create(session, rt.host, {"name": "Kowalczyk i Syn",
+                                                "type_key": "core.company"})
+
+
+def test_the_whole_name_comes_first_then_whole_words_then_starts_then_the_rest(rt, kowal):
+    ranked = found(rt, "kowal")
+    assert ranked[0] == "Jan Kowal"  # a whole word of the name
+    assert set(ranked[1:7]) == {"Adam Kowalski", "Ewa Kowalski", "Jan Kowalski",
+                                "Ola Kowalski", "Piotr Kowalski", "Kowalczyk i Syn"}
+    assert ranked[1:7] == sorted(ranked[1:7])  # names starting so, alphabetically
+    assert ranked[7:] == ["Maria Lis"]  # only her e-mail matches
+    assert found(rt, "jan kowalski")[0] == "Jan Kowalski"
+    assert found(rt, "Kowalski Jan")[0] == "Jan Kowalski"
+    assert found(rt, "jan kow")[:2] == ["Jan Kowal", "Jan Kowalski"]
+
+
+def test_an_exact_name_is_found_first_among_more_matches_than_are_ranked(rt, kowal,
+                                                                        monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    assert found(rt, "kowal", limit=1) == ["Jan Kowal"]
+    assert found(rt, "kowal", limit=2)[0] == "Jan Kowal"
+
+
+def test_records_in_the_bin_among_the_candidates_make_room_for_visible_ones(rt, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    with rt.session() as session, session.begin():
+        kept = [people.create(session, {"first_name": f, "last_name": "Nowak"},
+                              allow_duplicates=True).id for f in ("Anna", "Ewa", "Jan")]
+        binned = [people.create(session, {"first_name": f, "last_name": "Nowakowska"},
+                                allow_duplicates=True)
+                  for f in ("Ola", "Iga", "Ala", "Ula", "Zoja")]
+        for person in binned:
+            records.soft_delete(session, person)
+    # The newest matches of "nowa" are all in the bin: more are fetched until one shows.
+    assert found(rt, "nowa", limit=1) == ["Anna Nowak"]
+    assert found(rt, "nowak", limit=3) == ["Anna Nowak", "Ewa Nowak", "Jan Nowak"]
+    assert found(rt, "nowakow") == []
+    assert len(kept) == len(found(rt, "now", limit=10)) == 3
+
+
+def test_one_and_two_letters_find_the_starts_of_words(rt, card_index):
+    assert sorted(found(rt, "k")) == ["Gmina Kórnik", "Kornelia Żak"]
+    assert found(rt, "ż", types=("person",)) == ["Kornelia Żak"]
+    assert found(rt, "ł", types=("organisation",)) == ["Łódzkie Stowarzyszenie Ekologiczne"]
+    assert found(rt, "an no") == ["Anna Nowak"]
+    assert found(rt, "g k") == ["Gmina Kórnik"]
+    assert found(rt, "q") == []
+
+
+def test_a_rare_kind_of_record_among_many_matches_of_the_other_is_still_found(rt, card_index,
+                                                                              monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    with rt.session() as session, session.begin():
+        for first in ("Ada", "Ela", "Iza", "Ola", "Ula"):
+            people.create(session, {"first_name": first, "last_name": "Kórnicka"},
+                          allow_duplicates=True)
+    assert found(rt, "korn", types=("organisation",)) == ["Gmina Kórnik"]
+    assert found(rt, "korn", types=("organisation",), limit=1) == ["Gmina Kórnik"]
+
+
+def test_the_speed_migration_downgrades_and_upgrades_without_losing_search(
+        rt, card_index, database_url):
+    engine = make_engine(database_url)
+    try:
+        migrate.downgrade(engine, migrate.CORE_BRANCH, "0005_fields_terms_audit")
+        assert "search_matches" not in search_objects(engine)
+        migrate.upgrade(engine, migrate.CORE_BRANCH)
+        if engine.dialect.name == "postgresql":
+            assert "search_matches" in search_objects(engine)
+    finally:
+        engine.dispose()
+    assert found(rt, "k", types=("organisation",)) == ["Gmina Kórnik"]
+    assert found(rt, "725-180") == ["Gmina Kórnik"]
+
+
+def test_suggestions_in_the_box_put_the_exact_name_first(kartoteka_app_factory,
+                                                         kartoteka_login, kowal):
+    client = kartoteka_login(kartoteka_app_factory(default_locale="en").test_client())
+    suggested = client.get("/search/suggest?q=Kowal").get_json()
+    assert [s["label"] for s in suggested][:1] == ["Jan Kowal"]
+    assert len(suggested) == 8  # the whole word, six names starting so, an e-mail
+    assert suggested[0]["type"] == "person" and suggested[0]["url"].startswith("/people/")

@@ -1,0 +1,35 @@
+"""Installed power in kWp: a field type of its own, and the field that uses it."""
+
+from babel.numbers import format_decimal
+from flask_babel import gettext as _
+from marshmallow import validate
+
+from core import CustomField, FieldType
+from core.fieldtypes import Number
+
+# A household roof carries a few kWp, a farm on a field a few MWp.
+MAX_KWP = 50_000
+
+
+def _power(definition):
+    return Number(places=2, validate=validate.Range(
+        min=0, max=MAX_KWP, min_inclusive=False,
+        error=_("Give a power above 0 and at most %(max)s kWp.", max=MAX_KWP)))
+
+
+def _show(value, definition, locale) -> str:
+    return f"{format_decimal(value, format='#,##0.00', locale=locale)}\u00a0kWp"
+
+
+FIELD_TYPES = [
+    FieldType("photovoltaics.kwp", {"pl": "Moc (kWp)", "en": "Power (kWp)"}, "number", _power,
+              show=_show),
+]
+
+FIELDS = [
+    CustomField("organisation", "photovoltaics_power", "photovoltaics.kwp",
+                {"pl": "Moc instalacji", "en": "Installed power"},
+                help={"pl": "Moc szczytowa instalacji w kWp, np. 9,84.",
+                      "en": "Peak power of the installation in kWp, e.g. 9.84."},
+                group="Fotowoltaika", indexed=True),
+]
