@@ -2,8 +2,9 @@
 
 Run by ``make bench``; prints a table and writes bench/results/latest.json. Figures
 are written up in docs/performance.md. Uses SQLite, and PostgreSQL when
-KARTOTEKA_BENCH_POSTGRES_URL names a database (schemas bench_platform and
-bench_records are created in it afresh). KARTOTEKA_BENCH_SCALE scales the card index.
+KARTOTEKA_BENCH_POSTGRES_URL names a database (schemas bench_platform, bench_records
+and bench_import are created in it afresh). KARTOTEKA_BENCH_SCALE scales the card
+index, KARTOTEKA_BENCH_IMPORT_ROWS the file of people imported (bench/importing.py).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def fresh_schema(url: str, schema: str) -> str:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
+    import importing
     import records
 
     results, card_index = {}, {}
@@ -93,10 +95,13 @@ def main() -> None:
             results["postgresql"] = bench(fresh_schema(pg, "bench_platform"),
                                           Path(tmp) / "instance")
         card_index["postgresql"] = records.run(fresh_schema(pg, "bench_records"))
+    print("\nimport")
+    imports = importing.main([importing.ROWS])
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"platform": results,
-                                                 "card_index": card_index}, indent=2))
+                                                 "card_index": card_index,
+                                                 "import": imports}, indent=2))
     for title, table in (("platform", results), ("card index", card_index)):
         print(f"\n{title}")
         keys = list(next(iter(table.values())))

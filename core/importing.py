@@ -2,11 +2,14 @@
 
 A file is read one row at a time (``open_rows``); its columns are mapped to fields
 (``suggest_mapping``, or the mapping remembered for files with the same headers), and
-every row goes through the same services as a form (organisations.create/update,
-people.create/update), so validation, normalisation, duplicate detection and plugin
-vetoes all apply. Each row is written in a savepoint of its own, so a bad row is
-reported and never half-written, and the work is committed in batches, so a file of
-any size runs in constant memory and never holds one long transaction.
+every row gets what a form gets: the service's validation and normalisation
+(organisations.clean, people.clean), duplicate detection, the plugins' veto, the audit
+trail and the plugins' notification. Rows go in a batch at a time, so that a million
+of them take minutes, not days: the duplicates of a whole batch are looked up at once
+(``bulk_duplicates``) and its new records written in bulk (``bulk``); a row that
+updates a record goes through the service (organisations.update, people.update) in a
+savepoint of its own. A bad row is reported and never half-written, each batch is
+committed, and a file of any size runs in constant memory.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import duplicates, events, organisations, people
-from core.duplicates import DuplicateFound
+from core import audit, bulk, bulk_duplicates, duplicates, events, organisations, people, records
+from core import fields as custom_fields
 from core.errors import KartotekaError, ValidationError
-from core.models import ImportMapping
+from core.models import ImportMapping, Organisation, Person
 from core.text import fold
 
 FIELDS = {
@@ -91,6 +94,7 @@ SPOOL = 8 * 1024 * 1024  # a stream that cannot seek is copied to disk past this
 DELIMITERS = (",", ";", "\t")
 CP1250_UNDEFINED = (b"\x81", b"\x83", b"\x88", b"\x90", b"\x98")
 REPORT_LIMIT = 1000  # rows described in a report; its counts always cover every row
+STATISTICS_AFTER = 10_000  # records an import writes before it refreshes table statistics
 _LIST_SEPARATOR = re.compile(r"[,;\n]")
 _TRAILING_NUMBER = re.compile(r"( [0-9]+)+$")
 
@@ -606,19 +610,39 @@ class _Rows:
         return target
 
     def clean(self, session: Session, data: dict) -> dict:
+        """The service's validation, custom fields included (defaults, required ones)."""
         if self.record_type == "organisation":
-            return organisations.clean(session, self.host, data)
-        return people.clean(data)
+            def builtin(d):
+                return organisations.clean(session, self.host, d)
+        else:
+            builtin = people.clean
+        return custom_fields.validated(session, self.model, data, None, builtin)
 
     def candidates(self, session: Session, values: dict) -> list:
         if self.record_type == "organisation":
             return duplicates.organisation_candidates(session, values)
         return duplicates.person_candidates(session, values)
 
-    def create(self, session: Session, data: dict, actor, allow_duplicates: bool):
+    @property
+    def model(self) -> type:
+        return Organisation if self.record_type == "organisation" else Person
+
+    def new_record(self, values: dict) -> bulk.NewRecord:
+        """What the service's ``create`` would write for these cleaned values."""
         if self.record_type == "organisation":
-            return organisations.create(session, self.host, data, actor, allow_duplicates)
-        return people.create(session, data, actor, allow_duplicates)
+            return bulk.NewRecord(Organisation, values)
+        lists = {key: values.get(key, []) for key in ("emails", "phones", "addresses")}
+        scalars = {k: v for k, v in values.items() if k not in lists}
+        contacts = [{"kind": kind, "value": value, "label": "", "is_primary": i == 0}
+                    for kind in ("email", "phone")
+                    for i, value in enumerate(lists[f"{kind}s"])]
+        related = {"emails": (None, lists["emails"]), "phones": (None, lists["phones"]),
+                   "addresses": (None, [people._address_text(a) for a in lists["addresses"]])}
+        return bulk.NewRecord(Person, scalars, {"contacts": contacts,
+                                                "addresses": lists["addresses"]}, related)
+
+    def load(self, session: Session, record_id: int):
+        return records.get(session, self.model, record_id)
 
     def update(self, session: Session, record, data: dict, actor):
         """Change ``record``; e-mails, phones and the address add to what it has."""
@@ -665,19 +689,7 @@ def _open_source(source) -> tuple[TableFile, bool]:
     return open_rows(source), True
 
 
-def _open_transaction(session: Session) -> None:
-    """Make the savepoints that follow nest inside a real transaction (if not yet open).
-
-    SQLite's Python driver sends BEGIN only before its first INSERT or UPDATE, so a
-    SAVEPOINT sent first would itself open the transaction, and its RELEASE would
-    commit it: a dry run would write and a batch would not be one transaction.
-    """
-    connection = session.connection()
-    if connection.dialect.name == "sqlite" and \
-            not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
-
-
+@audit.door("import")
 def run_import(session_factory: Callable[[], Session], host, source, record_type: str,
                mapping: dict[str, str], on_duplicate: str = "skip", dry_run: bool = False,
                actor=None, progress: Callable[[int, int, int | None], None] | None = None,
@@ -699,8 +711,8 @@ def run_import(session_factory: Callable[[], Session], host, source, record_type
         report = ImportReport(record_type, dry_run)
         with session_factory() as session:
             rows = _Rows(session, host, record_type, mapping, defaults)
-            _run_batches(session, table, rows, report, on_duplicate, actor, progress,
-                         batch_size)
+            batches = _Batches(session, rows, report, on_duplicate, actor)
+            _run_batches(session, table, batches, report, progress, batch_size)
             if not dry_run:
                 remember_mapping(session, table.headers, record_type, mapping)
                 session.commit()
@@ -710,22 +722,22 @@ def run_import(session_factory: Callable[[], Session], host, source, record_type
             table.close()
 
 
-def _run_batches(session: Session, table: TableFile, rows: _Rows, report: ImportReport,
-                 on_duplicate: str, actor, progress, batch_size: int) -> None:
-    """Rows one at a time, committed every batch.
+def _run_batches(session: Session, table: TableFile, batches: _Batches,
+                 report: ImportReport, progress, batch_size: int) -> None:
+    """Rows a batch at a time, each batch committed.
 
     A dry run keeps one transaction to the end and then rolls it back, so that a row
     is compared with the rows before it exactly as in a real run.
     """
-    done_in_batch = 0
+    batch: list[_Prepared] = []
     for number, row in table:
-        _open_transaction(session)
-        _import_row(session, rows, number, row, report, on_duplicate, actor)
+        batch.append(batches.prepare(number, row))
         report.rows += 1
-        done_in_batch += 1
-        if done_in_batch == batch_size:
+        if len(batch) == batch_size:
+            batches.write(batch)
             _end_batch(session, report, table, progress)
-            done_in_batch = 0
+            batch = []
+    batches.write(batch)
     _end_batch(session, report, table, progress)  # the last call reports the whole file
     if report.dry_run:
         session.rollback()
@@ -742,41 +754,124 @@ def _end_batch(session: Session, report: ImportReport, table: TableFile, progres
         progress(report.rows, table.bytes_read(), table.total_bytes)
 
 
-def _import_row(session: Session, rows: _Rows, number: int, row: Row, report: ImportReport,
-                on_duplicate: str, actor) -> None:
-    """One row in a savepoint of its own: written whole, or not at all and reported."""
-    if row.problem:
-        report.fail([RowError(number, "_", "", row.problem, dict(row))])
-        return
-    data, origin = rows.data(row)
-    try:
-        with session.begin_nested():
-            action, record, candidates = _write(session, rows, row, data, on_duplicate,
-                                                actor)
-    except ValidationError as exc:
-        report.fail(_row_errors(number, row, exc.errors, origin))
-        return
-    setattr(report, action, getattr(report, action) + 1)
-    if candidates:
-        report.note_duplicate(DuplicateRow(number, action, record.id if record else None,
-                                       candidates))
+@dataclass
+class _Prepared:
+    """A row read and cleaned: the values to store, or the errors to report."""
+
+    number: int
+    values: dict | None  # None: the row cannot be imported, see ``errors``
+    errors: list[RowError]
+    origin: dict[str, str]  # field -> the column it came from
+    changes: dict | None = None  # what an update would apply (the "update" policy only)
+    row: Row | None = None  # kept only if a later step may still refuse the row
 
 
-def _write(session: Session, rows: _Rows, row: Row, data: dict, on_duplicate: str, actor
-           ) -> tuple[str, object | None, list[dict]]:
-    """Create the record, or apply the duplicate policy: (count to add to, record, dups)."""
-    try:
-        return "created", rows.create(session, data, actor, allow_duplicates=False), []
-    except DuplicateFound as found:
-        candidates = _describe(found.candidates)
-        if on_duplicate == "skip":
-            return "skipped", None, candidates
-        if on_duplicate == "create":
-            return "created", rows.create(session, data, actor, allow_duplicates=True), \
-                candidates
-        target = found.candidates[0].record
-        changes, _origin = rows.data(row, for_update=True)
-        return "updated", rows.update(session, target, changes, actor), candidates
+class _Batches:
+    """Rows to records, a batch at a time, as the services would do it row by row.
+
+    Every row is cleaned by its service's ``clean``; the likely duplicates of a whole
+    batch are looked up at once (``bulk_duplicates``); new records are written in
+    bulk (``bulk``) and an update goes through the service. Each row is compared with
+    the records before it, also those written earlier in the same batch.
+    """
+
+    def __init__(self, session: Session, rows: _Rows, report: ImportReport,
+                 on_duplicate: str, actor):
+        self.session, self.rows, self.report = session, rows, report
+        self.on_duplicate, self.actor = on_duplicate, actor
+        self.finder = bulk_duplicates.Finder(rows.model)
+        self.analysed_at: int | None = None  # records written when statistics were taken
+        # A row's text is needed later only to report a veto or a failed update.
+        self.keep_rows = on_duplicate == "update" or bulk.listened(session, bulk.VETO)
+
+    def prepare(self, number: int, row: Row) -> _Prepared:
+        if row.problem:
+            return _Prepared(number, None, [RowError(number, "_", "", row.problem, dict(row))],
+                             {})
+        data, origin = self.rows.data(row)
+        try:
+            values = self.rows.clean(self.session, data)
+        except ValidationError as exc:
+            return _Prepared(number, None, _row_errors(number, row, exc.errors, origin),
+                             origin)
+        changes = self.rows.data(row, for_update=True)[0] \
+            if self.on_duplicate == "update" else None
+        return _Prepared(number, values, [], origin, changes,
+                         row if self.keep_rows else None)
+
+    def write(self, batch: list[_Prepared]) -> None:
+        bulk.begin(self.session)
+        self._keep_statistics()
+        # Once a report is full, a duplicate that is created anyway changes nothing.
+        detect = self.on_duplicate != "create" or len(self.report.duplicates) < REPORT_LIMIT
+        if detect:
+            self.finder.look_up(self.session, [p.values for p in batch if p.values])
+        ids, pending = bulk.IdBlock(self.session, self.rows.model), []
+        for left, prepared in zip(range(len(batch), 0, -1), batch, strict=True):
+            if prepared.values is None:
+                self.report.fail(prepared.errors)
+                continue
+            matches = self.finder.matches(prepared.values) if detect else []
+            target = None
+            if matches and self.on_duplicate == "update":
+                bulk.write(self.session, pending, self.actor)  # the target may be among them
+                pending = []
+                # None only if someone else deleted it meanwhile: then the row is new.
+                target = self.rows.load(self.session, matches[0].id)
+            if matches and self.on_duplicate == "skip":
+                self.report.skipped += 1
+                self._note(prepared, "skipped", None, matches)
+            elif target is not None:
+                self._update(prepared, matches, target)
+            else:
+                self._create(prepared, matches, ids, left, pending, detect)
+        bulk.write(self.session, pending, self.actor)
+
+    def _keep_statistics(self) -> None:
+        """Statistics at the start and each time the import has doubled what it wrote:
+        a handful of times in a million rows, so the look-ups keep their indexes."""
+        written = self.report.created + self.report.updated
+        if self.analysed_at is None or written >= max(STATISTICS_AFTER, 2 * self.analysed_at):
+            bulk.analyse(self.session, self.rows.model)
+            self.analysed_at = written
+
+    def _create(self, prepared: _Prepared, matches: list, ids: bulk.IdBlock, left: int,
+                pending: list, detect: bool) -> None:
+        new = self.rows.new_record(prepared.values)
+        try:
+            bulk.check(self.session, new, self.actor)
+        except ValidationError as exc:
+            self._fail(prepared, exc)
+            return
+        new.id = ids.take(left)
+        pending.append(new)
+        if detect:
+            self.finder.created(new.id, prepared.values)
+        self.report.created += 1
+        self._note(prepared, "created", new.id, matches)
+
+    def _update(self, prepared: _Prepared, matches: list, target) -> None:
+        """Apply the row to the most likely record, through the service."""
+        old_name_key = target.name_key
+        try:
+            with self.session.begin_nested():
+                self.rows.update(self.session, target, prepared.changes, self.actor)
+        except ValidationError as exc:
+            self._fail(prepared, exc)
+            return
+        self.finder.changed(target, old_name_key)
+        self.report.updated += 1
+        self._note(prepared, "updated", target.id, matches)
+
+    def _fail(self, prepared: _Prepared, exc: ValidationError) -> None:
+        self.report.fail(_row_errors(prepared.number, prepared.row, exc.errors,
+                                     prepared.origin))
+
+    def _note(self, prepared: _Prepared, action: str, record_id: int | None,
+              matches: list) -> None:
+        if matches:
+            self.report.note_duplicate(DuplicateRow(
+                prepared.number, action, record_id, [m.describe() for m in matches[:5]]))
 
 
 def preview(session_factory: Callable[[], Session], host, source, record_type: str,

@@ -411,3 +411,22 @@ def test_export_has_a_column_per_custom_field_with_typed_cells(app, rt):
     header, row = [[c.value for c in r] for r in load_workbook(out).active.iter_rows()]
     assert header[-3:] == ["Employees", "Budget", "Status"]
     assert row[-3:] == [12, 10.5, "Prospect"]
+
+
+# ------------------------------------------------------------------ import
+
+
+def test_imported_records_get_the_defaults_of_custom_fields(app, rt):
+    import io
+
+    from core import importing
+
+    define(rt, key="status", type="choice", default="lead",
+           options={"choices": [{"value": "lead"}, {"value": "client"}]})
+    source = io.BytesIO("Nazwa;Typ\nGmina Kórnik;Gmina\n".encode())
+    with app.test_request_context():
+        report = importing.run_import(rt.session, rt.host, source, "organisation",
+                                      {"Nazwa": "name", "Typ": "type_key"})
+    assert report.created == 1
+    with rt.session() as session:
+        assert session.scalar(select(Organisation)).custom == {"status": "lead"}

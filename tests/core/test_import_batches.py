@@ -131,6 +131,21 @@ def test_a_row_may_update_a_person_created_earlier_in_the_same_batch(rt, tmp_pat
     assert duplicate.candidates[0]["reasons"] == ["same PESEL", "same name"]
 
 
+def test_a_later_row_sees_a_person_as_an_earlier_row_has_changed_them(rt, tmp_path):
+    other = "02070803628"
+    path = csv_file(tmp_path, [
+        ["Anna", "Nowak", PESEL, "anna@nowak.pl", "", ""],
+        ["Anna", "Nowak", other, "anna@nowak.pl", "", ""],  # updates Anna's PESEL
+        ["Ewa", "Zielińska", PESEL, "", "", ""],  # Anna's PESEL as it was: no one's now
+    ])
+    report = run(rt, path, on_duplicate="update")
+    assert (report.created, report.updated) == (2, 1)
+    [anna, ewa] = stored(rt)
+    assert (anna[1:3], ewa[1:3]) == (("Anna Nowak", other), ("Ewa Zielińska", PESEL))
+    assert [(d.row, d.record_id, d.candidates[0]["reasons"]) for d in report.duplicates] == [
+        (3, anna[0], ["same e-mail", "same name"])]
+
+
 def test_plugins_hear_of_each_imported_person_once_it_is_committed(rt, listener, tmp_path):
     path = csv_file(tmp_path, [
         ["Anna", "Nowak", "", "anna@nowak.pl", "", ""],
