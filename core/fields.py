@@ -112,23 +112,46 @@ def extensible() -> dict[str, type]:
 _caches: weakref.WeakKeyDictionary[Engine, stamps.Cached] = weakref.WeakKeyDictionary()
 
 
-def _load(session: Session) -> dict[str, tuple[Definition, ...]]:
+@dataclass
+class _Loaded:
+    """The definitions of one stamp version, and the schemas built from them (building
+    a schema costs more than validating a row, so an import builds it once)."""
+
+    by_type: dict[str, tuple[Definition, ...]]
+    schemas: dict = field(default_factory=dict)
+
+
+def _load(session: Session) -> _Loaded:
     rows = session.scalars(select(FieldDefinition).where(FieldDefinition.archived_at.is_(None))
                            .order_by(FieldDefinition.group, FieldDefinition.position,
                                      FieldDefinition.id))
     found: dict[str, list[Definition]] = {}
     for row in rows:
         found.setdefault(row.record_type, []).append(Definition.of(row))
-    return {k: tuple(v) for k, v in found.items()}
+    return _Loaded({k: tuple(v) for k, v in found.items()})
 
 
-def definitions(session: Session, record_type: str) -> tuple[Definition, ...]:
-    """The active definitions of ``record_type``, in form order."""
+def _loaded(session: Session) -> _Loaded:
     engine = session.get_bind()
     cache = _caches.get(engine)
     if cache is None:
         cache = _caches[engine] = stamps.Cached(STAMP, _load)
-    return cache.get(session).get(record_type, ())
+    return cache.get(session)
+
+
+def definitions(session: Session, record_type: str) -> tuple[Definition, ...]:
+    """The active definitions of ``record_type``, in form order."""
+    return _loaded(session).by_type.get(record_type, ())
+
+
+def _values_schema(session: Session, record_type: str, types: dict[str, FieldType]):
+    """The definitions and their validating schema, built once per stamp version."""
+    loaded = _loaded(session)
+    defs = loaded.by_type.get(record_type, ())
+    key = (record_type, tuple(sorted(types)))
+    if key not in loaded.schemas:
+        loaded.schemas[key] = schema(defs, types)
+    return defs, loaded.schemas[key]
 
 
 def definition(session: Session, record_type: str, key: str) -> Definition | None:
@@ -215,12 +238,12 @@ def load(session: Session, model: type, incoming, current: dict | None, actor=No
         incoming = {}
     if not isinstance(incoming, dict):
         return None, {"custom": _("Give the custom fields as an object of key and value.")}
-    defs = definitions(session, model.record_type)
+    types = field_types()
+    defs, values_schema = _values_schema(session, model.record_type, types)
     by_key = {d.key: d for d in defs}
     errors = _refused_keys(incoming, by_key, current or {}, actor)
-    types = field_types()
     given = {k: v for k, v in incoming.items() if k in by_key and f"custom.{k}" not in errors}
-    values, problems = validation.load_collecting(schema(defs, types), given)
+    values, problems = validation.load_collecting(values_schema, given)
     errors.update({f"custom.{k}": v for k, v in problems.items()})
     result = Cleaned({k: v for k, v in (current or {}).items() if k not in given})
     for key, value in values.items():

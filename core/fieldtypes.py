@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 
 from babel.numbers import format_currency, format_decimal
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate
 
@@ -274,8 +275,9 @@ def _bounds(definition, places: int | None = None) -> list:
         found.append(validate.Range(
             min=decimal.Decimal(str(low)) if low is not None else None,
             max=decimal.Decimal(str(high)) if high is not None else None,
-            error=_("Give a value from %(min)s to %(max)s.", min=low if low is not None
-                    else "…", max=high if high is not None else "…")))
+            # Lazy: schemas are cached and serve requests in either language.
+            error=_l("Give a value from %(min)s to %(max)s.", min=low if low is not None
+                     else "…", max=high if high is not None else "…")))
     return found
 
 

@@ -1,7 +1,7 @@
 """Installed power in kWp: a field type of its own, and the field that uses it."""
 
 from babel.numbers import format_decimal
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 
 from core import CustomField, FieldType
@@ -14,7 +14,7 @@ MAX_KWP = 50_000
 def _power(definition):
     return Number(places=2, validate=validate.Range(
         min=0, max=MAX_KWP, min_inclusive=False,
-        error=_("Give a power above 0 and at most %(max)s kWp.", max=MAX_KWP)))
+        error=_l("Give a power above 0 and at most %(max)s kWp.", max=MAX_KWP)))
 
 
 def _show(value, definition, locale) -> str:

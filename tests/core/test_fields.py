@@ -430,3 +430,11 @@ def test_imported_records_get_the_defaults_of_custom_fields(app, rt):
     assert report.created == 1
     with rt.session() as session:
         assert session.scalar(select(Organisation)).custom == {"status": "lead"}
+
+
+def test_a_cached_schema_answers_each_request_in_its_own_language(app, rt):
+    define(rt, key="floors", type="integer", options={"min": 1, "max": 50})
+    with app.test_request_context():
+        assert refused(rt, floors=99) == {"custom.floors": "Give a value from 1 to 50."}
+    with app.test_request_context(headers={"Accept-Language": "pl"}, path="/api/v1/x"):
+        assert refused(rt, floors=99) == {"custom.floors": "Podaj wartość od 1 do 50."}
