@@ -84,7 +84,7 @@ def _custom_value(definition, language: str) -> Callable:
         if raw is None or kind is None:
             return raw
         if kind.kind == "money":
-            return raw.get("amount") if isinstance(raw, dict) else raw
+            return Decimal(str(raw["amount"])) if isinstance(raw, dict) else raw
         if kind.kind in ("number", "boolean", "relation") and not isinstance(raw, list):
             return raw
         if kind.kind == "date":

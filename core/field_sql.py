@@ -23,8 +23,9 @@ def value_sql(dialect: str, column: str, key: str, kind: str) -> str:
     if not KEY.fullmatch(key):
         raise ValueError(f"not a custom field key: {key!r}")
     if dialect == "sqlite":
-        path = f"$.{key}.amount" if kind == "money" else f"$.{key}"
-        return f"json_extract({column}, '{path}')"
+        if kind == "money":  # the amount is decimal text: compare it as a number
+            return f"CAST(json_extract({column}, '$.{key}.amount') AS NUMERIC)"
+        return f"json_extract({column}, '$.{key}')"
     if kind == "money":
         return f"((({column} -> '{key}') ->> 'amount')::numeric)"
     if kind in ("number", "relation"):

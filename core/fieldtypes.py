@@ -7,7 +7,8 @@ language offers (``kind``). The core's types have plain keys ("integer", "nip");
 a plugin's are "<plugin>.<name>" and come from ``kartoteka_register_field_types``.
 
 Stored JSON: numbers as JSON numbers (decimals are exact to 15 significant digits),
-dates as "YYYY-MM-DD", date-times as UTC ISO text, money as {"amount", "currency"},
+dates as "YYYY-MM-DD", date-times as UTC ISO text, money as {"amount": decimal text,
+"currency"},
 multiple choice as a list of choice values, a relation as the other record's id.
 """
 
@@ -295,13 +296,15 @@ def _show_percent(value, definition, locale):
 
 def _show_money(value, definition, locale):
     try:
-        return format_currency(value["amount"], value["currency"], locale=locale)
-    except (KeyError, TypeError, ValueError):
+        return format_currency(decimal.Decimal(str(value["amount"])), value["currency"],
+                               locale=locale)
+    except (KeyError, TypeError, ValueError, decimal.InvalidOperation):
         return str(value)
 
 
 def _money_json(value):
-    return {"amount": jsonable(value["amount"]), "currency": value["currency"]}
+    """Money keeps its exact amount as decimal text ("12500.50"), never a float."""
+    return {"amount": str(value["amount"]), "currency": value["currency"]}
 
 
 def _show_date(value, definition, locale):

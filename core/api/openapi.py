@@ -55,7 +55,8 @@ def custom_schema(api, record_type: str) -> dict:
             prop["items"] = {"type": "string", "enum": choices}
         if d.type == "money":
             prop.update({"type": "object", "properties": {
-                "amount": {"type": "number"}, "currency": {"type": "string"}}})
+                "amount": {"type": "string", "format": "decimal"},
+                "currency": {"type": "string"}}})
         if d.read_only:
             prop["readOnly"] = True
     return found

@@ -13,7 +13,7 @@ from core.models import Organisation
 from core.terms import term
 from core.web import activities, exports, record_fields
 from core.web.db import db
-from core.web.forms import Outcome, fields_from_form, optional_int, save
+from core.web.forms import Outcome, commit_or_flash, fields_from_form, optional_int, save
 from core.web.i18n import current_locale
 from core.web.listing import count, filtered, page, users_by_id
 
@@ -148,14 +148,8 @@ def add_tag(record_id: int):
 @login_required
 def delete(record_id: int):
     session, organisation = db(), _get(record_id)
-    try:
-        records.soft_delete(session, organisation, current_user)
-        session.commit()
-    except ValidationError as exc:
-        session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
+    if commit_or_flash(session, lambda: records.soft_delete(session, organisation,
+                                                            current_user)):
         flash(_("%(what)s moved to the bin; it can be restored.",
                 what=term("core.organisation").capitalize()))
     return redirect(url_for("organisations.card", record_id=record_id))
@@ -169,14 +163,7 @@ def restore(record_id: int):
         flash(_("This record was merged into another one; its history is there now."),
               "error")
         return redirect(url_for("organisations.card", record_id=organisation.merged_into_id))
-    try:
-        records.restore(session, organisation, current_user)
-        session.commit()
-    except ValidationError as exc:
-        session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
+    if commit_or_flash(session, lambda: records.restore(session, organisation, current_user)):
         flash(_("Restored."))
     return redirect(url_for("organisations.card", record_id=record_id))
 

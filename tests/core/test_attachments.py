@@ -74,16 +74,6 @@ HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 
 
 @pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(default_locale="en")
-
-
-@pytest.fixture
-def rt(app):
-    return app.extensions["kartoteka"]
-
-
-@pytest.fixture
 def kornik(rt) -> Organisation:
     with rt.session() as session, session.begin():
         return organisations.create(session, rt.host, {"name": "Gmina Kórnik",

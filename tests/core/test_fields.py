@@ -57,7 +57,7 @@ def test_values_are_validated_normalised_and_stored_as_their_type(app, rt):
     define(rt, key="share", type="percentage")
     org = new_org(rt, employees="1 200", budget="12 500,50", signed="2026-03-01",
                   tax_id="PL 777-306-15-79", share="12,5")
-    assert custom_of(rt, org) == {"employees": 1200, "budget": {"amount": 12500.5,
+    assert custom_of(rt, org) == {"employees": 1200, "budget": {"amount": "12500.50",
                                                                 "currency": "PLN"},
                                   "signed": "2026-03-01", "tax_id": "7773061579",
                                   "share": 12.5}
