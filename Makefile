@@ -28,7 +28,8 @@ run: install
 	@echo "  Log in as: $$(sed -n 1p $(KARTOTEKA_INSTANCE_PATH)/admin-login.txt)"
 	@echo "  Password:  $$(sed -n 2p $(KARTOTEKA_INSTANCE_PATH)/admin-login.txt)"
 	@echo ""
-	$(BIN)/kartoteka serve --host $(HOST) --port $(PORT)
+	KARTOTEKA_SECURE_COOKIES=$${KARTOTEKA_SECURE_COOKIES:-false} \
+	    $(BIN)/kartoteka serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/ruff check core plugins tests bench docs

@@ -3,8 +3,8 @@
 A plugin needs only what is imported here::
 
     from core import CustomField, FieldType, Manifest, Permission, Term, ValidationError
-    from core import forms, hookimpl
-    from core import db_session, pass_runtime, records
+    from core import Forbidden, forms, hookimpl
+    from core import db_session, pass_runtime, permissions, records
 
 Everything else in ``core`` is internal and may change between releases.
 """
@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("kartoteka")
 
-from core.errors import ValidationError  # noqa: E402
+from core.errors import Forbidden, ValidationError  # noqa: E402
 from core.fields import CustomField  # noqa: E402
 from core.fieldtypes import FieldType  # noqa: E402
 from core.manifest import Manifest  # noqa: E402
@@ -23,9 +23,9 @@ from core.organisations import OrgType  # noqa: E402
 from core.permissions import Permission  # noqa: E402
 from core.terms import Term, forms, term  # noqa: E402
 
-__all__ = ["CustomField", "FieldType", "Manifest", "OrgType", "Permission", "Term",
+__all__ = ["CustomField", "FieldType", "Forbidden", "Manifest", "OrgType", "Permission", "Term",
            "ValidationError", "__version__", "db_session", "forms", "hookimpl", "pass_runtime",
-           "records", "term"]
+           "permissions", "records", "term"]
 
 
 def __getattr__(name: str):

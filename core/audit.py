@@ -99,6 +99,17 @@ def write(session: Session, record, action: str, changes: dict, actor=None,
     return entry
 
 
+def event(session: Session, action: str, record_type: str, details: dict, actor=None,
+          summary: str = "") -> AuditEntry:
+    """An entry about a kind of record rather than one record (an export of a list)."""
+    entry = AuditEntry(at=utcnow(), actor_id=getattr(actor, "id", None), door=current_door(),
+                       action=action, record_type=record_type, record_id=None,
+                       changes={k: json_safe(v) for k, v in details.items()},
+                       summary=summary[:300])
+    session.add(entry)
+    return entry
+
+
 def stored_changes(changes: dict) -> dict:
     """``{field: (old, new)}`` as stored: JSON values, secrets hidden, custom fields one
     by one, and nothing that did not really change."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from core import audit, events
+from core import audit, events, permissions
 from core.db import utcnow
 from core.models import AuditEntry
 
@@ -124,7 +124,10 @@ class IdBlock:
 
 
 def check(session: Session, new: NewRecord, actor) -> None:
-    """The plugins' veto on one new record: a ValidationError refuses it."""
+    """The actor's right to create it and the plugins' veto on one new record: a
+    ValidationError or Forbidden refuses it."""
+    if not permissions.grants(actor).admin:
+        permissions.require(session, actor, _record(new, actor), "create")
     if listened(session, VETO):
         events.before_save(session, _record(new, actor), new.changes(actor), actor)
 

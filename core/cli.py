@@ -16,14 +16,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import core
-from core import audit, config, demo, migrate, plugins, runtime, tokens, users
+from core import audit, config, demo, migrate, plugins, roles, runtime, tokens, users
 from core.db import make_engine, utcnow
 from core.errors import KartotekaError, PluginError, ValidationError
-from core.models import ApiToken
+from core.models import ApiToken, User
 from core.terms import GENDERS, LOCALES
 
 
@@ -289,6 +290,169 @@ def users_create_admin(email: str, password: str, full_name: str):
     click.echo(f"Created administrator {email.strip().lower()}.")
 
 
+@users_group.command("create")
+@click.option("--email", required=True, help="The staff member's e-mail address.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="At least 10 characters; prompted for when omitted.")
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.option("--role", "role_keys", multiple=True,
+              help="A role to give (repeatable); the built-in 'staff' role by default.")
+def users_create(email: str, password: str, full_name: str, role_keys: tuple[str, ...]):
+    """Create a staff account with the given roles."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            users.create_user(session, email, password, full_name,
+                              roles=list(role_keys) or None)
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo(f"Created {email.strip().lower()}.")
+
+
+@users_group.command("list")
+def users_list():
+    """Staff accounts: e-mail, name, roles, active or not."""
+    rt = _runtime()
+    with rt.session() as session:
+        for user in session.scalars(select(User).where(User.kind == "staff")
+                                    .order_by(User.email)):
+            held = ",".join(roles.roles_of(session, user)) + (",admin" if user.is_admin else "")
+            state = "active" if user.active else "switched off"
+            click.echo(f"{user.email}\t{user.full_name}\t{held.strip(',')}\t{state}")
+
+
+@users_group.command("roles")
+@click.argument("email")
+@click.argument("role_keys", nargs=-1)
+def users_roles(email: str, role_keys: tuple[str, ...]):
+    """Give the account exactly these roles (none: take them all away)."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            roles.assign(session, _account(session, email), list(role_keys))
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo(f"{email.strip().lower()}: {', '.join(role_keys) or 'no roles'}.")
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str):
+    """Switch an account off: its sessions and API tokens stop working at once."""
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        users.deactivate(session, _account(session, email))
+    click.echo(f"Switched off {email.strip().lower()}.")
+
+
+@users_group.command("activate")
+@click.argument("email")
+def users_activate(email: str):
+    """Switch an account on again."""
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        users.activate(session, _account(session, email))
+    click.echo(f"Switched on {email.strip().lower()}.")
+
+
+def _account(session, email: str) -> User:
+    user = users.find_by_email(session, email)
+    if user is None:
+        _fail(f"There is no account {email.strip().lower()}.")
+    return user
+
+
+def _errors_text(exc: ValidationError) -> str:
+    return "\n".join(f"{field}: {message}" for field, message in exc.errors.items())
+
+
+# --------------------------------------------------------------------- roles
+
+
+@cli.group("roles")
+def roles_group():
+    """Roles: what their holders may do with each type of record, and permissions."""
+
+
+@roles_group.command("list")
+def roles_list():
+    """Roles: key, name, number of holders."""
+    rt = _runtime()
+    with rt.session() as session:
+        for role in roles.all_roles(session):
+            click.echo(f"{role.key}\t{role.name}\t{roles.holder_count(session, role)}")
+
+
+@roles_group.command("show")
+@click.argument("key")
+def roles_show(key: str):
+    """A role's record access (type.action=level) and permissions."""
+    rt = _runtime()
+    with rt.session() as session:
+        role = _role(session, key)
+        for (record_type, action), level in sorted(roles.access_of(session, role).items()):
+            click.echo(f"{record_type}.{action}={level}")
+        for permission in sorted(roles.permissions_of(session, role)):
+            click.echo(f"permission {permission}")
+
+
+@roles_group.command("create")
+@click.argument("key")
+@click.option("--name", required=True, help="The name people see.")
+@click.option("--description", default="")
+def roles_create(key: str, name: str, description: str):
+    """Create a role that grants nothing yet."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            roles.create(session, key, name, description)
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo(f"Created role {key}.")
+
+
+@roles_group.command("access")
+@click.argument("key")
+@click.argument("levels", nargs=-1, required=True)
+def roles_access(key: str, levels: tuple[str, ...]):
+    """Set levels given as TYPE.ACTION=LEVEL ('*' for every type), e.g.
+    organisation.read=team '*.export=none'; others stay as they are."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            role = _role(session, key)
+            wanted = roles.access_of(session, role)
+            for spec in levels:
+                cell, _sep, level = spec.partition("=")
+                record_type, _dot, action = cell.rpartition(".")
+                wanted[(record_type, action)] = level
+            roles.set_access(session, role, wanted)
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo(f"Saved the record access of {key}.")
+
+
+@roles_group.command("permissions")
+@click.argument("key")
+@click.argument("permission_keys", nargs=-1)
+def roles_permissions(key: str, permission_keys: tuple[str, ...]):
+    """Grant the role exactly these permissions (none: take them all away)."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            roles.set_permissions(session, _role(session, key), list(permission_keys))
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo(f"Saved the permissions of {key}.")
+
+
+def _role(session, key: str):
+    role = roles.find(session, key)
+    if role is None:
+        _fail(f"There is no role {key}.")
+    return role
+
+
 # --------------------------------------------------------------------- API tokens
 
 
@@ -490,6 +654,60 @@ def report_quality(record_type: str):
         stale = " stale" if f.stale else ""
         click.echo(f"{f.record.id:>8}  {f.completeness:>3}%  {name}  {', '.join(f.missing)}{stale}")
     click.echo(f"{len(findings)} record(s) to fix.")
+
+
+# --------------------------------------------------------------------- privacy
+
+
+@cli.group("privacy")
+def privacy_group():
+    """People's rights over their data: access export and anonymisation."""
+
+
+@privacy_group.command("export")
+@click.argument("person_id", type=int)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The ZIP file to write.")
+def privacy_export(person_id: int, output: str):
+    """Write everything held about a person (JSON and files) to a ZIP file."""
+    from core import privacy
+
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        data = privacy.access_export(session, _person(session, person_id), None, rt.settings)
+    Path(output).write_bytes(data)
+    click.echo(f"Wrote {output} ({len(data)} bytes).")
+
+
+@privacy_group.command("anonymise")
+@click.argument("person_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def privacy_anonymise(person_id: int, yes: bool):
+    """Erase a person's personal data, keeping the record and what the law requires."""
+    from core import privacy
+
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        person = _person(session, person_id)
+        if not yes:
+            click.confirm(f"Erase the personal data of {person.full_name} (#{person.id})?",
+                          abort=True)
+        try:
+            first_time = privacy.anonymise(session, person, None, rt.settings)
+        except ValidationError as exc:
+            _fail("\n".join(f"{field}: {message}" for field, message in exc.errors.items()))
+    click.echo(f"Anonymised person {person_id}." if first_time else
+               f"Person {person_id} was anonymised already; what was added since is erased.")
+
+
+def _person(session: Session, person_id: int):
+    from core import records
+    from core.models import Person
+
+    person = records.get(session, Person, person_id, include_deleted=True)
+    if person is None:
+        _fail(f"There is no person {person_id}.")
+    return person
 
 
 # --------------------------------------------------------------------- demo and serve

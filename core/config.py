@@ -30,6 +30,10 @@ class Settings:
     log_level: str = "INFO"
     attachments_path: str = ""  # empty: <instance>/files
     max_upload_mb: int = 25
+    # Session cookies only over HTTPS; `make run` turns this off for http://127.0.0.1.
+    secure_cookies: bool = True
+    session_idle_hours: int = 12  # a login session ends after this long unused
+    session_max_days: int = 7  # and after this long in any case
 
     @property
     def instance(self) -> Path:

@@ -45,47 +45,50 @@ def refuse_if_any(candidates: list[Candidate]) -> None:
         raise DuplicateFound(candidates)
 
 
-def organisation_candidates(session: Session, values: dict,
-                            exclude_id: int | None = None) -> list[Candidate]:
+def organisation_candidates(session: Session, values: dict, exclude_id: int | None = None,
+                            actor=None) -> list[Candidate]:
+    """Organisations like ``values`` among those ``actor`` may see: a record someone
+    may not see is never revealed, not even as a duplicate."""
     found: dict[int, Candidate] = {}
     for column, label in ((Organisation.nip, "NIP"), (Organisation.regon, "REGON"),
                           (Organisation.krs, "KRS"), (Organisation.email, _("e-mail")),
                           (Organisation.phone, _("phone"))):
         value = values.get(column.key)
         if value:
-            for org in _visible(session, Organisation, column == value, exclude_id):
+            for org in _visible(session, Organisation, column == value, exclude_id, actor):
                 _add(found, org, _("same %(what)s", what=label), strong=True)
-    for org, score in _similar_names(session, Organisation, values.get("name_key"), exclude_id):
+    for org, score in _similar_names(session, Organisation, values.get("name_key"), exclude_id,
+                                      actor):
         _add(found, org, _name_reason(score), strong=False)
     return _ordered(found)
 
 
-def person_candidates(session: Session, values: dict,
-                      exclude_id: int | None = None) -> list[Candidate]:
+def person_candidates(session: Session, values: dict, exclude_id: int | None = None,
+                      actor=None) -> list[Candidate]:
     found: dict[int, Candidate] = {}
     if values.get("pesel"):
-        for person in _visible(session, Person, Person.pesel == values["pesel"], exclude_id):
+        for person in _visible(session, Person, Person.pesel == values["pesel"], exclude_id, actor):
             _add(found, person, _("same %(what)s", what="PESEL"), strong=True)
     for kind, label in (("email", _("e-mail")), ("phone", _("phone"))):
         wanted = [v for v in values.get(f"{kind}s", []) if v]
         if wanted:
             owners = select(ContactPoint.person_id).where(ContactPoint.kind == kind,
                                                           ContactPoint.value.in_(wanted))
-            for person in _visible(session, Person, Person.id.in_(owners), exclude_id):
+            for person in _visible(session, Person, Person.id.in_(owners), exclude_id, actor):
                 _add(found, person, _("same %(what)s", what=label), strong=True)
-    for person, score in _similar_names(session, Person, values.get("name_key"), exclude_id):
+    for person, score in _similar_names(session, Person, values.get("name_key"), exclude_id, actor):
         _add(found, person, _name_reason(score), strong=False)
     return _ordered(found)
 
 
-def _visible(session, model, condition, exclude_id):
-    query = records.visible(model).where(condition)
+def _visible(session, model, condition, exclude_id, actor):
+    query = records.visible(model, actor).where(condition)
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
     return session.scalars(query.limit(LIMIT)).all()
 
 
-def _similar_names(session, model, key: str | None, exclude_id):
+def _similar_names(session, model, key: str | None, exclude_id, actor):
     """Records whose folded name is the same or nearly the same as ``key``.
 
     Only ids and name keys are read for the candidates sharing the key's first letters;
@@ -96,7 +99,7 @@ def _similar_names(session, model, key: str | None, exclude_id):
     prefix = key[:PREFIX]
     # A range, not LIKE: an index on name_key serves it on SQLite and PostgreSQL alike.
     after_prefix = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    query = records.visible(model).with_only_columns(model.id, model.name_key).where(
+    query = records.visible(model, actor).with_only_columns(model.id, model.name_key).where(
         or_(model.name_key == key,
             and_(model.name_key >= prefix, model.name_key < after_prefix)))
     if exclude_id is not None:

@@ -30,3 +30,7 @@ class ValidationError(KartotekaError):
             errors = {"_": errors}
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class Forbidden(KartotekaError):
+    """The actor may see the record but not make this change; nothing was written."""

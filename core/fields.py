@@ -171,10 +171,12 @@ def request_definitions(record_type: str) -> tuple[Definition, ...]:
 
 
 def roles_of(actor) -> set[str]:
-    """The role keys of ``actor``; every staff member has "staff", admins "admin" too."""
+    """The keys of ``actor``'s roles; administrators also have "admin"."""
     if actor is None:
         return set()
-    found = set(getattr(actor, "role_keys", ()) or ()) | {"staff"}
+    from core import permissions
+
+    found = set(permissions.grants(actor).role_keys)
     if getattr(actor, "is_admin", False):
         found.add("admin")
     return found

@@ -22,7 +22,9 @@ A filter is JSON, compiled to one SQL condition (nothing is filtered in Python):
   member matching the people filter ``f``. ``{"related": {"type": "organisation",
   "link_type": "...", "filter": f}}``: linked in either direction to such a record.
   ``{"activity": {"kind": "call", "since": {"days_ago": 90}, "until": ...}}``: has such
-  an activity. Records reached through these always start from ``records.visible``.
+  an activity. ``{"consent": "newsletter"}`` (people): has a valid consent to that
+  processing purpose (see ``core.consents``). Records reached through these always start
+  from ``records.visible``.
 
 Field names are looked up in a whitelist per record type (``FIELDS``, which other record
 types extend with ``register``) and values are always bound parameters, so nothing a
@@ -104,6 +106,8 @@ NO_VALUE = {"empty", "not_empty"}
 # For a field with many values: these ops mean "no value is ..." (NOT EXISTS of the other).
 NEGATED = {"ne": "eq", "empty": "not_empty"}
 SPECIAL = ("and", "or", "not", "tag", "membership", "members", "related", "activity")
+# Accepted as well, though the "Not a valid filter" message lists only SPECIAL.
+CONDITIONS = (*SPECIAL, "consent")
 
 _CUSTOM_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -278,7 +282,7 @@ class _Compiler:
         if isinstance(node, dict) and "field" in node:
             self._count()
             return self.condition(model, node, path)
-        if not isinstance(node, dict) or len(node) != 1 or next(iter(node)) not in SPECIAL:
+        if not isinstance(node, dict) or len(node) != 1 or next(iter(node)) not in CONDITIONS:
             raise _error(path, _("Not a valid filter: give a condition with \"field\", "
                                  "\"op\" and \"value\", or one of: %(keys)s.",
                                  keys=", ".join(SPECIAL)))
@@ -474,6 +478,12 @@ class _Compiler:
         if "until" in spec:
             clauses.append(link.occurred_at < _interval(spec["until"], f"{path}.until")[1])
         return exists().where(*clauses)
+
+    def consent(self, model, spec, path: str, depth: int) -> ColumnElement:
+        from core import consents
+
+        self._only(model, "person", "consent", path)
+        return consents.filter_condition(model.id, spec, path)
 
     def _visible(self, alias, spec, path: str, depth: int) -> Select:
         """Ids of the visible records of ``alias`` matching ``spec`` (if given)."""

@@ -240,3 +240,25 @@ def kartoteka_record_deleted(record, actor):
     :param actor: the user who made the change, or ``None``.
     :returns: nothing.
     """
+
+
+# --------------------------------------------------------------------- privacy
+
+
+@hookspec
+def kartoteka_before_anonymise(person, keep):
+    """A person is about to be anonymised: keep what the law requires, or refuse.
+
+    Called inside the transaction by ``core.privacy.anonymise`` before anything is
+    erased. Add to ``keep`` the names of the personal data your records must still
+    show (an invoice must keep its buyer's name and address for years): ``"name"``,
+    ``"pesel"``, ``"emails"``, ``"phones"``, ``"addresses"``, ``"notes"``,
+    ``"attachments"`` or ``"custom.<key>"``. What is kept stays on the person and in
+    the audit trail; everything else is erased. Data in the plugin's own tables is the
+    plugin's to erase here. Raise ``core.errors.ValidationError`` to refuse the
+    anonymisation; nothing is written then.
+
+    :param person: the ``core.models.Person``.
+    :param keep: a ``set`` of names, shared by every implementation.
+    :returns: nothing.
+    """

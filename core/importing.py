@@ -1,10 +1,12 @@
 """Importing organisations and people from CSV and XLSX files.
 
 A file is read one row at a time (``open_rows``); its columns are mapped to fields
-(``suggest_mapping``, or the mapping remembered for files with the same headers), and
-every row gets what a form gets: the service's validation and normalisation
-(organisations.clean, people.clean), duplicate detection, the plugins' veto, the audit
-trail and the plugins' notification. Rows go in a batch at a time, so that a million
+(``suggest_mapping``, or the mapping remembered for files with the same headers): the
+built-in ones, and the custom fields the importing user may edit ("custom.<key>",
+their cells read by ``CustomCells``). Every row gets what a form gets: the service's
+validation and normalisation (organisations.clean, people.clean, custom values by
+fields.validated), duplicate detection, the plugins' veto, the audit trail and the
+plugins' notification. Rows go in a batch at a time, so that a million
 of them take minutes, not days: the duplicates of a whole batch are looked up at once
 (``bulk_duplicates``) and its new records written in bulk (``bulk``); a row that
 updates a record goes through the service (organisations.update, people.update) in a
@@ -26,6 +28,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
@@ -36,6 +39,7 @@ from sqlalchemy.orm import Session
 from core import audit, bulk, bulk_duplicates, duplicates, events, organisations, people, records
 from core import fields as custom_fields
 from core.errors import KartotekaError, ValidationError
+from core.fieldtypes import choice_labels, choice_values
 from core.models import ImportMapping, Organisation, Person
 from core.text import fold
 
@@ -59,6 +63,7 @@ REQUIRED = {"organisation": ("name", "type_key"), "person": ("first_name", "last
 MULTI_VALUED = {"emails", "phones"}  # several columns may feed them; a cell may hold several
 ADDRESS_FIELDS = ("street", "postal_code", "city", "region", "country")  # a person's address
 POLICIES = ("skip", "update", "create")
+CUSTOM = "custom."  # a custom field's key in a mapping: "custom.<key>"
 
 _EMAIL = ["E-mail", "Email", "Adres e-mail", "Adres email", "Mail", "E-mail address",
           "Email address"]
@@ -67,7 +72,8 @@ _PHONE = ["Telefon", "Tel", "Nr telefonu", "Numer telefonu", "Telefon komórkowy
 # Header names that Polish and English programs and people give each field.
 ALIASES = {
     "name": ["Nazwa", "Nazwa organizacji", "Nazwa firmy", "Nazwa pełna", "Pełna nazwa",
-             "Firma", "Name", "Organisation", "Organization", "Company", "Company name"],
+             "Firma", "Name", "Organisation", "Organization", "Organisation name",
+             "Organization name", "Company", "Company name"],
     "short_name": ["Nazwa skrócona", "Skrót", "Short name", "Abbreviation"],
     "type_key": ["Typ", "Rodzaj", "Typ organizacji", "Type", "Kind"],
     "nip": ["NIP", "Numer NIP", "NIP UE", "VAT ID", "Tax ID"],
@@ -97,6 +103,10 @@ REPORT_LIMIT = 1000  # rows described in a report; its counts always cover every
 STATISTICS_AFTER = 10_000  # records an import writes before it refreshes table statistics
 _LIST_SEPARATOR = re.compile(r"[,;\n]")
 _TRAILING_NUMBER = re.compile(r"( [0-9]+)+$")
+_POLISH_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?: ?r\.?)?")
+_POLISH_DATETIME = re.compile(
+    r"(\d{1,2})\.(\d{1,2})\.(\d{4}),? +(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_SPREADSHEET_BOOLEANS = {"prawda": "true", "fałsz": "false"}  # Excel in Polish writes these
 
 
 class ImportFileError(KartotekaError):
@@ -406,11 +416,31 @@ def _xlsx_rows(cells, headers: list[str], state: dict) -> Iterator[tuple[int, Ro
 
 # -- mapping ------------------------------------------------------------------------------
 
-def fields(record_type: str) -> dict:
-    """Field key -> label of the fields a file's columns can be mapped to."""
+def fields(record_type: str, session: Session | None = None, actor=None) -> dict:
+    """Field key -> label of the fields a file's columns can be mapped to: the built-in
+    ones, and with a ``session`` the custom fields ``actor`` may fill ("custom.<key>")."""
     if record_type not in FIELDS:
         raise ValueError(f"Cannot import {record_type!r}; expected one of {sorted(FIELDS)}")
-    return FIELDS[record_type]
+    if session is None:
+        return FIELDS[record_type]
+    language = _language()
+    return {**FIELDS[record_type], **{
+        target: d.label(language)
+        for target, d in custom_targets(session, record_type, actor).items()}}
+
+
+def custom_targets(session: Session, record_type: str, actor=None) -> dict:
+    """"custom.<key>" -> definition of each custom field a file may fill: not hidden, not
+    read-only, and one ``actor`` may edit (None, the system, may edit any)."""
+    known = custom_fields.field_types()
+    return {CUSTOM + d.key: d for d in custom_fields.definitions(session, record_type)
+            if not d.hidden and not d.read_only and d.type in known
+            and custom_fields.may_edit(d, actor)}
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "pl"
 
 
 def _header_key(header: str) -> str:
@@ -418,15 +448,16 @@ def _header_key(header: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", fold(header)))
 
 
-def suggest_mapping(headers: Iterable[str], record_type: str) -> dict[str, str]:
+def suggest_mapping(headers: Iterable[str], record_type: str, session: Session | None = None,
+                    actor=None) -> dict[str, str]:
     """Column -> field for the headers that name a field, in Polish or English.
 
-    A numbered header ("Telefon 2") is matched without its number; a single-valued
-    field takes the first column that names it, and the others stay unmapped.
+    A custom field is named by its label in either language or by its key, as an
+    export writes it. A numbered header ("Telefon 2") is matched without its number;
+    a single-valued field takes the first column that names it, and the others stay
+    unmapped.
     """
-    known = fields(record_type)
-    index = {_header_key(alias): key for key, names in ALIASES.items() if key in known
-             for alias in names}
+    index = _header_index(record_type, session, actor)
     mapping: dict[str, str] = {}
     for header in headers:
         key = _header_key(header)
@@ -436,13 +467,43 @@ def suggest_mapping(headers: Iterable[str], record_type: str) -> dict[str, str]:
     return mapping
 
 
+def _header_index(record_type: str, session: Session | None, actor) -> dict[str, str]:
+    """Header key -> field; a name that is both a built-in field's and a custom field's
+    label means the built-in field."""
+    known = fields(record_type)
+    index = {_header_key(alias): key for key, names in ALIASES.items() if key in known
+             for alias in names}
+    for key, label in known.items():
+        index.setdefault(_header_key(str(label)), key)
+    if session is not None:
+        for target, d in custom_targets(session, record_type, actor).items():
+            for name in (d.label_pl, d.label_en, d.key, target):
+                if name:
+                    index.setdefault(_header_key(name), target)
+    return index
+
+
+def initial_mapping(session: Session, headers: list[str], record_type: str, actor=None
+                    ) -> dict[str, str]:
+    """The mapping to start from: the one remembered for these headers, without the
+    fields ``actor`` can no longer fill; else the suggested one."""
+    remembered = last_mapping(session, headers, record_type)
+    if remembered is None:
+        return suggest_mapping(headers, record_type, session, actor)
+    offered = fields(record_type, session, actor)
+    return {column: target for column, target in remembered.items() if target in offered}
+
+
 def check_mapping(headers: Iterable[str], record_type: str, mapping: dict[str, str],
-                  defaults: dict | None = None) -> dict[str, str]:
+                  defaults: dict | None = None, session: Session | None = None,
+                  actor=None) -> dict[str, str]:
     """The mapping without unmapped columns, or a ValidationError keyed by column.
 
-    A missing required field is keyed by the field; ``defaults`` may supply it.
+    A missing required field is keyed by the field; ``defaults`` may supply it. With a
+    ``session`` the custom fields ``actor`` may fill are fields too, and a required one
+    without a default value must be mapped like a built-in one.
     """
-    known, headers, defaults = fields(record_type), set(headers), defaults or {}
+    known, headers, defaults = fields(record_type, session, actor), set(headers), defaults or {}
     errors: dict[str, str] = {}
     used: dict[str, str] = {}
     for column, target in mapping.items():
@@ -460,13 +521,21 @@ def check_mapping(headers: Iterable[str], record_type: str, mapping: dict[str, s
     for key in defaults:
         if key not in known:
             errors[key] = _("Choose a field from the list.")
-    for key in REQUIRED[record_type]:
+    for key in _required(record_type, session, actor):
         if key not in used and not defaults.get(key):
             errors[key] = _("Map a column to %(field)s: every record needs it.",
                             field=str(known[key]))
     if errors:
         raise ValidationError(errors)
     return {column: target for column, target in mapping.items() if target}
+
+
+def _required(record_type: str, session: Session | None, actor) -> list[str]:
+    """The fields every new record needs from the file: a required custom field with a
+    default value gets that value instead."""
+    custom = custom_targets(session, record_type, actor) if session is not None else {}
+    return [*REQUIRED[record_type],
+            *(target for target, d in custom.items() if d.required and d.default is None)]
 
 
 def source_signature(headers: Iterable[str]) -> str:
@@ -504,10 +573,11 @@ class RowError:
     """Why a row was not imported: the field, the column it came from, the message."""
 
     row: int
-    field: str  # "nip", "emails.1"; "_" for the whole row
+    field: str  # "nip", "emails.1", "custom.size"; "_" for the whole row
     column: str  # the file's column; "" when the problem has none
     message: str
     values: dict[str, str]  # the row as read
+    label: str = ""  # the field's label in the user's language; "" for the whole row
 
 
 @dataclass
@@ -560,10 +630,16 @@ class _Rows:
     """Turns rows of a file into the data the record type's service takes."""
 
     def __init__(self, session: Session, host, record_type: str, mapping: dict[str, str],
-                 defaults: dict | None):
-        self.host, self.record_type = host, record_type
+                 defaults: dict | None, actor=None):
+        self.host, self.record_type, self.actor = host, record_type, actor
         self.mapping, self.defaults = mapping, dict(defaults or {})
         self.type_keys = _type_keys(session, host) if record_type == "organisation" else {}
+        self.cells = CustomCells(session, record_type)
+        self.labels = {**fields(record_type), **self.cells.labels()}
+
+    def label(self, key: str) -> str:
+        """The label of the field an error names ("emails.1", "addresses.0.city")."""
+        return str(self.labels.get(_field_of(key), ""))
 
     def data(self, row: Row, for_update: bool = False) -> tuple[dict, dict[str, str]]:
         """The service's input, and for each field the column it came from.
@@ -596,6 +672,10 @@ class _Rows:
                 if part.strip():
                     data.setdefault(target, []).append(part.strip())
                     origin[f"{target}.{len(data[target]) - 1}"] = column
+        elif target.startswith(CUSTOM):
+            key = target.removeprefix(CUSTOM)
+            data.setdefault("custom", {})[key] = self.cells.value(key, value)
+            origin[target] = column
         elif self._path(target) != target:
             data.setdefault("addresses", [{}])[0][target] = value
             origin[self._path(target)] = column
@@ -616,7 +696,7 @@ class _Rows:
                 return organisations.clean(session, self.host, d)
         else:
             builtin = people.clean
-        return custom_fields.validated(session, self.model, data, None, builtin)
+        return custom_fields.validated(session, self.model, data, None, builtin, self.actor)
 
     def candidates(self, session: Session, values: dict) -> list:
         if self.record_type == "organisation":
@@ -658,6 +738,77 @@ class _Rows:
         return people.update(session, record, data, actor, allow_duplicates=True)
 
 
+class CustomCells:
+    """A cell's text as a custom field's schema takes it.
+
+    The schema (core/fieldtypes.py) already reads what forms send: ISO dates, decimal
+    commas, "tak" and "nie", choice values. Files add what spreadsheets and people
+    write: Polish dates ("31.12.2024", "31.12.2024 14:30"), Excel's PRAWDA and FAŁSZ, a
+    choice by its label in either language (as an export writes it), and several
+    choices in one cell separated by ";" or ",". Anything else reaches the schema as
+    written, so its message is the one a form would show.
+    """
+
+    def __init__(self, session: Session, record_type: str):
+        types = custom_fields.field_types()
+        self.definitions = {d.key: d for d in custom_fields.definitions(session, record_type)}
+        self.kinds = {key: types[d.type].kind for key, d in self.definitions.items()
+                      if d.type in types}
+        self.choices = {key: _choice_names(self.definitions[key])
+                        for key, kind in self.kinds.items() if kind in ("key", "multi")}
+
+    def labels(self) -> dict[str, str]:
+        """"custom.<key>" -> label in the user's language, of every custom field."""
+        language = _language()
+        return {CUSTOM + key: d.label(language) for key, d in self.definitions.items()}
+
+    def value(self, key: str, text: str):
+        kind = self.kinds.get(key)
+        if kind == "date":
+            return _iso_date(text)
+        if kind == "datetime":
+            return _iso_datetime(text)
+        if kind == "boolean":
+            return _SPREADSHEET_BOOLEANS.get(text.lower(), text.lower())
+        if kind == "key":
+            return self._choice(key, text)
+        if kind == "multi":
+            return [self._choice(key, part.strip()) for part in _LIST_SEPARATOR.split(text)
+                    if part.strip()]
+        return text
+
+    def _choice(self, key: str, text: str) -> str:
+        names = self.choices[key]
+        return names.get(text) or names.get(text.casefold(), text)
+
+
+def _choice_names(definition) -> dict[str, str]:
+    """A choice's value, and its value and labels in any case -> the value."""
+    values = choice_values(definition)
+    names = {value: value for value in values}
+    spelled = [(v, v) for v in values] + [
+        pair for language in ("pl", "en") for pair in choice_labels(definition, language).items()]
+    for value, name in spelled:
+        names.setdefault(name.casefold(), value)
+    return names
+
+
+def _iso_date(text: str) -> str:
+    found = _POLISH_DATE.fullmatch(text)
+    if found is None:
+        return text
+    day, month, year = found.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def _iso_datetime(text: str) -> str:
+    found = _POLISH_DATETIME.fullmatch(text)
+    if found is None:
+        return text
+    day, month, year, hour, minute, second = found.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{minute}:{second or '00'}"
+
+
 def _type_keys(session: Session, host) -> dict[str, str]:
     """A type's key, or its Polish or English label, as typed in a cell -> its key."""
     found: dict[str, str] = {}
@@ -671,10 +822,20 @@ def _address_values(address) -> dict:
     return {k: getattr(address, k) for k in ("label", *ADDRESS_FIELDS)}
 
 
-def _row_errors(number: int, row: Row, errors: dict[str, str], origin: dict[str, str]
-                ) -> list[RowError]:
-    return [RowError(number, key, origin.get(key, ""), str(message), dict(row))
+def _row_errors(number: int, row: Row, errors: dict[str, str], origin: dict[str, str],
+                rows: _Rows) -> list[RowError]:
+    return [RowError(number, key, origin.get(key) or origin.get(_field_of(key), ""),
+                     str(message), dict(row), rows.label(key))
             for key, message in errors.items()]
+
+
+def _field_of(key: str) -> str:
+    """The mapped field an error key belongs to: "custom.tags.1" -> "custom.tags",
+    "emails.1" -> "emails", "addresses.0.city" -> "city"."""
+    if key.startswith(CUSTOM):
+        return CUSTOM + key.removeprefix(CUSTOM).partition(".")[0]
+    parts = key.split(".")
+    return parts[2] if parts[0] == "addresses" and len(parts) > 2 else parts[0]
 
 
 def _describe(candidates: list) -> list[dict]:
@@ -707,10 +868,11 @@ def run_import(session_factory: Callable[[], Session], host, source, record_type
         raise ValueError(f"on_duplicate must be one of {POLICIES}, not {on_duplicate!r}")
     table, owned = _open_source(source)
     try:
-        mapping = check_mapping(table.headers, record_type, mapping, defaults)
         report = ImportReport(record_type, dry_run)
         with session_factory() as session:
-            rows = _Rows(session, host, record_type, mapping, defaults)
+            mapping = check_mapping(table.headers, record_type, mapping, defaults, session,
+                                    actor)
+            rows = _Rows(session, host, record_type, mapping, defaults, actor)
             batches = _Batches(session, rows, report, on_duplicate, actor)
             _run_batches(session, table, batches, report, progress, batch_size)
             if not dry_run:
@@ -792,8 +954,8 @@ class _Batches:
         try:
             values = self.rows.clean(self.session, data)
         except ValidationError as exc:
-            return _Prepared(number, None, _row_errors(number, row, exc.errors, origin),
-                             origin)
+            return _Prepared(number, None,
+                             _row_errors(number, row, exc.errors, origin, self.rows), origin)
         changes = self.rows.data(row, for_update=True)[0] \
             if self.on_duplicate == "update" else None
         return _Prepared(number, values, [], origin, changes,
@@ -865,7 +1027,7 @@ class _Batches:
 
     def _fail(self, prepared: _Prepared, exc: ValidationError) -> None:
         self.report.fail(_row_errors(prepared.number, prepared.row, exc.errors,
-                                     prepared.origin))
+                                     prepared.origin, self.rows))
 
     def _note(self, prepared: _Prepared, action: str, record_id: int | None,
               matches: list) -> None:
@@ -876,7 +1038,7 @@ class _Batches:
 
 def preview(session_factory: Callable[[], Session], host, source, record_type: str,
             mapping: dict[str, str], rows: int = 20, on_duplicate: str = "skip",
-            defaults: dict | None = None) -> list[PreviewRow]:
+            defaults: dict | None = None, actor=None) -> list[PreviewRow]:
     """What the first ``rows`` rows would become, without writing anything.
 
     Each row shows the normalised values the service would store, or its errors,
@@ -884,9 +1046,10 @@ def preview(session_factory: Callable[[], Session], host, source, record_type: s
     """
     table, owned = _open_source(source)
     try:
-        mapping = check_mapping(table.headers, record_type, mapping, defaults)
         with session_factory() as session:
-            converter = _Rows(session, host, record_type, mapping, defaults)
+            mapping = check_mapping(table.headers, record_type, mapping, defaults, session,
+                                    actor)
+            converter = _Rows(session, host, record_type, mapping, defaults, actor)
             shown = []
             for number, row in table:
                 shown.append(_preview_row(session, converter, number, row, on_duplicate))
@@ -907,7 +1070,8 @@ def _preview_row(session: Session, rows: _Rows, number: int, row: Row, on_duplic
     try:
         values = rows.clean(session, data)
     except ValidationError as exc:
-        return PreviewRow(number, "fail", {}, _row_errors(number, row, exc.errors, origin), [])
+        return PreviewRow(number, "fail", {},
+                          _row_errors(number, row, exc.errors, origin, rows), [])
     candidates = _describe(rows.candidates(session, values))
     action = "create" if not candidates or on_duplicate == "create" else on_duplicate
     return PreviewRow(number, action, values, [], candidates)

@@ -111,7 +111,8 @@ def create(session: Session, host, data: dict, actor=None,
     values = custom_fields.validated(session, Organisation, data, None,
                               lambda d: clean(session, host, d), actor)
     if not allow_duplicates:
-        duplicates.refuse_if_any(duplicates.organisation_candidates(session, values))
+        duplicates.refuse_if_any(
+            duplicates.organisation_candidates(session, values, actor=actor))
     return records.create(session, Organisation(**values), actor)
 
 
@@ -120,7 +121,7 @@ def update(session: Session, host, organisation: Organisation, data: dict, actor
     values = custom_fields.validated(session, Organisation, data, organisation,
                               lambda d: clean(session, host, d, partial=True), actor)
     if not allow_duplicates:
-        found = duplicates.organisation_candidates(session, values, exclude_id=organisation.id)
+        found = duplicates.organisation_candidates(session, values, organisation.id, actor)
         duplicates.refuse_if_any(found)
     return records.update(session, organisation, values, actor, expected_version)
 

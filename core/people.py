@@ -87,7 +87,7 @@ def create(session: Session, data: dict, actor=None, allow_duplicates: bool = Fa
     """Create a person; refuses likely duplicates unless told they are fine."""
     values = custom_fields.validated(session, Person, data, None, clean, actor)
     if not allow_duplicates:
-        duplicates.refuse_if_any(duplicates.person_candidates(session, values))
+        duplicates.refuse_if_any(duplicates.person_candidates(session, values, actor=actor))
     person = Person(**_scalars(values))
     _set_contacts(person, values)
     created_with = {k: (None, v) for k, v in contact_lists(person).items()}
@@ -104,7 +104,7 @@ def update(session: Session, person: Person, data: dict, actor=None,
         last = values.get("last_name", person.last_name)
         values["name_key"] = name_key(f"{first} {last}")
     if not allow_duplicates:
-        found = duplicates.person_candidates(session, values, exclude_id=person.id)
+        found = duplicates.person_candidates(session, values, person.id, actor)
         duplicates.refuse_if_any(found)
     changed = _contact_changes(person, values)
     records.update(session, person, _scalars(values), actor, expected_version,

@@ -1,9 +1,9 @@
 """The one write path for records: every create, update and delete goes through here.
 
 UI, API, import, jobs and plugins call these functions, so that plugin vetoes, the
-audit trail and event notifications (and, as the core grows, permissions) can never
-be skipped by a second path. ``visible`` is the one place that decides which records
-a query may see.
+audit trail, event notifications and permission checks can never be skipped by a
+second path. ``visible`` is the one place that decides which records a query may see
+(``core.permissions`` says what each actor reaches).
 
 Rows a record owns (a person's e-mails, a record's tags, an event's attendees,
 memberships) are changed by their own modules, which report the change here with
@@ -18,10 +18,12 @@ from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import audit, events
+from core import audit, events, permissions
 from core.db import Base, utcnow
 from core.errors import ValidationError
 
+# The permission an audited action needs; the rest are edits.
+WRITE_ACTIONS = {"delete": "delete", "restore": "delete"}
 SYSTEM_COLUMNS = {"id", "created_at", "updated_at", "created_by_id", "updated_by_id",
                   "deleted_at", "version", "merged_into_id"}
 
@@ -41,9 +43,13 @@ def visible(model: type, actor=None, include_deleted: bool = False) -> Select:
     """A query for the records of ``model`` that ``actor`` may see.
 
     Every list, search, count and export starts here, so that scopes (and soft
-    deletion) are applied in one place.
+    deletion) are applied in one place. No actor means the system itself (jobs, the
+    CLI): it sees everything.
     """
     query = select(model)
+    condition = permissions.scope(model, actor)
+    if condition is not None:
+        query = query.where(condition)
     if not include_deleted and hasattr(model, "deleted_at"):
         query = query.where(model.deleted_at.is_(None))
     return query
@@ -62,6 +68,7 @@ def create(session: Session, record, actor=None, related: dict | None = None):
     if hasattr(record, "created_by_id") and actor is not None:
         record.created_by_id = record.updated_by_id = actor.id
     _custom_values(session, record, None, actor)
+    permissions.require(session, actor, record, "create")
     changes = {
         attr.key: (None, getattr(record, attr.key))
         for attr in inspect(type(record)).column_attrs
@@ -96,6 +103,7 @@ def update(session: Session, record, values: dict, actor=None, expected_version=
     changes = {**own, **(related or {})}
     if not changes:
         return record
+    permissions.require(session, actor, record, WRITE_ACTIONS.get(action, "edit"), own)
     events.before_save(session, record, changes, actor)
     for key, (_old, new) in own.items():
         setattr(record, key, new)
@@ -127,6 +135,7 @@ def restore(session: Session, record, actor=None):
 
 def delete(session: Session, record, actor=None) -> None:
     """Remove a record for good; the trail keeps what it held."""
+    permissions.require(session, actor, record, "delete", {})
     last = {attr.key: (getattr(record, attr.key), None)
             for attr in inspect(type(record)).column_attrs}
     audit.write(session, record, "purge", last, actor)

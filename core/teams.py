@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, fields
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from core import records, validation
+from core import permissions, records, validation
 from core.errors import ValidationError
 from core.models import Team, TeamMember, User
 from core.validation import max_length
@@ -70,3 +70,21 @@ def teams_of(session: Session, user: User) -> list[Team]:
     """The teams ``user`` belongs to, by name."""
     query = select(Team).where(Team.id.in_(team_ids_of(user))).order_by(Team.name)
     return list(session.scalars(query))
+
+
+def all_teams(session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).order_by(Team.name)))
+
+
+def set_teams(session: Session, user: User, team_ids: list[int], actor=None) -> None:
+    """Make ``user`` a member of exactly these teams; each change is audited."""
+    wanted = set(team_ids)
+    known = set(session.scalars(select(Team.id).where(Team.id.in_(wanted))))
+    if known != wanted:
+        raise ValidationError({"teams": _("Choose teams from the list.")})
+    current = {team.id: team for team in teams_of(session, user)}
+    for team_id in wanted - set(current):
+        add_member(session, session.get(Team, team_id), user, actor)
+    for team_id in set(current) - wanted:
+        remove_member(session, current[team_id], user, actor)
+    permissions.forget(user)

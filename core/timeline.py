@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import records
 from core.db import utcnow
 from core.errors import ValidationError
-from core.models import Activity, ActivityLink, Membership
+from core.models import Activity, ActivityLink, Membership, Person
 from core.models.activity import KINDS
 from core.terms import term, upper_first
 
@@ -86,9 +86,9 @@ def link(session: Session, activity: Activity, record) -> None:
 
 def timeline(session: Session, record, include_people: bool = False,
              kinds: list[str] | None = None, before: Activity | None = None,
-             limit: int = 50) -> list[Activity]:
+             limit: int = 50, actor=None) -> list[Activity]:
     """The newest activities about ``record``; for an organisation, optionally also
-    those about the people who ever belonged to it.
+    those about the people who ever belonged to it and ``actor`` may see.
 
     Each source is read newest first along the timeline index and cut at ``limit``
     before the sources are merged, so a page costs the same however long the history.
@@ -96,7 +96,9 @@ def timeline(session: Session, record, include_people: bool = False,
     record_type, record_id = records.ref(record)
     sources = [(ActivityLink.record_type == record_type) & (ActivityLink.record_id == record_id)]
     if include_people and record_type == "organisation":
-        people = select(Membership.person_id).where(Membership.organisation_id == record_id)
+        members = select(Membership.person_id).where(Membership.organisation_id == record_id)
+        people = records.visible(Person, actor).with_only_columns(Person.id) \
+            .where(Person.id.in_(members))
         sources.append((ActivityLink.record_type == "person")
                        & ActivityLink.record_id.in_(people))
     newest = union(*(select(_newest_links(where, kinds, before, limit).subquery())

@@ -1,4 +1,8 @@
-"""Staff accounts: creation and password checks (argon2)."""
+"""Accounts: creation, passwords (argon2), deactivation, and the trail of logins.
+
+Whatever ends a user's right to their sessions (a new password, deactivation) ends the
+sessions too (``core.auth_sessions``), so a copy of an old cookie opens nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import records
+from core import audit, auth_sessions, records
+from core import roles as role_service
+from core.db import utcnow
 from core.errors import ValidationError
 from core.models import User
 
@@ -21,22 +27,45 @@ MIN_PASSWORD = 10
 
 
 def create_user(session: Session, email: str, password: str, full_name: str = "",
-                is_admin: bool = False, actor=None) -> User:
+                is_admin: bool = False, actor=None, roles: list[str] | None = None,
+                portal_of=None, person=None, portal_admin: bool = False) -> User:
+    """A new staff account; without ``roles`` it gets the built-in "staff" role.
+
+    With ``portal_of`` (an organisation) it is a portal account instead, which only ever
+    reaches that organisation; ``person`` is whom it stands for, ``portal_admin`` lets
+    it maintain the organisation's people.
+    """
     email = email.strip().lower()
     errors = {}
     if not EMAIL_RE.match(email):
         errors["email"] = _("Enter a valid e-mail address.")
     elif find_by_email(session, email) is not None:
         errors["email"] = _("An account with this e-mail address already exists.")
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = ngettext("The password must have at least %(num)d character.",
-                                      "The password must have at least %(num)d characters.",
-                                      MIN_PASSWORD)
+    short = too_short(password)
+    if short:
+        errors["password"] = short
     if errors:
         raise ValidationError(errors)
-    user = User(email=email, full_name=full_name.strip(), is_admin=is_admin,
+    user = User(email=email, full_name=full_name.strip(), is_admin=is_admin and not portal_of,
                 password_hash=hasher.hash(password))
-    return records.create(session, user, actor)
+    if portal_of is not None:
+        user.kind, user.organisation_id, user.portal_admin = "portal", portal_of.id, portal_admin
+        user.person_id = person.id if person is not None else None
+        return records.create(session, user, actor)
+    if is_admin:
+        return records.create(session, user, actor)
+    keys = sorted(set([role_service.STAFF] if roles is None else roles))
+    records.create(session, user, actor, related={"roles": (None, keys)})
+    role_service.assign(session, user, keys, actor, audited=False)
+    return user
+
+
+def too_short(password: str) -> str | None:
+    """The message for a password under the minimum length, or None."""
+    if len(password or "") >= MIN_PASSWORD:
+        return None
+    return ngettext("The password must have at least %(num)d character.",
+                    "The password must have at least %(num)d characters.", MIN_PASSWORD)
 
 
 def find_by_email(session: Session, email: str) -> User | None:
@@ -58,3 +87,65 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if not user.active or not check_password(user, password):
         return None
     return user
+
+
+def change_password(session: Session, user: User, old: str, new: str, actor=None,
+                    keep_session: str | None = None) -> None:
+    """Set a new password after checking the current one; every other session ends
+    (``keep_session``: the token of the session the change was made in)."""
+    errors = {}
+    if not check_password(user, old or ""):
+        errors["old_password"] = _("The current password is not right.")
+    short = too_short(new)
+    if short:
+        errors["new_password"] = short
+    elif new == old:
+        errors["new_password"] = _("Choose a password different from the current one.")
+    if errors:
+        raise ValidationError(errors)
+    records.update(session, user, {"password_hash": hasher.hash(new),
+                                   "password_changed_at": utcnow()},
+                   actor or user, action="password_changed")
+    auth_sessions.revoke_all(session, user, except_token=keep_session)
+
+
+def deactivate(session: Session, user: User, actor=None) -> None:
+    """The account can no longer log in or use its API tokens; its sessions end now."""
+    records.update(session, user, {"active": False}, actor)
+    auth_sessions.revoke_all(session, user)
+
+
+def activate(session: Session, user: User, actor=None) -> None:
+    records.update(session, user, {"active": True}, actor)
+
+
+def update_account(session: Session, user: User, full_name: str, is_admin: bool,
+                   actor=None) -> None:
+    """An administrator's change of someone's name or administrator rights; nobody
+    takes their own rights away, so an installation never locks itself out."""
+    if actor is not None and actor.id == user.id and user.is_admin and not is_admin:
+        raise ValidationError({"is_admin": _("You cannot take away your own administrator "
+                                             "rights; ask another administrator.")})
+    full_name = full_name.strip()
+    if len(full_name) > 200:
+        raise ValidationError({"full_name": _("At most 200 characters.")})
+    records.update(session, user, {"full_name": full_name, "is_admin": is_admin}, actor)
+
+
+# --- The trail of logins -------------------------------------------------------------------
+
+def logged_in(session: Session, user: User, ip: str) -> None:
+    audit.write(session, user, "login", {"ip": (None, ip)}, actor=user)
+
+
+def login_failed(session: Session, email: str, ip: str, reason: str,
+                 user: User | None = None) -> None:
+    """A refused login; ``reason``: "password", "code", "locked" or "throttled". The
+    password typed is never written anywhere."""
+    audit.write(session, user or User(email=email), "login_failed",
+                {"email": (None, email.strip()[:254]), "ip": (None, ip),
+                 "reason": (None, reason)})
+
+
+def logged_out(session: Session, user: User, ip: str) -> None:
+    audit.write(session, user, "logout", {"ip": (None, ip)}, actor=user)

@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError as CSRFError
 
-from core import tokens
+from core import permissions, tokens
 from core.api.errors import problem
 from core.web.db import db
 
@@ -32,6 +32,7 @@ def authenticate():
             return problem(401, _("The API token is unknown, expired or revoked."),
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         g.actor, g.token = found
+        permissions.limit_to(g.actor, g.token.scopes)
         return None
     if current_user.is_authenticated:
         if request.method not in SAFE:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from core import field_definitions
+from core import field_definitions, permissions
 from core.api import schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
@@ -37,12 +37,12 @@ def blueprint() -> Blueprint:
 
         @bp.arguments(FieldInSchema)
         @bp.response(201, schemas.FieldSchema)
-        @bp.alt_response(403, description="Only administrators define fields.")
+        @bp.alt_response(403, description="Needs the core.manage_fields permission.")
         @bp.alt_response(422, description="Field-level errors.")
         def post(self, data):
-            """Add a custom field (administrators only)."""
-            if not getattr(actor(), "is_admin", False):
-                return problem(403, _("Only administrators define fields."))
+            """Add a custom field (needs the core.manage_fields permission)."""
+            if not permissions.can(actor(), "core.manage_fields"):
+                return problem(403, _("Your role does not allow defining fields."))
             session = db()
             try:
                 row = field_definitions.create(session, data, actor())

@@ -4,7 +4,9 @@ from core.models.activity import Activity, ActivityLink
 from core.models.api_token import ApiToken
 from core.models.attachment import Attachment
 from core.models.audit import AuditEntry
+from core.models.auth_session import AuthSession, LoginAttempt
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
+from core.models.consent import Consent, ProcessingPurpose
 from core.models.field import ArchivedFieldValue, FieldDefinition
 from core.models.importing import ImportMapping
 from core.models.link import RecordLink
@@ -13,6 +15,7 @@ from core.models.organisation import Organisation, OrganisationType, OrgUnit
 from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
 from core.models.quality import QualityRule
+from core.models.role import Role, RoleAccess, RolePermission, UserRole
 from core.models.segment import Segment
 from core.models.stamp import ConfigStamp
 from core.models.tag import Tag, Tagging
@@ -23,8 +26,9 @@ from core.models.usage import UsageEvent
 from core.models.user import User
 
 __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ArchivedFieldValue", "Attachment",
-           "AuditEntry", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
+           "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",
+           "UserRole", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
            "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
-           "TeamMember", "TermOverride", "UsageEvent", "User"]
+           "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User"]

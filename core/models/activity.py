@@ -22,6 +22,7 @@ KINDS = ("note", "call", "meeting", "email_in", "email_out", "system")
 class Activity(Base):
     __tablename__ = "activities"
     record_type: ClassVar[str] = "activity"
+    scoped: ClassVar[bool] = False  # seen on the timelines of the records it is linked to
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)

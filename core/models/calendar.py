@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, exists, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -30,6 +30,13 @@ class CalendarEvent(Tracked, Base):
 
     attendees: Mapped[list[EventAttendee]] = relationship(cascade="all, delete-orphan")
     links: Mapped[list[EventLink]] = relationship(cascade="all, delete-orphan")
+
+    @classmethod
+    def owned_by(cls, users: list[int], teams: list[int]) -> ColumnElement:
+        """An event is its author's, its team's and every invited staff member's."""
+        invited = exists().where(EventAttendee.event_id == cls.id,
+                                 EventAttendee.user_id.in_(users))
+        return or_(cls.created_by_id.in_(users), cls.team_id.in_(teams), invited)
 
 
 class EventAttendee(Base):

@@ -56,6 +56,7 @@ class OrgUnit(Base):
 
     __tablename__ = "org_units"
     record_type: ClassVar[str] = "unit"
+    scoped: ClassVar[bool] = False  # part of its organisation: reached through it
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(

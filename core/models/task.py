@@ -19,6 +19,7 @@ class Task(Tracked, Base):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_open_due", "status", "due_at"),)
     record_type: ClassVar[str] = "task"
+    owner_columns: ClassVar[tuple[str, ...]] = ("assignee_id",)  # whose task it is
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(300))

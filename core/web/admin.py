@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import quality, usage
+from core import permissions, quality, usage
 from core.db import utcnow
 from core.errors import ValidationError
 from core.web.db import db
@@ -30,8 +30,24 @@ def admin_required(view):
     return wrapper
 
 
+def permission_required(key: str):
+    """A page for those whose roles grant ``key`` (administrators have every key)."""
+
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not permissions.can(current_user, key):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 @bp.get("/usage")
-@admin_required
+@permission_required("core.view_reports")
 def usage_page():
     period = request.args.get("period", "month")
     days = PERIODS.get(period, 30)
@@ -44,7 +60,7 @@ def usage_page():
 
 
 @bp.route("/quality/<record_type>", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.view_reports")
 def quality_page(record_type: str):
     if record_type not in quality.CHECKABLE:
         abort(404)

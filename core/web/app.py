@@ -11,10 +11,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from core import api, config, identifiers, runtime, timeline
-from core.errors import PluginError, StartupError
+from core import api, config, identifiers, permissions, runtime, timeline
+from core.errors import Forbidden, PluginError, StartupError
 from core.terms import term, term_adj
 from core.web import (
+    account,
     admin,
     attachments,
     audit,
@@ -27,10 +28,13 @@ from core.web import (
     imports,
     organisations,
     people,
+    privacy,
+    roles,
     search,
     segments,
     tasks,
     terms,
+    users,
 )
 from core.web.db import close_session
 from core.web.fields import bp as fields_bp
@@ -59,6 +63,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         # Refuse oversized uploads before reading them (a little room for the form).
         MAX_CONTENT_LENGTH=(int(settings.max_upload_mb) + 1) * 1024 * 1024,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
@@ -77,18 +82,22 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                                  activity_label=timeline.label,
                                  activity_kinds=timeline.KIND_LABELS,
                                  priorities=PRIORITY_LABELS, task_statuses=STATUS_LABELS,
-                                 one_week=timedelta(days=7))
+                                 one_week=timedelta(days=7), can=_can)
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
     app.url_map.converters["int"] = RecordId
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
-                      segments.bp, imports.bp, terms.bp, fields_bp):
+                      segments.bp, imports.bp, terms.bp, fields_bp, account.bp, roles.bp,
+                      users.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
+    privacy.init_app(app)
     api.init_app(app, csrf)
     app.register_error_handler(413, _too_large)
+    app.register_error_handler(Forbidden, _forbidden)
+    app.before_request(_staff_pages_only_for_staff)
     _register_plugin_blueprints(app, rt)
     try:
         rt.host.call_each("kartoteka_startup", app=app)
@@ -131,6 +140,42 @@ def _too_large(_error):
     limit = current_app.extensions["kartoteka"].settings.max_upload_mb
     flash(_("The file is larger than the limit of %(limit)s MB.", limit=limit), "error")
     return redirect(safe_next(request.referrer), code=303)
+
+
+def _can(key: str) -> bool:
+    """Whether the logged-in user's roles grant ``key``: for links in templates."""
+    from flask_login import current_user
+
+    return current_user.is_authenticated and permissions.can(current_user, key)
+
+
+# What a portal account may open: logging in and out, its own account, static files.
+PORTAL_BLUEPRINTS = {"auth", "account", "health", "portal", None}
+
+
+def _staff_pages_only_for_staff():
+    """A portal account never reaches a staff page or the staff API: they do not exist
+    for it (404), whatever the URL."""
+    from flask import abort, request
+    from flask_login import current_user
+
+    if request.endpoint == "static" or request.path.startswith("/api/"):
+        return None
+    if current_user.is_authenticated and current_user.is_portal \
+            and request.blueprint not in PORTAL_BLUEPRINTS:
+        abort(404)
+    return None
+
+
+def _forbidden(error: Forbidden):
+    """A write the user may not make: refused before anything was written."""
+    from flask import render_template, request
+
+    from core.api.errors import problem
+
+    if request.path.startswith("/api/"):
+        return problem(403, str(error))
+    return render_template("core/forbidden.html", message=str(error)), 403
 
 
 def _format_identifier(value: str, kind: str) -> str:

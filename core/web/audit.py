@@ -32,7 +32,7 @@ from core.importing import FIELDS
 from core.models import AuditEntry, FieldDefinition, Organisation, Person, User
 from core.tasks import local_zone
 from core.terms import term
-from core.web.admin import admin_required
+from core.web.admin import permission_required
 from core.web.db import db
 from core.web.exports import FORMATS
 from core.web.forms import form_id
@@ -135,7 +135,7 @@ def _history(record_type: str, record_id: int):
 # --- The administrators' view ------------------------------------------------------------
 
 @bp.get("/admin/audit")
-@admin_required
+@permission_required("core.view_audit")
 def admin_page():
     session = db()
     filters, errors = _filters()
@@ -154,7 +154,7 @@ def admin_page():
 
 
 @bp.get("/admin/audit/export")
-@admin_required
+@permission_required("core.view_audit")
 def export():
     """The filtered trail as a CSV or XLSX file, written as it is read."""
     fmt = request.args.get("format", "csv")

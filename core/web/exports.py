@@ -7,7 +7,7 @@ import tempfile
 from flask import abort, current_app, request, send_file
 from flask_login import current_user
 
-from core import exporting, usage
+from core import audit, exporting, permissions, usage
 from core.db import utcnow
 from core.terms import term
 from core.web.db import db
@@ -21,13 +21,21 @@ def send_export(query, model, record_type: str):
     fmt = request.args.get("format", "csv")
     if fmt not in FORMATS:
         abort(404)
+    if permissions.level(current_user, record_type, "export") == "none":
+        abort(403)
+    reach = permissions.scope(model, current_user, "export")
+    if reach is not None:
+        query = query.where(reach)
     session = db()
     host = current_app.extensions["kartoteka"].host
     columns = exporting.default_columns(session, host, model, current_user)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     delimiter = ";" if request.args.get("excel") == "pl" else ","
-    exporting.export(session, query, columns, spool, fmt=fmt, delimiter=delimiter)
+    written = exporting.export(session, query, columns, spool, fmt=fmt, delimiter=delimiter)
     usage.record(session, "export", current_user, record_type)
+    audit.event(session, "export", record_type, {"format": fmt, "rows": written,
+                                                 "filter": request.args.to_dict()},
+                current_user)
     session.commit()
     spool.seek(0)
     basename = term(f"core.{record_type}", plural=True).replace(" ", "-")

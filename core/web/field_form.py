@@ -15,7 +15,7 @@ from core.fields import field_types
 from core.fieldtypes import choice_values
 from core.web.forms import optional_int
 
-ROLES = {"admin": _l("Administrators"), "staff": _l("Staff")}
+ADMINS = _l("Administrators")
 TEXTS = ("record_type", "key", "type", "label_pl", "label_en", "help_pl", "help_en", "group",
          "position", "default", "choices", "target", "currency", "places", "min", "max")
 FLAGS = ("required", "read_only", "hidden", "indexed", "in_list")
@@ -23,6 +23,14 @@ LISTS = ("view_roles", "edit_roles")
 # Type settings typed in one input each; "choices" has its own textarea.
 OPTION_INPUTS = ("target", "currency", "places", "min", "max")
 INPUTS = set(TEXTS) | set(FLAGS) | set(LISTS) | {"replacements"}
+
+
+def role_options() -> dict:
+    """Role key -> name for the "who may see / change it" boxes."""
+    from core import roles
+    from core.web.db import db
+
+    return {"admin": ADMINS, **{r.key: r.name for r in roles.all_roles(db())}}
 
 
 def stored_values(row) -> dict:

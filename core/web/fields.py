@@ -24,7 +24,7 @@ from core.fieldtypes import choice_labels
 from core.models import FieldDefinition
 from core.terms import term
 from core.web import field_form
-from core.web.admin import admin_required
+from core.web.admin import permission_required
 from core.web.db import db
 from core.web.forms import commit_or_flash
 from core.web.i18n import current_locale
@@ -46,7 +46,7 @@ class Section:
 
 
 @bp.get("/")
-@admin_required
+@permission_required("core.manage_fields")
 def index():
     rows = db().scalars(select(FieldDefinition).order_by(
         FieldDefinition.group, FieldDefinition.position, FieldDefinition.id)).all()
@@ -59,7 +59,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.manage_fields")
 def new():
     session, errors = db(), {}
     values = {**field_form.stored_values(_blank()),
@@ -83,7 +83,7 @@ def new():
 
 
 @bp.route("/<int:field_id>/edit", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.manage_fields")
 def edit(field_id: int):
     session, errors, removed = db(), {}, []
     row = _row(field_id)
@@ -111,7 +111,7 @@ def edit(field_id: int):
 
 
 @bp.route("/<int:field_id>/type", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.manage_fields")
 def change_type(field_id: int):
     session, row = db(), _row(field_id)
     values = {**field_form.stored_values(row), "type": ""}
@@ -146,7 +146,7 @@ def change_type(field_id: int):
 
 
 @bp.route("/<int:field_id>/delete", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.manage_fields")
 def delete(field_id: int):
     session, row = db(), _row(field_id)
     if row.archived_at is not None:
@@ -164,7 +164,7 @@ def delete(field_id: int):
 
 
 @bp.post("/<int:field_id>/restore")
-@admin_required
+@permission_required("core.manage_fields")
 def restore(field_id: int):
     session, row = db(), _row(field_id)
     count = commit_or_flash(session, lambda: field_definitions.restore(session, row,
@@ -199,7 +199,8 @@ def type_label(key: str) -> str:
 
 
 def role_names(keys) -> str:
-    return ", ".join(str(field_form.ROLES.get(k, k)) for k in keys)
+    names = field_form.role_options()
+    return ", ".join(str(names.get(k, k)) for k in keys)
 
 
 def value_count(session, row: FieldDefinition) -> int:
@@ -261,7 +262,7 @@ def _choices_of_form() -> dict:
                for name in ALL_SETTINGS}
     return {"record_types": [(k, noun(k)) for k in record_types()], "type_options": types,
             "label_of": label_of,
-            "roles": field_form.ROLES, "used_by": used_by}
+            "roles": field_form.role_options(), "used_by": used_by}
 
 
 def _labelled(text: str) -> list[dict]:

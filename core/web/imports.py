@@ -10,9 +10,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from core import fields as custom_fields
 from core import importing, organisations
 from core.errors import KartotekaError, ValidationError
 from core.web.db import db
+from core.web.i18n import current_locale
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 TYPES = ("organisation", "person")
@@ -65,8 +67,7 @@ def start():
         flash(_("The file cannot be read: save it again as CSV or XLSX and try once more."),
               "error")
         return redirect(url_for("imports.start"))
-    mapping = importing.last_mapping(db(), headers, record_type) or \
-        importing.suggest_mapping(headers, record_type)
+    mapping = importing.initial_mapping(db(), headers, record_type, current_user)
     meta = {"user_id": current_user.id, "stored": stored.name, "filename": sent.filename,
             "record_type": record_type, "headers": headers, "mapping": mapping}
     (_folder() / f"{token}.json").write_text(json.dumps(meta))
@@ -90,10 +91,12 @@ def mapping(token: str):
         if request.form.get("type_key"):
             defaults["type_key"] = request.form["type_key"]
         try:
-            importing.check_mapping(meta["headers"], record_type, chosen, defaults)
+            importing.check_mapping(meta["headers"], record_type, chosen, defaults, db(),
+                                    current_user)
             if request.form.get("action") == "preview":
                 preview = importing.preview(rt.Session, rt.host, path, record_type, chosen,
-                                            on_duplicate=policy, defaults=defaults)
+                                            on_duplicate=policy, defaults=defaults,
+                                            actor=current_user)
             else:
                 dry_run = request.form.get("dry_run") == "1"
                 report = importing.run_import(
@@ -105,7 +108,30 @@ def mapping(token: str):
         except ValidationError as exc:
             errors = exc.errors
     types = organisations.types(db(), rt.host) if record_type == "organisation" else {}
+    custom = importing.custom_targets(db(), record_type, current_user)
     return render_template("core/import/mapping.html", token=token, meta=meta,
                            mapping=chosen, fields=importing.fields(record_type),
+                           custom=custom, field_types=custom_fields.field_types(),
+                           shown_values=_shown_values(record_type, custom),
                            policy=policy, policies=POLICIES, preview=preview, report=report,
                            errors=errors, types=types, defaults=defaults)
+
+
+def _shown_values(record_type: str, custom: dict):
+    """A previewed row's values as (label, text), custom values formatted as on a card."""
+    labels, kinds = importing.fields(record_type), custom_fields.field_types()
+
+    def shown(values: dict) -> list[tuple[str, str]]:
+        found = [(str(labels.get(k, k)), _text(v)) for k, v in values.items()
+                 if v and k != "custom"]
+        for key, value in (values.get("custom") or {}).items():
+            d = custom.get(importing.CUSTOM + key)
+            if d is not None and value not in (None, "", []):
+                found.append((d.label(current_locale()),
+                              kinds[d.type].display(value, d, current_locale())))
+        return found
+    return shown
+
+
+def _text(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -27,7 +27,7 @@ from core.terminology import (
     resolve,
 )
 from core.terms import CASES, LOCALES, Term, upper_first
-from core.web.admin import admin_required
+from core.web.admin import permission_required
 from core.web.db import db
 from core.web.i18n import current_locale
 
@@ -50,7 +50,7 @@ class PreviewLine:
 
 
 @bp.get("/")
-@admin_required
+@permission_required("core.manage_terms")
 def index():
     only_missing = request.args.get("missing") == "1"
     rows = [r for r in _ordered(_resolved()) if r.has_missing or not only_missing]
@@ -60,7 +60,7 @@ def index():
 
 
 @bp.route("/<key>", methods=["GET", "POST"])
-@admin_required
+@permission_required("core.manage_terms")
 def edit(key: str):
     resolved = _resolved().get(key) or abort(404)
     session, errors, shown = db(), {}, resolved
@@ -86,7 +86,7 @@ def edit(key: str):
 
 
 @bp.post("/<key>/reset")
-@admin_required
+@permission_required("core.manage_terms")
 def reset(key: str):
     if key not in _resolved():
         abort(404)

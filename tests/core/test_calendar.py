@@ -7,7 +7,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import func, select
 
-from core import calendar, people, records, tasks, teams
+from core import calendar, people, records, roles, tasks, teams
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import CalendarEvent, User
@@ -24,8 +24,10 @@ def rt(kartoteka_app_factory):
 
 def staff(session, name, active=True) -> User:
     email = f"{name.split()[0].lower()}@example.com"
-    return records.create(session, User(email=email, full_name=name,
+    user = records.create(session, User(email=email, full_name=name,
                                         password_hash="x", active=active))
+    roles.assign(session, user, ["staff"])
+    return user
 
 
 def event(session, title, starts, ends=None, actor=None, users=(), **fields) -> CalendarEvent:

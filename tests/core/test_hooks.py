@@ -275,3 +275,35 @@ def test_a_shipped_field_key_must_start_with_the_plugin_name(monkeypatch):
                                                        {"pl": "Moc", "en": "Power"})])
     with pytest.raises(PluginError, match="field key 'power' must start with 'photovoltaics_'"):
         build_host(["photovoltaics"])
+
+
+def test_hook_kartoteka_before_anonymise(spied_app):
+    from core import people, privacy
+    from core.models import Person
+
+    rt, _spy = spied_app
+
+    class Billing:
+        refuse = True
+
+        @hookimpl
+        def kartoteka_before_anonymise(self, person, keep):
+            if self.refuse:
+                raise ValidationError({"person": "An unpaid invoice names this person."})
+            keep.add("name")
+
+    billing = Billing()
+    rt.host.pm.register(billing, name="billing_spy")
+    with rt.session() as session, session.begin():
+        anna = people.create(session, {"first_name": "Anna", "last_name": "Nowak",
+                                       "pesel": "44051401359"})
+    with rt.session() as session, session.begin(), pytest.raises(ValidationError):
+        privacy.anonymise(session, session.get(Person, anna.id))
+    with rt.session() as session:
+        assert session.get(Person, anna.id).pesel == "44051401359"
+    billing.refuse = False
+    with rt.session() as session, session.begin():
+        privacy.anonymise(session, session.get(Person, anna.id))
+    with rt.session() as session:
+        kept = session.get(Person, anna.id)
+        assert (kept.full_name, kept.pesel) == ("Anna Nowak", "")

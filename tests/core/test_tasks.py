@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from core import organisations, people, records, tasks, teams, timeline
+from core import organisations, people, records, roles, tasks, teams, timeline
 from core.errors import ValidationError
 from core.models import Task, User
 
@@ -23,8 +23,10 @@ def rt(kartoteka_app_factory):
 
 def staff(session, name, active=True) -> User:
     email = f"{name.lower()}@example.com"
-    return records.create(session, User(email=email, full_name=name, password_hash="x",
+    user = records.create(session, User(email=email, full_name=name, password_hash="x",
                                         active=active))
+    roles.assign(session, user, ["staff"])
+    return user
 
 
 def new(session, title, user=None, team=None, about=(), **fields) -> Task:

@@ -147,10 +147,11 @@ def test_the_administrator_filters_the_trail(app, client):
     made = make_trail(app, client)
     everything = summaries(show(client, "/admin/audit"))
     assert everything[0] == "Organisation: Powiat Poznański"
-    assert len(everything) == 7  # the admin's account, 2 organisations, 1 person, 3 changes
+    # the admin's account and login, Ola's account, 2 organisations, 1 person, 2 changes
+    assert len(everything) == 8
 
     assert summaries(show(client, "/admin/audit?door=ui")) == [
-        "Organisation: Gmina i Miasto Kórnik", "Person: Jan Kowalski"]
+        "Organisation: Gmina i Miasto Kórnik", "Person: Jan Kowalski", "User: admin@example.com"]
     assert summaries(show(client, "/admin/audit?door=api")) == [
         "Organisation: Gmina i Miasto Kórnik"]
     assert summaries(show(client, "/admin/audit?action=delete")) == [
@@ -160,7 +161,7 @@ def test_the_administrator_filters_the_trail(app, client):
         "Organisation: Powiat Poznański"]
     tomorrow = date.today() + timedelta(days=2)
     assert summaries(show(client, f"/admin/audit?since={tomorrow}")) == []
-    assert len(summaries(show(client, f"/admin/audit?until={tomorrow}&door=ui"))) == 2
+    assert len(summaries(show(client, f"/admin/audit?until={tomorrow}&door=ui"))) == 3
     page = show(client, "/admin/audit?door=ui")
     assert f'href="/organisations/{made["org"]}"' in page
     assert 'name="door"' in page and '<option value="ui" selected>' in page

@@ -1,0 +1,141 @@
+"""Administrators' account pages: staff accounts, their roles and teams, switching an
+account off and on, and the teams themselves."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from core import roles, teams, users
+from core.errors import ValidationError
+from core.models import User
+from core.web.admin import permission_required
+from core.web.db import db
+from core.web.forms import form_id
+
+bp = Blueprint("users", __name__, url_prefix="/admin/users")
+manage = permission_required("core.manage_users")
+
+
+@bp.get("/")
+@manage
+def index():
+    session = db()
+    accounts = session.scalars(select(User).where(User.kind == "staff")
+                               .order_by(User.active.desc(), User.full_name, User.email)).all()
+    return render_template("core/admin/users.html", accounts=accounts,
+                           roles_of={u.id: roles.roles_of(session, u) for u in accounts},
+                           teams_of={u.id: [t.name for t in teams.teams_of(session, u)]
+                                     for u in accounts},
+                           role_names={r.key: r.name for r in roles.all_roles(session)},
+                           team_errors={}, team_name="")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@manage
+def new():
+    session, errors = db(), {}
+    values = {"email": "", "full_name": "", "is_admin": False,
+              "roles": [roles.STAFF], "teams": []}
+    if request.method == "POST":
+        values = _posted()
+        try:
+            user = users.create_user(session, values["email"], request.form.get("password", ""),
+                                     values["full_name"], values["is_admin"], current_user,
+                                     roles=values["roles"])
+            teams.set_teams(session, user, values["teams"], current_user)
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Account %(email)s created; give its owner the password you chose.",
+                    email=user.email))
+            return redirect(url_for("users.index"))
+    return render_template("core/admin/users_form.html", account=None, values=values,
+                           errors=errors, **_choices())
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@manage
+def edit(user_id: int):
+    session, errors = db(), {}
+    account = _account(user_id)
+    values = {"email": account.email, "full_name": account.full_name,
+              "is_admin": account.is_admin, "roles": roles.roles_of(session, account),
+              "teams": [t.id for t in teams.teams_of(session, account)]}
+    if request.method == "POST":
+        values = {**_posted(), "email": account.email}
+        try:
+            users.update_account(session, account, values["full_name"], values["is_admin"],
+                                 current_user)
+            roles.assign(session, account, values["roles"], current_user)
+            teams.set_teams(session, account, values["teams"], current_user)
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Account %(email)s saved.", email=account.email))
+            return redirect(url_for("users.index"))
+    return render_template("core/admin/users_form.html", account=account, values=values,
+                           errors=errors, **_choices())
+
+
+@bp.post("/<int:user_id>/active")
+@manage
+def set_active(user_id: int):
+    """Switch an account off (its sessions and tokens stop at once) or on again."""
+    session = db()
+    account = _account(user_id)
+    if account.id == current_user.id:
+        flash(_("You cannot switch off your own account."), "error")
+        return redirect(url_for("users.edit", user_id=user_id))
+    if request.form.get("active") == "1":
+        users.activate(session, account, current_user)
+        message = _("Account %(email)s switched on.", email=account.email)
+    else:
+        users.deactivate(session, account, current_user)
+        message = _("Account %(email)s switched off; its sessions have ended.",
+                    email=account.email)
+    session.commit()
+    flash(message)
+    return redirect(url_for("users.index"))
+
+
+@bp.post("/teams")
+@manage
+def new_team():
+    session = db()
+    try:
+        team = teams.create_team(session, request.form.get("name", ""), current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        for message in exc.errors.values():
+            flash(message, "error")
+    else:
+        flash(_("Team “%(name)s” added.", name=team.name))
+    return redirect(url_for("users.index"))
+
+
+def _account(user_id: int) -> User:
+    account = db().get(User, user_id)
+    if account is None or account.kind != "staff":
+        abort(404)
+    return account
+
+
+def _posted() -> dict:
+    return {"email": request.form.get("email", ""),
+            "full_name": request.form.get("full_name", ""),
+            "is_admin": request.form.get("is_admin") == "1",
+            "roles": request.form.getlist("roles"),
+            "teams": [i for i in map(form_id, request.form.getlist("teams")) if i is not None]}
+
+
+def _choices() -> dict:
+    session = db()
+    return {"all_roles": roles.all_roles(session), "all_teams": teams.all_teams(session)}
