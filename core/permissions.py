@@ -116,6 +116,7 @@ BIND = "_kartoteka_bind"
 
 
 @event.listens_for(Session, "after_attach")
+@event.listens_for(Session, "loaded_as_persistent")
 def _remember_bind(session: Session, instance) -> None:
     if getattr(type(instance), "__tablename__", None) == "users" and session.bind is not None:
         instance.__dict__[BIND] = session.bind

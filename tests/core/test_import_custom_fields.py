@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from core import exporting, field_definitions, importing, organisations, records
+from core import exporting, field_definitions, importing, organisations, records, users
 from core.errors import ValidationError
 from core.models import FieldDefinition, Organisation
 
@@ -50,10 +50,11 @@ MAPPING = {"Nazwa": "name", "Typ": "type_key", "Numer umowy": "custom.contract",
            "Aktywny": "custom.active"}
 
 
-class Staff:
+def staff_member(rt):
     """A staff member without the "manager" role."""
-
-    id, is_admin, role_keys = None, False, ("staff",)
+    with rt.session() as session, session.begin():
+        return users.find_by_email(session, "staff@example.com") or users.create_user(
+            session, "staff@example.com", "correct horse battery", roles=["staff"])
 
 
 def define(rt, *definitions) -> None:
@@ -109,7 +110,7 @@ def problems(report) -> list:
 def test_editable_custom_fields_are_offered_with_their_label(defined):
     with defined.session() as session:
         offered = importing.fields("organisation", session)
-        staff = importing.fields("organisation", session, Staff())
+        staff = importing.fields("organisation", session, staff_member(defined))
     assert {k: v for k, v in offered.items() if k.startswith("custom.")} == {
         "custom.signed": "Signed on", "custom.budget": "Budget", "custom.rate": "Rate",
         "custom.segment": "Segment", "custom.topics": "Topics", "custom.active": "Active",
@@ -125,13 +126,13 @@ def test_mapping_a_field_that_is_not_offered_is_refused(defined, tmp_path):
                "ERP": "custom.erp_id", "Tajne": "custom.secret", "Zarząd": "custom.board_note"}
     with defined.session() as session, pytest.raises(ValidationError) as refused:
         importing.check_mapping(headers, "organisation", mapping, session=session,
-                                actor=Staff())
+                                actor=staff_member(defined))
     assert refused.value.errors == {"ERP": "Choose a field from the list.",
                                     "Tajne": "Choose a field from the list.",
                                     "Zarząd": "Choose a field from the list."}
     path = csv_file(tmp_path, [headers, ["Agrobud", "Firma", "U/1", "E-1", "x", "y"]])
     with pytest.raises(ValidationError) as refused:
-        run(defined, path, mapping, actor=Staff())
+        run(defined, path, mapping, actor=staff_member(defined))
     assert set(refused.value.errors) == {"ERP", "Tajne", "Zarząd"}
     assert count(defined) == 0
 
@@ -161,7 +162,7 @@ def test_the_mapping_is_suggested_by_label_in_either_language_or_by_key(defined)
             "Budget": "custom.budget", "SEGMENT": "custom.segment", "topics": "custom.topics",
             "Aktywny 2": "custom.active", "custom.rate": "custom.rate"}
         assert importing.suggest_mapping(["Notatka zarządu"], "organisation", session,
-                                         Staff()) == {}
+                                         staff_member(defined)) == {}
 
 
 def test_a_remembered_mapping_with_custom_fields_comes_back(defined, tmp_path):
