@@ -26,7 +26,7 @@ from core.db import utcnow
 from core.models import AuditEntry
 
 DOORS = ("ui", "api", "import", "job", "plugin", "cli", "system")
-ACTIONS = ("create", "update", "delete", "restore", "purge", "merge")
+ACTIONS = ("create", "update", "delete", "restore", "purge", "merge", "move")
 HIDDEN = "***"
 # Columns whose values never reach the trail, in any table.
 SECRET_COLUMNS = frozenset({"password", "password_hash", "feed_token", "token", "secret",

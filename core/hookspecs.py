@@ -143,6 +143,33 @@ def kartoteka_register_fields():
 
 
 @hookspec
+def kartoteka_register_processes():
+    """Processes: the phases the plugin's cases move through, and how they may move.
+
+    Called once at start-up. Each ``core.workflow.Process`` has a key starting with the
+    plugin's name, phases (each named by a term, with an optional deadline, perhaps
+    starting subprocesses), and transitions with their checks (guards that return the
+    reason a step is not allowed), approval rules (``core.approvals.Threshold`` or
+    ``Chain``, whose limits are settings administrators edit), the permission needed
+    and actions run in the step's transaction. A definition naming unknown phases stops
+    start-up.
+
+    Example::
+
+        from core.workflow import Phase, Process, Transition
+
+        @hookimpl
+        def kartoteka_register_processes():
+            return [Process("visits.visit", "visits.visit",
+                            phases=(Phase("planned", "visits.planned"),
+                                    Phase("done", "visits.done", final=True)),
+                            transitions=(Transition("planned", "done"),))]
+
+    :returns: a list of ``core.workflow.Process``.
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 
@@ -238,6 +265,35 @@ def kartoteka_record_deleted(record, actor):
 
     :param record: the ORM object as it was before deletion.
     :param actor: the user who made the change, or ``None``.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_case_moved(case, source, target, actor):
+    """A case moved to another phase and the transaction committed.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+    Work that must happen with the step itself belongs in the transition's
+    ``actions`` instead.
+
+    :param case: the ``core.models.Case``.
+    :param source: the key of the phase it left.
+    :param target: the key of the phase it entered.
+    :param actor: the user who moved it, or ``None`` (a subprocess join, a job).
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_approval_decided(request, actor):
+    """An approver approved or returned a request and the transaction committed.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+
+    :param request: the ``core.models.ApprovalRequest``; ``status`` is ``approved`` or
+        ``returned``, ``comment`` the approver's words.
+    :param actor: the approver.
     :returns: nothing.
     """
 

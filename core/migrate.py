@@ -88,13 +88,40 @@ def _status(conn: Connection, branch: Branch) -> BranchStatus:
 
 
 def upgrade(engine: Engine, branch: Branch, revision: str = "head") -> None:
-    with migration_lock(engine), engine.begin() as conn:
+    with migration_lock(engine), migrating(engine) as conn:
         command.upgrade(alembic_config(branch, conn), revision)
 
 
 def downgrade(engine: Engine, branch: Branch, revision: str) -> None:
-    with migration_lock(engine), engine.begin() as conn:
+    with migration_lock(engine), migrating(engine) as conn:
         command.downgrade(alembic_config(branch, conn), revision)
+
+
+@contextmanager
+def migrating(engine: Engine):
+    """A connection in a transaction for migrations.
+
+    SQLite alters a table by copying it and dropping the old one; with foreign keys
+    enforced, that drop would cascade to every row pointing at it (the tables referring
+    to ``users`` would lose theirs). So they are off while migrating, and checked as a
+    whole before the transaction commits.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside a transaction, as it must be
+        conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 def make_revision(engine: Engine, branch: Branch, message: str, autogenerate: bool,

@@ -56,6 +56,8 @@ CORE_PERMISSIONS = [
     _core("view_audit", "Przeglądanie dziennika zmian", "View the audit trail"),
     _core("view_reports", "Raporty użycia i jakości danych", "Usage and data-quality reports"),
     _core("import", "Import danych", "Import data"),
+    _core("manage_processes", "Ustawienia procesów (progi, terminy, kontrole)",
+          "Process settings (limits, deadlines, checks)"),
 ]
 
 

@@ -35,6 +35,7 @@ from core.models import PluginState
 from core.organisations import OrgType
 from core.permissions import Permission
 from core.terms import Term
+from core.workflow import Process
 
 GROUP = "kartoteka.plugins"
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class PluginHost:
     organisation_types: dict[str, OrgType] = field(default_factory=dict)
     field_types: dict[str, FieldType] = field(default_factory=dict)
     fields: list[tuple[str, CustomField]] = field(default_factory=list)  # (plugin, field)
+    processes: dict[str, Process] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -187,7 +189,19 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host.organisation_types = _collect(host, "kartoteka_register_organisation_types", OrgType)
     host.field_types = _collect(host, "kartoteka_register_field_types", FieldType)
     host.fields = _shipped_fields(host)
+    host.processes = _processes(host)
     return host
+
+
+def _processes(host: PluginHost) -> dict[str, Process]:
+    found = _collect(host, "kartoteka_register_processes", Process)
+    for key, process in found.items():
+        problems = process.problems()
+        unknown = [c for p in process.phases for c in p.starts if c not in found]
+        problems += [f"starts the unknown process '{c}'" for c in unknown]
+        if problems:
+            raise PluginError(key.split(".")[0], f"process '{key}' {'; '.join(problems)}")
+    return found
 
 
 def _shipped_fields(host: PluginHost) -> list[tuple[str, CustomField]]:

@@ -6,6 +6,7 @@ from core.models.attachment import Attachment
 from core.models.audit import AuditEntry
 from core.models.auth_session import AuthSession, LoginAttempt
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
+from core.models.case import ApprovalRequest, Case, CasePerson, PhaseChange, ProcessSetting
 from core.models.consent import Consent, ProcessingPurpose
 from core.models.field import ArchivedFieldValue, FieldDefinition
 from core.models.importing import ImportMapping
@@ -25,7 +26,8 @@ from core.models.term_override import TermOverride
 from core.models.usage import UsageEvent
 from core.models.user import User
 
-__all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ArchivedFieldValue", "Attachment",
+__all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest", "Case",
+           "CasePerson", "PhaseChange", "ProcessSetting", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",
            "UserRole", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
            "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",

@@ -37,6 +37,10 @@ class User(Base):
     portal_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff organisation chart: whom this account answers to (approvals and
+    # escalations go up this line).
+    supervisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Base32 TOTP secret once the second factor is confirmed; None: password only.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     # The last accepted TOTP time step, so one code cannot be used twice.

@@ -44,7 +44,8 @@ CARDS = {"organisation": (Organisation, "organisations.card", "audit.organisatio
          "person": (Person, "people.card", "audit.person_history")}
 ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"),
                  "delete": _l("Moved to the bin"), "restore": _l("Restored"),
-                 "purge": _l("Deleted for good"), "merge": _l("Merged")}
+                 "purge": _l("Deleted for good"), "merge": _l("Merged"),
+                 "move": _l("Moved to another phase")}
 DOOR_LABELS = {"ui": _l("Web interface"), "api": "API", "import": _l("Import"),
                "job": _l("Scheduled job"), "cli": _l("Command line"), "system": _l("System")}
 # Names of what records own, and of fields that several kinds of record share.

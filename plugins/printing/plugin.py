@@ -2,7 +2,7 @@
 
 import core
 from core import Manifest, hookimpl
-from plugins.printing import permissions, terms
+from plugins.printing import fields, permissions, process, terms
 
 manifest = Manifest(
     name="printing",
@@ -30,3 +30,13 @@ def kartoteka_register_terms():
 @hookimpl
 def kartoteka_register_permissions():
     return permissions.PERMISSIONS
+
+
+@hookimpl
+def kartoteka_register_fields():
+    return fields.FIELDS
+
+
+@hookimpl
+def kartoteka_register_processes():
+    return process.PROCESSES
