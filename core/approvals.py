@@ -413,8 +413,8 @@ def _return(session: Session, req: ApprovalRequest, case: Case, actor, comment: 
         _task(session, case, author, _("Returned: %(case)s", case=case.title),
               _("Returned by %(who)s: %(reason)s", who=actor.full_name or actor.email,
                 reason=comment), None)
-    timeline.record_event(session, "approval_decided", [case], subject=_("Returned"),
-                          body=comment, actor=actor, data={"request_id": req.id})
+    timeline.add(session, "system", _("Returned"), [case], body=comment, actor=actor,
+                 event="approval_decided", data={"request_id": req.id})
     events.after_commit(session, "kartoteka_approval_decided", request=req, actor=actor)
     session.flush()
     return req

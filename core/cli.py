@@ -656,6 +656,59 @@ def report_quality(record_type: str):
     click.echo(f"{len(findings)} record(s) to fix.")
 
 
+# --------------------------------------------------------------------- processes
+
+
+@cli.group("processes")
+def processes_group():
+    """The processes of enabled plugins, their settings, and overdue phases."""
+
+
+@processes_group.command("list")
+def processes_list():
+    """Every process with its phases."""
+    rt = _runtime()
+    for key, process in sorted(rt.host.processes.items()):
+        click.echo(f"{key}: {' -> '.join(p.key for p in process.phases)}")
+
+
+@processes_group.command("settings")
+@click.argument("key")
+@click.argument("values", nargs=-1)
+def processes_settings(key: str, values: tuple[str, ...]):
+    """Show the settings of process KEY, or change them: NAME=VALUE..."""
+    from core import workflow
+
+    rt = _runtime()
+    process = rt.host.processes.get(key)
+    if process is None:
+        _fail(f"Unknown process: {key}.\nSee the processes with: kartoteka processes list")
+    wanted = dict(v.split("=", 1) if "=" in v else (v, "") for v in values)
+    with rt.session() as session, session.begin():
+        if wanted:
+            try:
+                workflow.change_settings(session, process, wanted)
+            except ValidationError as exc:
+                _fail("\n".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        current = workflow.settings(session, process)
+    for name, value in current.items():
+        click.echo(f"{name} = {value}")
+
+
+@processes_group.command("escalate")
+def processes_escalate():
+    """Escalate cases past their phase's deadline to the owner's supervisor (run it
+    from cron every hour; each case is escalated once per phase)."""
+    from core import workflow
+
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        done = workflow.escalate_overdue(session, rt.host)
+    for case in done:
+        click.echo(f"{case.id:>8}  {case.process_key}  {case.phase_key}  {case.title}")
+    click.echo(f"{len(done)} case(s) escalated.")
+
+
 # --------------------------------------------------------------------- privacy
 
 

@@ -262,8 +262,9 @@ def test_hook_kartoteka_register_field_types():
 
 def test_hook_kartoteka_register_fields():
     host = build_host(["photovoltaics"])
-    assert [(owner, f.key, f.type) for owner, f in host.fields] == [
-        ("photovoltaics", "photovoltaics_power", "photovoltaics.kwp")]
+    shipped = [(owner, f.key, f.type) for owner, f in host.fields]
+    assert ("photovoltaics", "photovoltaics_power", "photovoltaics.kwp") in shipped
+    assert {owner for owner, _f in host.fields} == {"photovoltaics"}
     assert build_host([]).fields == []
 
 
@@ -307,3 +308,82 @@ def test_hook_kartoteka_before_anonymise(spied_app):
     with rt.session() as session:
         kept = session.get(Person, anna.id)
         assert (kept.full_name, kept.pesel) == ("Anna Nowak", "")
+
+
+def test_hook_kartoteka_register_processes(monkeypatch):
+    from core.workflow import Phase, Process, Transition
+    from plugins.printing import process
+
+    host = build_host(["printing"])
+    project = host.processes["printing.project"]
+    assert project.phases[0].key == "inquiry" and project.transition("calculation", "offer")
+    assert build_host([]).processes == {}
+    broken = Process("printing.broken", "printing.project", phases=(Phase("a", "core.case"),),
+                     transitions=(Transition("a", "b"),))
+    monkeypatch.setattr(process, "PROCESSES", [broken])
+    with pytest.raises(PluginError, match="transition a->b names an unknown phase"):
+        build_host(["printing"])
+
+
+class CaseSpy:
+    def __init__(self):
+        self.heard = []
+
+    @hookimpl
+    def kartoteka_case_moved(self, case, source, target):
+        self.heard.append(("moved", case.title, source, target))
+
+    @hookimpl
+    def kartoteka_approval_decided(self, request, actor):
+        self.heard.append(("decided", request.status, request.comment, actor.email))
+
+
+@pytest.fixture
+def printing_spy(kartoteka_app_factory):
+    from core import roles, users
+
+    app = kartoteka_app_factory(["printing"], default_locale="en")
+    rt = app.extensions["kartoteka"]
+    spy = CaseSpy()
+    rt.host.pm.register(spy, name="case_spy")
+    with app.test_request_context(), rt.session() as session, session.begin():
+        boss = users.create_user(session, "boss@example.com", "correct horse battery")
+        rep = users.create_user(session, "rep@example.com", "correct horse battery")
+        rep.supervisor_id = boss.id
+        for user in (boss, rep):
+            roles.assign(session, user, ["staff"])
+    with app.test_request_context():
+        yield rt, spy
+
+
+def test_hook_kartoteka_case_moved(printing_spy):
+    from core import cases, users, workflow
+
+    rt, spy = printing_spy
+    with rt.session() as session, session.begin():
+        rep = users.find_by_email(session, "rep@example.com")
+        case = cases.create(session, rt.host, {"title": "Banner", "process_key":
+                                               "printing.project", "owner_id": rep.id}, rep)
+        workflow.move(session, rt.host, case, "calculation", rep)
+        assert spy.heard == []  # not before the commit
+    assert spy.heard == [("moved", "Banner", "inquiry", "calculation")]
+    with rt.session() as session:
+        workflow.move(session, rt.host, session.get(type(case), case.id), "lost", None)
+        session.rollback()
+    assert len(spy.heard) == 1
+
+
+def test_hook_kartoteka_approval_decided(printing_spy):
+    from core import approvals, cases, users, workflow
+
+    rt, spy = printing_spy
+    with rt.session() as session, session.begin():
+        rep = users.find_by_email(session, "rep@example.com")
+        boss = users.find_by_email(session, "boss@example.com")
+        case = cases.create(session, rt.host, {"title": "Banner", "amount": "9000",
+                                               "process_key": "printing.project",
+                                               "owner_id": rep.id}, rep)
+        workflow.move(session, rt.host, case, "calculation", rep)
+        request = approvals.request(session, rt.host, case, "offer", rep)
+        approvals.decide(session, rt.host, request, "return", boss, comment="Too cheap")
+    assert spy.heard[-1] == ("decided", "returned", "Too cheap", "boss@example.com")
