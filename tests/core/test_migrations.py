@@ -223,3 +223,21 @@ def test_a_database_migrated_by_newer_code_is_refused_not_downgraded(engine, dat
                                            "version of Kartoteka does not know"):
         create_app(app_config(database_url, tmp_path))
     assert version(engine, "alembic_version") == ["0099_from_the_future"]
+
+
+def test_a_migration_that_rebuilds_a_table_keeps_the_rows_pointing_at_it(engine):
+    # Adding the supervisor to `users` rebuilds the table on SQLite; rows referring to
+    # accounts (team memberships cascade, owners are set to null) must come through.
+    migrate.upgrade(engine, migrate.CORE_BRANCH, "0009_privacy")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO users (id, email, full_name, password_hash, is_admin, active, "
+            "created_at, kind, portal_admin, password_changed_at, totp_last_step) VALUES "
+            "(7, 'ola@example.com', 'Ola', 'x', false, true, CURRENT_TIMESTAMP, 'staff', "
+            "false, CURRENT_TIMESTAMP, 0)"))
+        conn.execute(text("INSERT INTO teams (id, name) VALUES (1, 'Sprzedaż')"))
+        conn.execute(text("INSERT INTO team_members (team_id, user_id) VALUES (1, 7)"))
+    migrate.upgrade(engine, migrate.CORE_BRANCH)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT user_id FROM team_members")).all() == [(7,)]
+        assert conn.execute(text("SELECT supervisor_id FROM users")).all() == [(None,)]
