@@ -695,18 +695,20 @@ def processes_settings(key: str, values: tuple[str, ...]):
         click.echo(f"{name} = {value}")
 
 
-@processes_group.command("escalate")
-def processes_escalate():
-    """Escalate cases past their phase's deadline to the owner's supervisor (run it
-    from cron every hour; each case is escalated once per phase)."""
+@processes_group.command("deadlines")
+def processes_deadlines():
+    """Remind owners a day before a phase's deadline and escalate cases past it to the
+    owner's supervisor (run it from cron every hour; each happens once per phase)."""
     from core import workflow
 
     rt = _runtime()
     with rt.session() as session, session.begin():
-        done = workflow.escalate_overdue(session, rt.host)
-    for case in done:
-        click.echo(f"{case.id:>8}  {case.process_key}  {case.phase_key}  {case.title}")
-    click.echo(f"{len(done)} case(s) escalated.")
+        done = workflow.watch_deadlines(session, rt.host)
+    for word, found in (("reminded", done.reminded), ("escalated", done.escalated)):
+        for case in found:
+            click.echo(f"{word:>9}  {case.id:>8}  {case.process_key}  {case.phase_key}  "
+                       f"{case.title}")
+    click.echo(f"{len(done.reminded)} reminded, {len(done.escalated)} escalated.")
 
 
 # --------------------------------------------------------------------- privacy

@@ -334,7 +334,8 @@ def _step(session: Session, host, process: Process, case: Case, transition: Tran
     source = case.phase_key
     now = utcnow()
     records.update(session, case, {"phase_key": transition.target, "phase_entered_at": now,
-                                   "escalated_at": None}, actor, expected_version,
+                                   "reminded_at": None, "escalated_at": None}, actor,
+                   expected_version,
                    action="move")
     session.add(PhaseChange(case_id=case.id, from_phase=source, to_phase=transition.target,
                             actor_id=getattr(actor, "id", None), at=now, comment=comment.strip()))
@@ -358,8 +359,9 @@ def entered(session: Session, host, process: Process, case: Case, actor) -> None
     phase = process.phase(case.phase_key)
     for child_process in phase.starts:
         child = host.processes[child_process]
+        suffix = f": {term(child.term)}"  # the parent's title is shortened to fit 300
         cases.create(session, host, {
-            "title": f"{case.title}: {term(child.term)}", "process_key": child.key,
+            "title": case.title[:300 - len(suffix)] + suffix, "process_key": child.key,
             "owner_id": case.owner_id, "organisation_id": case.organisation_id,
             "parent_id": case.id}, actor=None)
     if phase.final and case.parent_id is not None:
@@ -413,47 +415,87 @@ def history(session: Session, case: Case) -> list[PhaseChange]:
 
 # --- Deadlines ---------------------------------------------------------------------------
 
-def escalate_overdue(session: Session, host, now: datetime | None = None) -> list[Case]:
-    """Cases past their phase's deadline, each escalated once: a task for the owner's
-    supervisor (or the owner, when nobody is above them), due at once."""
-    from core import tasks
+REMIND_BEFORE = timedelta(days=1)
 
+
+@dataclass
+class Watched:
+    """What one pass over the deadlines did."""
+
+    reminded: list[Case] = field(default_factory=list)
+    escalated: list[Case] = field(default_factory=list)
+
+
+def watch_deadlines(session: Session, host, now: datetime | None = None) -> Watched:
+    """A day before a phase's deadline the owner gets a task to move the case on; once
+    it has passed, the owner's supervisor (or the owner, when nobody is above them)
+    gets one. Each happens once per phase: moving on starts the watch again."""
     now = now or utcnow()
-    done = []
+    done = Watched()
     for process in host.processes.values():
         values = settings(session, process)
         for phase in process.phases:
             days = values.get(f"deadline.{phase.key}") or 0
             if phase.final or not days:
                 continue
-            query = records.visible(Case).where(
-                Case.process_key == process.key, Case.phase_key == phase.key,
-                Case.escalated_at.is_(None), Case.phase_entered_at <= now - timedelta(days=days))
-            for case in session.scalars(query.order_by(Case.id)):
-                _mark_escalated(session, case, now)
-                owner = session.get(User, case.owner_id) if case.owner_id else None
-                to = (owner.supervisor_id if owner is not None else None) or case.owner_id
-                if to is not None:
-                    tasks.create(session, {
-                        "title": _("Overdue: %(case)s", case=case.title)[:300],
-                        "description": _("“%(case)s” has been in the phase “%(phase)s” for "
-                                         "more than %(days)d days.", case=case.title,
-                                         phase=phase_name(process, phase.key), days=days),
-                        "assignee_id": to, "due_at": now, "priority": 3}, about=[case])
-                timeline.record_event(session, "phase_overdue", [case], subject=_(
-                    "The phase deadline has passed"), data={"phase": phase.key})
-                done.append(case)
+            in_phase = records.visible(Case).where(Case.process_key == process.key,
+                                                   Case.phase_key == phase.key)
+            due = now - timedelta(days=days)
+            for case in session.scalars(in_phase.where(
+                    Case.reminded_at.is_(None), Case.escalated_at.is_(None),
+                    Case.phase_entered_at <= due + REMIND_BEFORE,
+                    Case.phase_entered_at > due).order_by(Case.id)):
+                _remind(session, process, case, days, now)
+                done.reminded.append(case)
+            for case in session.scalars(in_phase.where(
+                    Case.escalated_at.is_(None), Case.phase_entered_at <= due)
+                    .order_by(Case.id)):
+                _escalate(session, process, case, days, now)
+                done.escalated.append(case)
     return done
 
 
-def _mark_escalated(session: Session, case: Case, now: datetime) -> None:
+def _remind(session: Session, process: Process, case: Case, days: int, now: datetime) -> None:
+    from core import tasks
+
+    _mark(session, case, reminded_at=now)
+    if case.owner_id is not None:
+        tasks.create(session, {
+            "title": _("Deadline tomorrow: %(case)s", case=case.title)[:300],
+            "description": _("“%(case)s” should leave the phase “%(phase)s” within %(days)d "
+                             "days of entering it.", case=case.title,
+                             phase=phase_name(process, case.phase_key), days=days),
+            "assignee_id": case.owner_id, "due_at": case.phase_entered_at + timedelta(days=days),
+            "priority": 3}, about=[case])
+
+
+def _escalate(session: Session, process: Process, case: Case, days: int, now: datetime
+              ) -> None:
+    from core import tasks
+
+    _mark(session, case, escalated_at=now)
+    owner = session.get(User, case.owner_id) if case.owner_id else None
+    to = (owner.supervisor_id if owner is not None else None) or case.owner_id
+    if to is not None:
+        tasks.create(session, {
+            "title": _("Overdue: %(case)s", case=case.title)[:300],
+            "description": _("“%(case)s” has been in the phase “%(phase)s” for more than "
+                             "%(days)d days.", case=case.title,
+                             phase=phase_name(process, case.phase_key), days=days),
+            "assignee_id": to, "due_at": now, "priority": 4}, about=[case])
+    timeline.record_event(session, "phase_overdue", [case],
+                          subject=_("The phase deadline has passed"),
+                          data={"phase": case.phase_key})
+
+
+def _mark(session: Session, case: Case, **values) -> None:
     # Bookkeeping, not a change by a person: the version stays, so a form open on the
     # case can still be saved.
     from sqlalchemy import update
 
-    session.execute(update(Case).where(Case.id == case.id).values(escalated_at=now)
+    session.execute(update(Case).where(Case.id == case.id).values(**values)
                     .execution_options(synchronize_session=False))
-    case.__dict__["escalated_at"] = now
+    case.__dict__.update(values)
 
 
 def counts_by_phase(session: Session, process: Process, actor=None) -> dict[str, int]:

@@ -31,7 +31,9 @@ class Case(Tracked, Base):
     process_key: Mapped[str] = mapped_column(String(64))
     phase_key: Mapped[str] = mapped_column(String(64))
     phase_entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set when the phase's deadline passed and the owner's supervisor was told, once.
+    # When the owner was reminded of the phase's deadline, and when, past it, their
+    # supervisor was told: each once per phase.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     owner_id: Mapped[int | None] = owner_column()
     organisation_id: Mapped[int | None] = mapped_column(

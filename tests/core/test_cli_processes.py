@@ -25,8 +25,8 @@ def test_bad_settings_are_named_and_nothing_is_stored(cli):
     assert unknown.returncode == 1 and "Unknown process" in unknown.stderr
 
 
-def test_escalation_from_cron_reports_what_it_did(cli):
+def test_the_deadline_watch_from_cron_reports_what_it_did(cli):
     assert cli("init", "--plugins", "printing").returncode == 0
-    done = cli("processes", "escalate")
+    done = cli("processes", "deadlines")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("0 case(s) escalated.")
+    assert done.stdout.strip().endswith("0 reminded, 0 escalated.")

@@ -429,28 +429,56 @@ def test_a_phase_starts_subprocesses_and_the_parent_moves_on_when_all_are_done(r
             "building", "done", None, "Every subprocess is finished.")
 
 
-def test_an_overdue_phase_is_escalated_once_to_the_owners_supervisor(rt, people):
+def test_a_day_before_the_deadline_the_owner_is_reminded_then_the_supervisor_told(rt, people):
+    # The draft phase has a deadline of three days.
     with rt.session() as s, s.begin():
         case = new_case(s, rt, people)
-        case.phase_entered_at = utcnow() - timedelta(days=3, minutes=1)
-        fresh = new_case(s, rt, people, title="Fresh")
+        entered = case.phase_entered_at
+        version = case.version
     with rt.session() as s, s.begin():
-        version = s.get(Case, case.id).version
-        assert [c.id for c in workflow.escalate_overdue(s, rt.host)] == [case.id]
+        early = workflow.watch_deadlines(s, rt.host, entered + timedelta(days=1, hours=23))
+        assert (early.reminded, early.escalated) == ([], [])
+        day_before = workflow.watch_deadlines(s, rt.host, entered + timedelta(days=2, hours=1))
+        assert ([c.id for c in day_before.reminded], day_before.escalated) == ([case.id], [])
+        [reminder] = tasks.my_tasks(s, user(s, people, "rep"))
+        assert (reminder.title, reminder.due_at) == ("Deadline tomorrow: Banner 6x3",
+                                                     entered + timedelta(days=3))
     with rt.session() as s, s.begin():
-        assert workflow.escalate_overdue(s, rt.host) == []
+        again = workflow.watch_deadlines(s, rt.host, entered + timedelta(days=2, hours=2))
+        assert (again.reminded, again.escalated) == ([], [])
+        late = workflow.watch_deadlines(s, rt.host, entered + timedelta(days=3, minutes=1))
+        assert ([c.id for c in late.escalated], late.reminded) == ([case.id], [])
+    with rt.session() as s, s.begin():
+        assert workflow.watch_deadlines(s, rt.host, entered + timedelta(days=9)).escalated == []
         [task] = tasks.my_tasks(s, user(s, people, "boss"))
-        assert task.title == "Overdue: Banner 6x3"
-        assert s.get(Case, case.id).version == version and s.get(Case, fresh.id).escalated_at is None
+        assert (task.title, task.priority) == ("Overdue: Banner 6x3", 4)
+        # Bookkeeping does not count as a change: a form open on the case still saves.
+        assert s.get(Case, case.id).version == version
 
 
-def test_moving_on_ends_the_escalation_so_the_next_phase_can_escalate(rt, people):
+def test_a_case_found_late_is_escalated_without_a_reminder_first(rt, people):
+    with rt.session() as s, s.begin():
+        case = new_case(s, rt, people)
+        found = workflow.watch_deadlines(s, rt.host, case.phase_entered_at + timedelta(days=5))
+        assert (found.reminded, [c.id for c in found.escalated]) == ([], [case.id])
+
+
+def test_a_deadline_set_to_zero_by_an_administrator_is_not_watched(rt, people):
+    with rt.session() as s, s.begin():
+        admin = users.create_user(s, "admin@example.com", PASSWORD, is_admin=True)
+        workflow.change_settings(s, ORDER, {"deadline.draft": "0"}, admin)
+        case = new_case(s, rt, people)
+        found = workflow.watch_deadlines(s, rt.host, case.phase_entered_at + timedelta(days=30))
+        assert (found.reminded, found.escalated) == ([], [])
+
+
+def test_moving_on_starts_the_watch_again_for_the_next_phase(rt, people):
     with rt.session() as s, s.begin():
         case = new_case(s, rt, people, amount="100")
-        case.phase_entered_at = utcnow() - timedelta(days=4)
-        workflow.escalate_overdue(s, rt.host)
+        workflow.watch_deadlines(s, rt.host, utcnow() + timedelta(days=4))
+        assert case.escalated_at is not None
         workflow.move(s, rt.host, case, "calculated", user(s, people, "rep"))
-        assert case.escalated_at is None
+        assert (case.reminded_at, case.escalated_at) == (None, None)
         assert s.scalar(select(func.count()).select_from(Task)) == 1
 
 

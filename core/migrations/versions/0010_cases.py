@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("process_key", sa.String(length=64), nullable=False),
         sa.Column("phase_key", sa.String(length=64), nullable=False),
         sa.Column("phase_entered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.Column("organisation_id", sa.Integer(), nullable=True),
