@@ -1,7 +1,7 @@
 """Merging two records that describe the same organisation or person.
 
 Everything attached to the record that goes is moved to the one that stays: history,
-links, tags, memberships, contacts and addresses. Empty fields of the one that stays
+links, tags, memberships, contacts, addresses and cases. Empty fields of the one that stays
 are filled from the other; nothing it already has is overwritten. The merged record
 is soft-deleted and points at the survivor, and the merge is an event on its timeline.
 """
@@ -9,7 +9,7 @@ is soft-deleted and points at the survivor, and the merge is an event on its tim
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core import people, records, timeline
@@ -19,6 +19,8 @@ from core.models import (
     ActivityLink,
     Address,
     Attachment,
+    Case,
+    CasePerson,
     EventLink,
     Membership,
     Organisation,
@@ -95,6 +97,8 @@ def _move_attachments(session: Session, keep, drop) -> None:
                         .values(organisation_id=keep_id))
         session.execute(update(OrgUnit).where(OrgUnit.organisation_id == drop_id)
                         .values(organisation_id=keep_id))
+        session.execute(update(Case).where(Case.organisation_id == drop_id)
+                        .values(organisation_id=keep_id))
     else:
         session.execute(update(Membership).where(Membership.person_id == drop_id)
                         .values(person_id=keep_id))
@@ -104,9 +108,20 @@ def _move_attachments(session: Session, keep, drop) -> None:
                 contact.person_id, contact.is_primary = keep_id, False
         session.execute(update(Address).where(Address.person_id == drop_id)
                         .values(person_id=keep_id))
+        _repoint_case_people(session, keep_id, drop_id)
     session.flush()
     session.expire(keep)
     session.expire(drop)
+
+
+def _repoint_case_people(session, keep_id: int, drop_id: int) -> None:
+    """The dropped person's cases are the kept one's; where both were on a case, the
+    kept one's role stays."""
+    both = select(CasePerson.case_id).where(CasePerson.person_id == keep_id)
+    session.execute(delete(CasePerson).where(CasePerson.person_id == drop_id,
+                                             CasePerson.case_id.in_(both)))
+    session.execute(update(CasePerson).where(CasePerson.person_id == drop_id)
+                    .values(person_id=keep_id))
 
 
 def _repoint(session, model, rtype, keep_id, drop_id, key) -> None:

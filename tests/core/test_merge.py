@@ -251,3 +251,28 @@ def test_files_tasks_and_events_of_the_merged_record_move_to_the_survivor(rt):
         assert [a.filename for a in attachments.list_for(session, survivor)] == ["notatka.txt"]
         assert [t.id for t in tasks.for_record(session, survivor)] == [task.id]
         assert session.scalars(select(EventLink.record_id)).all() == [keep.id]
+
+
+def test_cases_of_the_merged_records_move_to_the_survivor(kartoteka_app_factory):
+    from core import cases
+    from core.models import Case, CasePerson
+
+    app = kartoteka_app_factory(["printing"], default_locale="en")
+    rt = app.extensions["kartoteka"]
+    with app.test_request_context(), rt.session() as session, session.begin():
+        keep, drop = org(session, rt, "Krzak Sp. z o.o."), org(session, rt, "Firma Krzak")
+        anna, twin, piotr = person(session), person(session), person(session, "Piotr")
+        case = cases.create(session, rt.host, {"title": "Baner", "process_key": "printing.project",
+                                               "organisation_id": drop.id},
+                            people=[(twin, "client"), (anna, "designer"), (piotr, "courier")])
+        other = cases.create(session, rt.host, {"title": "Tablice",
+                                                "process_key": "printing.project"},
+                             people=[(twin, "client")])
+        merge.merge(session, keep, drop)
+        merge.merge(session, anna, twin)
+    with rt.session() as session:
+        assert session.get(Case, case.id).organisation_id == keep.id
+        assert session.execute(select(CasePerson.case_id, CasePerson.person_id, CasePerson.role)
+                               .order_by(CasePerson.case_id, CasePerson.person_id)).all() == [
+            (case.id, anna.id, "designer"), (case.id, piotr.id, "courier"),
+            (other.id, anna.id, "client")]
