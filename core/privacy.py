@@ -56,6 +56,8 @@ from core.models import (
     ActivityLink,
     Attachment,
     AuditEntry,
+    Case,
+    CasePerson,
     Consent,
     Membership,
     Organisation,
@@ -182,6 +184,7 @@ def _document(session: Session, person: Person, rows: Held, files: dict[int, str
         "activities": [{**_row(a), "links": [[k.record_type, k.record_id] for k in a.links]}
                        for a in rows.activities],
         "tasks": [_row(t) for t in rows.tasks],
+        "cases": _cases(session, rows.people),
         "links": [_row(k) for k in rows.links],
         "attachments": [{**_row(a, skip={"stored_name"}), "file": files.get(a.id)}
                         for a in rows.attachments],
@@ -191,6 +194,15 @@ def _document(session: Session, person: Person, rows: Held, files: dict[int, str
         "audit": [_row(e) for e in session.scalars(
             select(AuditEntry).where(_about(_own_refs(rows))).order_by(AuditEntry.id))],
     }
+
+
+def _cases(session: Session, people: list[Person]) -> list[dict]:
+    """The cases the person is involved in, in which role."""
+    found = session.execute(
+        select(CasePerson.role, Case).join(Case, Case.id == CasePerson.case_id)
+        .where(CasePerson.person_id.in_([p.id for p in people])).order_by(Case.id))
+    return [{"role": role, "case_id": case.id, "title": case.title,
+             "process": case.process_key, "phase": case.phase_key} for role, case in found]
 
 
 def _row(record, skip: frozenset | set = frozenset()) -> dict:

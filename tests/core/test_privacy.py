@@ -433,3 +433,20 @@ def test_an_unknown_person_answers_404_on_every_privacy_page(client, zofia):
     for path in ("/people/999999/consents", "/people/999999/data.zip",
                  "/people/999999/anonymise"):
         assert client.get(path).status_code == 404, path
+
+
+def test_the_access_export_names_the_cases_the_person_is_involved_in(kartoteka_app_factory):
+    from core import cases
+
+    app = kartoteka_app_factory(["printing"], default_locale="en")
+    rt = app.extensions["kartoteka"]
+    with app.test_request_context(), rt.session() as session, session.begin():
+        zofia = add_person(session, "Zofia", "Nowak", EMAIL)
+        beata = add_person(session, "Beata", "Kowalska", "beata@example.com")
+        case = cases.create(session, rt.host, {"title": "Baner", "process_key":
+                                               "printing.project"}, people=[(zofia, "client")])
+        cases.create(session, rt.host, {"title": "Tablice", "process_key": "printing.project"},
+                     people=[(beata, "client")])
+    document = json.loads(export(rt, zofia.id).read("person.json"))
+    assert document["cases"] == [{"role": "client", "case_id": case.id, "title": "Baner",
+                                  "process": "printing.project", "phase": "inquiry"}]
