@@ -198,9 +198,18 @@ FIELDS: dict[str, dict[str, Field]] = {
         "region": Field("text", rows=_addresses("region")),
         **_common(),
     },
+    "case": {
+        **{name: attribute(name) for name in ("title", "process_key", "phase_key",
+                                               "currency", "description")},
+        **{name: attribute(name, "integer") for name in ("organisation_id", "parent_id")},
+        **{name: attribute(name, "number") for name in ("amount", "cost")},
+        "phase_entered_at": attribute("phase_entered_at", "datetime"),
+        **_common(),
+    },
 }
 # The term naming each record type in messages ("Unknown field ... for organisations").
-TERMS: dict[str, str] = {"organisation": "core.organisation", "person": "core.person"}
+TERMS: dict[str, str] = {"organisation": "core.organisation", "person": "core.person",
+                         "case": "core.case"}
 
 
 def register(record_type: str, fields: dict[str, Field], term_key: str) -> None:

@@ -498,3 +498,23 @@ def test_a_restricted_user_cannot_move_what_they_cannot_see(rt, people):
     with rt.session() as s:
         assert s.get(Case, case.id).phase_key == "draft"
         assert s.scalar(select(func.count()).select_from(PhaseChange)) == 1
+
+
+def test_cases_are_found_with_the_one_filter_language(rt, people):
+    from core import filters
+
+    with rt.session() as s, s.begin():
+        small = new_case(s, rt, people, title="Ulotki", amount="900")
+        big = new_case(s, rt, people, title="Billboardy", amount="145000.50")
+        at(s, rt, people, "offered", title="Roll-upy", amount="3900")
+        query = filters.apply(records.visible(Case), Case, {"and": [
+            {"field": "phase_key", "op": "eq", "value": "draft"},
+            {"field": "amount", "op": "gte", "value": 1000}]})
+        assert [c.id for c in s.scalars(query)] == [big.id]
+        by_title = filters.apply(records.visible(Case), Case,
+                                 {"field": "title", "op": "contains", "value": "ULOT"})
+        assert [c.id for c in s.scalars(by_title)] == [small.id]
+        with pytest.raises(ValidationError) as bad:
+            filters.apply(records.visible(Case), Case,
+                          {"field": "amount; DROP TABLE cases", "op": "eq", "value": 1})
+        assert list(bad.value.errors) == ["filter.field"]
