@@ -17,8 +17,9 @@ from core.web.i18n import current_locale
 
 # Component schema name (or its start: the partial schema of updates is "Organisation1")
 # -> record type whose custom fields it carries.
-CUSTOM_OF = {"Organisation": "organisation", "Person": "person"}
-TAGS = {"organizations": "core.organisation", "people": "core.person"}
+CUSTOM_OF = {"Organisation": "organisation", "Person": "person", "Case": "case"}
+TAGS = {"organizations": "core.organisation", "people": "core.person", "cases": "core.case",
+        "processes": "core.process", "approvals": "core.approval"}
 
 
 def document(api) -> dict:

@@ -176,8 +176,13 @@ def _if_match(record):
 
 
 def _list(resource: Resource, args: dict) -> dict:
-    session, model = db(), resource.model
-    query = records.visible(model, actor())
+    return page(resource.model, records.visible(resource.model, actor()), args)
+
+
+def page(model, query, args: dict) -> dict:
+    """One page of ``query``'s records, narrowed by the ``filter``, ordered by ``sort``
+    and continued ``after`` a cursor, as the list routes answer it."""
+    session = db()
     try:
         spec = json.loads(args["filter"]) if args.get("filter") else None
     except ValueError:

@@ -8,8 +8,14 @@ definitions, and the OpenAPI document describes them from the same definitions.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
 
+from core import approvals, workflow
+from core import cases as case_fields
 from core.validation import max_length
 
 PAGE_MAX = 200
@@ -124,3 +130,237 @@ class FieldSchema(Schema):
     hidden = fields.Boolean()
     options = fields.Dict()
     indexed = fields.Boolean()
+
+
+# ------------------------------------------------------------------ cases
+
+
+def _amount(description: str, example: str):
+    """The cases' own amount field (the same limits and messages as the forms), described
+    as the decimal string it is in JSON, never a float."""
+    field = case_fields.amount_field()
+    field.metadata.update(type="string", format="decimal", example=example,
+                          description=description, minimum=0,
+                          maximum=float(case_fields.MAX_AMOUNT))
+    return field
+
+
+class CasePersonSchema(Schema):
+    person_id = fields.Integer()
+    role = fields.String()
+
+
+class CaseSchema(Tracked, Strict):
+    """A case (an order, a project, a matter) in a phase of its process.
+
+    Amounts are decimal strings ("12500.50"), never floats. The phase changes only
+    through ``POST /cases/{case_id}/move``; it cannot be written here.
+    """
+
+    title = fields.String(required=True, validate=max_length(300))
+    process_key = fields.String(required=True, validate=max_length(64), metadata={
+        "description": "The key of an enabled process (see /api/v1/processes); it cannot "
+                       "be changed later."})
+    phase_key = fields.String(dump_only=True)
+    phase_name = fields.Method("_phase_name", dump_only=True, metadata={
+        "type": "string",
+        "description": "The phase as this installation names it, in the request's language."})
+    phase_entered_at = fields.DateTime(dump_only=True)
+    organisation_id = fields.Integer(allow_none=True)
+    parent_id = fields.Integer(allow_none=True)
+    amount = _amount("The value of the case.", "12500.50")
+    cost = _amount("What the case costs.", "9000.00")
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error=_l(
+        "Enter a three-letter currency code, such as PLN.")))
+    margin = fields.Method("_margin", dump_only=True, allow_none=True, metadata={
+        "type": "string", "format": "decimal",
+        "description": "(amount - cost) / amount as a decimal string: \"0.2500\" is 25%; "
+                       "null without an amount or a cost."})
+    description = fields.String(validate=max_length(20000))
+    people = fields.List(fields.Nested(CasePersonSchema), dump_only=True)
+
+    def _phase_name(self, case) -> str:
+        process = current_app.extensions["kartoteka"].host.processes.get(case.process_key)
+        return workflow.phase_name(process, case.phase_key) if process else case.phase_key
+
+    def _margin(self, case) -> str | None:
+        margin = case.margin
+        return None if margin is None else str(margin.quantize(Decimal("0.0001")))
+
+
+class CaseListArgs(ListArgs):
+    process = fields.String(validate=max_length(64), metadata={
+        "description": "Only cases of this process (its key)."})
+    phase = fields.String(validate=max_length(64), metadata={
+        "description": "Only cases in this phase (its key)."})
+    organisation_id = fields.Integer()
+    owner_id = fields.Integer()
+
+
+class MoveInSchema(Strict):
+    target = fields.String(required=True, validate=max_length(64), metadata={
+        "description": "The key of the phase to move to."})
+    comment = fields.String(load_default="", validate=max_length(5000))
+
+
+class BlockedMoveSchema(Schema):
+    target = fields.String()
+    target_name = fields.String()
+    permission = fields.String(allow_none=True)
+    allowed = fields.Boolean(metadata={"description": "Nothing blocks the step now."})
+    blockers = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "What stands in the way, keyed as the field errors of a refused "
+                       "move: check.<key>, approval, permission, subprocesses."})
+
+
+class PhaseChangeSchema(Schema):
+    id = fields.Integer()
+    from_phase = fields.String(allow_none=True)
+    from_name = fields.String(allow_none=True)
+    to_phase = fields.String()
+    to_name = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    at = fields.DateTime()
+    comment = fields.String()
+
+
+class ApproverSchema(Schema):
+    kind = fields.String(metadata={"description": "supervisor or role"})
+    role = fields.String(allow_none=True)
+    name = fields.String()
+
+
+class ApprovalRequestSchema(Schema):
+    id = fields.Integer()
+    case_id = fields.Integer()
+    transition = fields.String(metadata={"description": '"<from>-><to>"'})
+    level = fields.Integer(metadata={"description": "The position in the rule's chain."})
+    step_key = fields.String()
+    status = fields.String(metadata={
+        "description": "pending, approved, returned or superseded (the values changed)."})
+    status_text = fields.Function(lambda r: approvals.describe_status(r), metadata={
+        "type": "string", "description": "The status in words, in the request's language."})
+    approver_id = fields.Integer(allow_none=True, metadata={
+        "description": "The one person who decides; null when any holder of "
+                       "approver_role does."})
+    approver_role = fields.String(allow_none=True)
+    reason = fields.String(metadata={"description": "Why this level is needed."})
+    values = fields.Dict(metadata={"description": "The values the approval covers."})
+    requested_by_id = fields.Integer(allow_none=True)
+    requested_at = fields.DateTime()
+    decided_by_id = fields.Integer(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    comment = fields.String()
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+
+
+class RequiredApprovalSchema(Schema):
+    level = fields.Integer()
+    step_key = fields.String()
+    approver = fields.Nested(ApproverSchema)
+    reason = fields.String()
+    users = fields.List(fields.Nested(UserRefSchema), metadata={
+        "description": "Who may decide."})
+    status = fields.String(metadata={
+        "description": "approved, pending (asked, not decided) or missing (not asked)."})
+    request_id = fields.Integer(allow_none=True)
+
+
+class ExplainArgs(Strict):
+    target = fields.String(required=True, validate=max_length(64), metadata={
+        "description": "The key of the phase the case would move to."})
+
+
+class ExplainSchema(Schema):
+    target = fields.String()
+    target_name = fields.String()
+    required = fields.List(fields.Nested(RequiredApprovalSchema), metadata={
+        "description": "Every level that must approve the step for the case's values "
+                       "now, in order; empty when none."})
+
+
+class ApprovalAskSchema(Strict):
+    target = fields.String(required=True, validate=max_length(64), metadata={
+        "description": "The key of the phase the approval is for."})
+
+
+class DecisionSchema(Strict):
+    decision = fields.String(required=True, validate=validate.OneOf(("approve", "return")))
+    comment = fields.String(load_default="", validate=max_length(5000), metadata={
+        "description": "Required to return."})
+    corrections = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
+                              metadata={"description": "Values of the case the approver "
+                                                       "corrects before approving, such "
+                                                       "as {\"amount\": \"12000.00\"}."})
+
+
+class CheckSchema(Schema):
+    key = fields.String()
+    title = fields.String()
+    optional = fields.Boolean(metadata={"description": "Administrators may switch it off."})
+    enabled = fields.Boolean()
+
+
+class ApprovalStepSchema(Schema):
+    key = fields.String()
+    approver = fields.Nested(ApproverSchema)
+    below = fields.String(allow_none=True, metadata={
+        "description": "Threshold: the setting holding the band's upper limit (none for "
+                       "the last band)."})
+    when = fields.Dict(allow_none=True, metadata={
+        "description": "Chain: the condition of the step, {\"kind\": \"margin_below\" or "
+                       "\"amount_at_least\", \"setting\": ...}; null: always."})
+
+
+class ApprovalRuleSchema(Schema):
+    key = fields.String()
+    kind = fields.String(metadata={"description": "threshold or chain"})
+    free_below = fields.String(allow_none=True, metadata={
+        "description": "Threshold: the setting below whose amount nobody approves."})
+    binds = fields.List(fields.String(), metadata={
+        "description": "The values an approval covers; changing one voids it."})
+    steps = fields.List(fields.Nested(ApprovalStepSchema))
+
+
+class TransitionSchema(Schema):
+    key = fields.String()
+    source = fields.String()
+    target = fields.String()
+    permission = fields.String(allow_none=True)
+    checks = fields.List(fields.Nested(CheckSchema))
+    approval = fields.Nested(ApprovalRuleSchema, allow_none=True)
+
+
+class PhaseSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    term = fields.String()
+    deadline_days = fields.Integer(allow_none=True, metadata={
+        "description": "The current deadline (an administrator's setting); null: none."})
+    final = fields.Boolean()
+    starts = fields.List(fields.String(), metadata={
+        "description": "Processes of the child cases started on entering the phase."})
+    then = fields.String(allow_none=True)
+
+
+class SettingSchema(Schema):
+    key = fields.String()
+    title = fields.String()
+    kind = fields.String(metadata={"description": "money, percent, days or flag"})
+    default = fields.Raw(metadata={"description": "Money and percentages as decimal "
+                                                  "strings."})
+    value = fields.Raw(metadata={"description": "The current value."})
+
+
+class ProcessSchema(Schema):
+    key = fields.String()
+    title = fields.String()
+    name = fields.String(metadata={"description": "What its cases are called."})
+    phases = fields.List(fields.Nested(PhaseSchema))
+    transitions = fields.List(fields.Nested(TransitionSchema))
+    settings = fields.List(fields.Nested(SettingSchema))
