@@ -2,7 +2,7 @@
 
 import core
 from core import Manifest, OrgType, hookimpl
-from plugins.expertise import permissions, terms
+from plugins.expertise import fields, permissions, process, terms
 
 manifest = Manifest(
     name="expertise",
@@ -35,3 +35,13 @@ def kartoteka_register_permissions():
 @hookimpl
 def kartoteka_register_organisation_types():
     return [OrgType("expertise.court", {"pl": "Sąd", "en": "Court"})]
+
+
+@hookimpl
+def kartoteka_register_fields():
+    return fields.FIELDS
+
+
+@hookimpl
+def kartoteka_register_processes():
+    return process.PROCESSES

@@ -1,4 +1,5 @@
-"""Installed power in kWp: a field type of its own, and the field that uses it."""
+"""Installed power in kWp: a field type of its own, and the field that uses it; the
+yes/no fields accounting ticks when the advance and the final payment are in (PV-3)."""
 
 from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
@@ -26,10 +27,20 @@ FIELD_TYPES = [
               show=_show),
 ]
 
+
+def _paid(key: str, pl: str, en: str, position: int) -> CustomField:
+    return CustomField("case", key, "boolean", {"pl": pl, "en": en}, group="Fotowoltaika",
+                       position=position)
+
+
 FIELDS = [
     CustomField("organisation", "photovoltaics_power", "photovoltaics.kwp",
                 {"pl": "Moc instalacji", "en": "Installed power"},
                 help={"pl": "Moc szczytowa instalacji w kWp, np. 9,84.",
                       "en": "Peak power of the installation in kWp, e.g. 9.84."},
                 group="Fotowoltaika", indexed=True),
+    _paid("photovoltaics_advance_paid", "Faktura zaliczkowa opłacona (księgowość)",
+          "Advance invoice paid (accounting)", 1),
+    _paid("photovoltaics_final_paid", "Faktura końcowa opłacona (księgowość)",
+          "Final invoice paid (accounting)", 2),
 ]

@@ -2,7 +2,7 @@
 
 import core
 from core import Manifest, hookimpl
-from plugins.photovoltaics import fields, permissions, terms
+from plugins.photovoltaics import fields, permissions, process, terms
 
 manifest = Manifest(
     name="photovoltaics",
@@ -40,3 +40,8 @@ def kartoteka_register_field_types():
 @hookimpl
 def kartoteka_register_fields():
     return fields.FIELDS
+
+
+@hookimpl
+def kartoteka_register_processes():
+    return process.PROCESSES

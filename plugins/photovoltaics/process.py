@@ -1,0 +1,99 @@
+"""The installer's installation: from a lead to the final payment (PV-1 to PV-4).
+
+A lead is audited on site, the design department makes and prices the scheme, and the
+offer goes to the customer, who accepts it or asks for changes (PV-1). The contract
+goes out once the sales manager approved it (PV-2). Installation starts when accounting
+confirms the advance invoice was paid (PV-3); it is two subprocesses, the roof part and
+the electrical part, whose crews report completion themselves, and the installation
+goes on to the final payment by itself once both are done (PV-4).
+"""
+
+from core.approvals import Approver, Chain, Step
+from core.workflow import Check, Phase, Process, Transition
+
+
+def _paid(field: str, reason: dict):
+    """A check that accounting ticked a yes/no field of the installation."""
+    def test(session, case):
+        return None if (case.custom or {}).get(field) else reason
+    return test
+
+
+ADVANCE_PAID = Check(
+    "photovoltaics.advance_paid", {"pl": "Zaliczka opłacona", "en": "Advance paid"},
+    _paid("photovoltaics_advance_paid", {
+        "pl": "Księgowość nie potwierdziła, że faktura zaliczkowa została opłacona.",
+        "en": "Accounting has not confirmed that the advance invoice was paid."}))
+FINAL_PAID = Check(
+    "photovoltaics.final_paid", {"pl": "Płatność końcowa opłacona", "en": "Final payment paid"},
+    _paid("photovoltaics_final_paid", {
+        "pl": "Księgowość nie potwierdziła, że faktura końcowa została opłacona.",
+        "en": "Accounting has not confirmed that the final invoice was paid."}))
+
+CONTRACT_APPROVAL = Chain("photovoltaics.contract", (
+    Step("sales_manager", Approver.holder_of("photovoltaics_sales_manager", {
+        "pl": "kierownik sprzedaży", "en": "sales manager"})),
+))
+
+ROOF = "photovoltaics.roof"
+ELECTRICAL = "photovoltaics.electrical"
+
+INSTALLATION = Process(
+    "photovoltaics.installation", "photovoltaics.installation",
+    title={"pl": "Instalacja fotowoltaiczna", "en": "Photovoltaic installation"},
+    phases=(
+        Phase("lead", "photovoltaics.lead", deadline_days=3),
+        Phase("audit", "photovoltaics.audit", deadline_days=7),
+        Phase("design", "photovoltaics.design", deadline_days=7),
+        Phase("offer", "photovoltaics.offer", deadline_days=14),
+        Phase("contract", "photovoltaics.contract", deadline_days=7),
+        Phase("advance_payment", "photovoltaics.advance_payment", deadline_days=14),
+        Phase("installation", "photovoltaics.phase_installation", deadline_days=30,
+              starts=(ROOF, ELECTRICAL), then="final_payment"),
+        Phase("final_payment", "photovoltaics.final_payment", deadline_days=14),
+        Phase("completed", "photovoltaics.phase_completed", final=True),
+        Phase("lost", "photovoltaics.phase_lost", final=True),
+    ),
+    transitions=(
+        Transition("lead", "audit"),
+        Transition("audit", "design"),
+        Transition("design", "offer"),
+        Transition("offer", "design"),  # the customer asks for changes
+        Transition("offer", "contract"),
+        Transition("contract", "advance_payment", approval=CONTRACT_APPROVAL),
+        Transition("advance_payment", "installation", checks=(ADVANCE_PAID,)),
+        Transition("installation", "final_payment"),
+        Transition("final_payment", "completed", checks=(FINAL_PAID,)),
+        Transition("lead", "lost"),
+        Transition("audit", "lost"),
+        Transition("design", "lost"),
+        Transition("offer", "lost"),
+        Transition("contract", "lost"),
+    ),
+)
+
+
+def _part(key: str, term: str, title: dict) -> Process:
+    """A part of the installation done by a crew: scheduled, in progress, done."""
+    return Process(
+        key, term, title=title,
+        phases=(
+            Phase("scheduled", "photovoltaics.phase_scheduled", deadline_days=14),
+            Phase("in_progress", "photovoltaics.phase_in_progress", deadline_days=5),
+            Phase("done", "photovoltaics.phase_done", final=True),
+        ),
+        transitions=(
+            Transition("scheduled", "in_progress"),
+            Transition("in_progress", "scheduled"),  # postponed: weather, parts
+            Transition("in_progress", "done"),
+        ),
+    )
+
+
+PROCESSES = [
+    INSTALLATION,
+    _part(ROOF, "photovoltaics.roof",
+          {"pl": "Montaż: część dachowa", "en": "Installation: roof part"}),
+    _part(ELECTRICAL, "photovoltaics.electrical",
+          {"pl": "Montaż: część elektryczna", "en": "Installation: electrical part"}),
+]

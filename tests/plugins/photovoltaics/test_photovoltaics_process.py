@@ -1,0 +1,235 @@
+"""The photovoltaics plugin's installation (PV-1 to PV-4): the contract approved by the
+sales manager, the advance paid before installation, and installation as two
+subprocesses (roof and electrical) the parent waits for. Every test runs on SQLite and
+PostgreSQL (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
+
+import pytest
+
+from core import approvals, cases, roles, users, workflow
+from core.errors import Forbidden, ValidationError
+from core.models import Case
+
+PASSWORD = "correct horse battery"
+PROCESS = "photovoltaics.installation"
+
+
+@pytest.fixture
+def app(kartoteka_app_factory):
+    return kartoteka_app_factory(["photovoltaics"], default_locale="en")
+
+
+@pytest.fixture
+def world(app):
+    """A request context, an open session, the plugin host, a sales rep who owns the
+    installations, the sales manager, and a crew member on each part."""
+    rt = app.extensions["kartoteka"]
+    with app.test_request_context(), rt.session() as session:
+        roles.create(session, "photovoltaics_sales_manager", "Sales manager")
+        w = World(session, rt.host)
+        w.rep = w.user("rep@example.com", ["staff"])
+        w.manager = w.user("manager@example.com", ["staff", "photovoltaics_sales_manager"])
+        w.roofer = w.user("roofer@example.com", ["staff"])
+        w.electrician = w.user("electrician@example.com", ["staff"])
+        yield w
+
+
+class World:
+    def __init__(self, session, host):
+        self.session, self.host = session, host
+
+    def user(self, email, role_keys):
+        user = users.create_user(self.session, email, PASSWORD)
+        roles.assign(self.session, user, role_keys)
+        return user
+
+    def installation(self):
+        return cases.create(self.session, self.host, {
+            "title": "Dom Kowalskich, 9,84 kWp", "process_key": PROCESS,
+            "owner_id": self.rep.id, "amount": "42000.00", "cost": "30000.00"},
+            actor=self.rep)
+
+    def move(self, case, target, actor=None):
+        return workflow.move(self.session, self.host, case, target, actor=actor or self.rep)
+
+    def blockers(self, case, target):
+        found = {m.transition.target: m.blockers
+                 for m in workflow.moves(self.session, self.host, case, self.rep)}
+        return found[target]
+
+    def at_contract(self):
+        case = self.installation()
+        for phase in ("audit", "design", "offer", "contract"):
+            self.move(case, phase)
+        return case
+
+    def approve_contract(self, case):
+        req = approvals.request(self.session, self.host, case, "advance_payment", self.rep)
+        return approvals.decide(self.session, self.host, req, "approve", self.manager)
+
+    def paid(self, case, field="photovoltaics_advance_paid"):
+        cases.update(self.session, self.host, case, {"custom": {field: True}}, actor=self.rep)
+
+    def installing(self, title=None):
+        case = self.at_contract()
+        if title:
+            cases.update(self.session, self.host, case, {"title": title}, actor=self.rep)
+        self.approve_contract(case)
+        self.move(case, "advance_payment")
+        self.paid(case)
+        self.move(case, "installation")
+        return case
+
+    def children(self, case):
+        return {c.process_key: c for c in cases.children(self.session, case)}
+
+
+def test_an_installation_goes_from_lead_through_audit_design_and_offer(world):
+    case = world.installation()
+    assert case.phase_key == "lead"
+    for phase in ("audit", "design", "offer"):
+        world.move(case, phase)
+    world.move(case, "design")  # the customer asked for changes
+    world.move(case, "offer")
+    world.move(case, "contract")
+    assert case.phase_key == "contract"
+
+
+def test_the_contract_goes_out_only_after_the_sales_managers_approval(world):
+    case = world.at_contract()
+    found = world.blockers(case, "advance_payment")
+    assert set(found) == {"approval"}
+    assert "sales manager (manager@example.com): always required" in found["approval"]
+    with pytest.raises(ValidationError) as refused:
+        world.move(case, "advance_payment")
+    assert "approval" in refused.value.errors
+
+    req = approvals.request(world.session, world.host, case, "advance_payment", world.rep)
+    assert req.approver_id == world.manager.id
+    with pytest.raises(ValidationError):
+        world.move(case, "advance_payment")  # asked is not approved
+    with pytest.raises(Forbidden):
+        approvals.decide(world.session, world.host, req, "approve", world.roofer)
+
+    approvals.decide(world.session, world.host, req, "approve", world.manager)
+    assert world.blockers(case, "advance_payment") == {}
+    world.move(case, "advance_payment")
+    assert case.phase_key == "advance_payment"
+
+
+def test_a_contract_returned_by_the_sales_manager_stays(world):
+    case = world.at_contract()
+    req = approvals.request(world.session, world.host, case, "advance_payment", world.rep)
+    approvals.decide(world.session, world.host, req, "return", world.manager,
+                     comment="Wrong inverter in the contract.")
+    assert "approval" in world.blockers(case, "advance_payment")
+
+
+def test_installation_waits_for_the_advance_invoice_to_be_paid(world):
+    case = world.at_contract()
+    world.approve_contract(case)
+    world.move(case, "advance_payment")
+
+    assert world.blockers(case, "installation") == {
+        "check.photovoltaics.advance_paid":
+            "Accounting has not confirmed that the advance invoice was paid."}
+    with pytest.raises(ValidationError):
+        world.move(case, "installation")
+    assert world.children(case) == {}
+
+    world.paid(case)
+    world.move(case, "installation")
+    assert case.phase_key == "installation"
+
+
+def test_entering_installation_starts_the_roof_and_the_electrical_part(world):
+    case = world.installing()
+    children = world.children(case)
+    assert sorted(children) == ["photovoltaics.electrical", "photovoltaics.roof"]
+    assert world.session.query(Case).filter(Case.parent_id == case.id).count() == 2
+    for child in children.values():
+        assert child.phase_key == "scheduled"
+        assert child.owner_id == case.owner_id
+    assert children["photovoltaics.roof"].title == "Dom Kowalskich, 9,84 kWp: roof part"
+
+
+
+def test_a_part_of_an_installation_with_the_longest_title_still_starts(world):
+    case = world.installing(title="Farma PV " + "x" * 291)
+    titles = sorted(c.title for c in world.children(case).values())
+    assert [len(t) for t in titles] == [300, 300]
+    assert titles[0].endswith("x: electrical part") and titles[1].endswith("x: roof part")
+
+
+def test_the_installation_cannot_move_on_while_a_part_is_open(world):
+    case = world.installing()
+    children = world.children(case)
+    assert world.blockers(case, "final_payment") == {
+        "subprocesses": "2 of the subprocesses are not finished yet."}
+
+    roof = children["photovoltaics.roof"]
+    world.move(roof, "in_progress", world.roofer)
+    world.move(roof, "done", world.roofer)
+    assert case.phase_key == "installation"
+    assert world.blockers(case, "final_payment") == {
+        "subprocesses": "1 of the subprocesses are not finished yet."}
+    with pytest.raises(ValidationError) as refused:
+        world.move(case, "final_payment")
+    assert "subprocesses" in refused.value.errors
+
+
+def test_the_installation_moves_on_by_itself_when_the_second_part_is_done(world):
+    case = world.installing()
+    children = world.children(case)
+    for key, crew in (("photovoltaics.roof", world.roofer),
+                      ("photovoltaics.electrical", world.electrician)):
+        world.move(children[key], "in_progress", crew)
+        world.move(children[key], "done", crew)
+
+    assert case.phase_key == "final_payment"
+    last = workflow.history(world.session, case)[-1]
+    assert (last.from_phase, last.to_phase) == ("installation", "final_payment")
+    assert last.actor_id is None
+    assert last.comment == "Every subprocess is finished."
+
+    assert set(world.blockers(case, "completed")) == {"check.photovoltaics.final_paid"}
+    world.paid(case, "photovoltaics_final_paid")
+    world.move(case, "completed")
+    assert case.phase_key == "completed"
+
+
+def test_the_roof_part_keeps_its_own_history(world):
+    case = world.installing()
+    roof = world.children(case)["photovoltaics.roof"]
+    world.move(roof, "in_progress", world.roofer)
+    world.move(roof, "scheduled", world.roofer)  # postponed: rain
+    world.move(roof, "in_progress", world.roofer)
+    world.move(roof, "done", world.roofer)
+
+    steps = workflow.history(world.session, roof)
+    assert [(s.from_phase, s.to_phase) for s in steps] == [
+        (None, "scheduled"), ("scheduled", "in_progress"), ("in_progress", "scheduled"),
+        ("scheduled", "in_progress"), ("in_progress", "done")]
+    assert [s.actor_id for s in steps[1:]] == [world.roofer.id] * 4
+    assert workflow.moves(world.session, world.host, roof, world.roofer) == []
+
+
+@pytest.mark.parametrize("phase", ["lead", "audit", "design", "offer", "contract"])
+def test_an_installation_may_be_lost_before_the_advance(world, phase):
+    case = world.installation()
+    path = ["audit", "design", "offer", "contract"]
+    for step in path[:path.index(phase) + 1] if phase != "lead" else []:
+        world.move(case, step)
+    assert case.phase_key == phase
+    world.move(case, "lost")
+    assert case.phase_key == "lost"
+
+
+def test_every_phase_of_the_three_processes_is_named_by_a_term(world):
+    from core.terms import term
+
+    for key in (PROCESS, "photovoltaics.roof", "photovoltaics.electrical"):
+        process = world.host.processes[key]
+        for phase in process.phases:
+            for locale in ("pl", "en"):
+                assert term(phase.term, locale=locale) != phase.term
+    assert term("photovoltaics.roof", case="gen", locale="pl") == "części dachowej"
