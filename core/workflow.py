@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -187,6 +188,11 @@ class Process:
         for p in self.phases:
             if p.then is not None and p.then not in keys:
                 found.append(f"phase {p.key} continues to an unknown phase {p.then}")
+        known = {s.key for s in self.all_settings()}
+        for t in self.transitions:
+            if t.approval is not None:
+                found += [f"the approval of {t.key} names the unknown setting '{k}'"
+                          for k in t.approval.setting_keys() if k not in known]
         return found
 
 
@@ -295,8 +301,9 @@ def blockers(session: Session, host, case: Case, transition: Transition, actor=N
                 found[f"check.{check.key}"] = localised(reason)
     waiting = unfinished_children(session, host, case)
     if waiting:
-        found["subprocesses"] = _("%(n)d of the subprocesses are not finished yet.",
-                                  n=len(waiting))
+        found["subprocesses"] = ngettext("%(num)d subprocess is not finished yet.",
+                                         "%(num)d subprocesses are not finished yet.",
+                                         len(waiting))
     if transition.approval is not None:
         missing = approvals.missing(session, host, case, transition)
         if missing:

@@ -323,6 +323,15 @@ def test_hook_kartoteka_register_processes(monkeypatch):
     monkeypatch.setattr(process, "PROCESSES", [broken])
     with pytest.raises(PluginError, match="transition a->b names an unknown phase"):
         build_host(["printing"])
+    from core.approvals import Approver, Threshold
+
+    typo = Process("printing.typo", "printing.project",
+                   phases=(Phase("a", "core.case"), Phase("b", "core.case")),
+                   transitions=(Transition("a", "b", approval=Threshold(
+                       "printing.t", "aproval_from", ((None, Approver.supervisor()),))),))
+    monkeypatch.setattr(process, "PROCESSES", [typo])
+    with pytest.raises(PluginError, match="names the unknown setting 'aproval_from'"):
+        build_host(["printing"])
 
 
 class CaseSpy:

@@ -419,7 +419,7 @@ def test_a_phase_starts_subprocesses_and_the_parent_moves_on_when_all_are_done(r
         roof, wiring = cases.children(s, case)
         assert (roof.process_key, roof.phase_key, roof.parent_id) == ("test.part", "open", case.id)
         assert workflow.moves(s, rt.host, case, rep)[0].blockers == {
-            "subprocesses": "2 of the subprocesses are not finished yet."}
+            "subprocesses": "2 subprocesses are not finished yet."}
         workflow.move(s, rt.host, roof, "finished", rep)
         assert case.phase_key == "building"
         workflow.move(s, rt.host, wiring, "finished", rep)

@@ -164,14 +164,14 @@ def test_the_installation_cannot_move_on_while_a_part_is_open(world):
     case = world.installing()
     children = world.children(case)
     assert world.blockers(case, "final_payment") == {
-        "subprocesses": "2 of the subprocesses are not finished yet."}
+        "subprocesses": "2 subprocesses are not finished yet."}
 
     roof = children["photovoltaics.roof"]
     world.move(roof, "in_progress", world.roofer)
     world.move(roof, "done", world.roofer)
     assert case.phase_key == "installation"
     assert world.blockers(case, "final_payment") == {
-        "subprocesses": "1 of the subprocesses are not finished yet."}
+        "subprocesses": "1 subprocess is not finished yet."}
     with pytest.raises(ValidationError) as refused:
         world.move(case, "final_payment")
     assert "subprocesses" in refused.value.errors
