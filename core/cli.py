@@ -335,6 +335,21 @@ def users_roles(email: str, role_keys: tuple[str, ...]):
     click.echo(f"{email.strip().lower()}: {', '.join(role_keys) or 'no roles'}.")
 
 
+@users_group.command("supervisor")
+@click.argument("email")
+@click.argument("supervisor_email", required=False)
+def users_supervisor(email: str, supervisor_email: str | None):
+    """Make SUPERVISOR_EMAIL the account's supervisor (left out: nobody)."""
+    rt = _runtime()
+    try:
+        with rt.session() as session, session.begin():
+            boss = _account(session, supervisor_email) if supervisor_email else None
+            users.set_supervisor(session, _account(session, email), boss.id if boss else None)
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo(f"{email.strip().lower()} answers to {supervisor_email or 'nobody'}.")
+
+
 @users_group.command("deactivate")
 @click.argument("email")
 def users_deactivate(email: str):

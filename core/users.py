@@ -132,6 +132,32 @@ def update_account(session: Session, user: User, full_name: str, is_admin: bool,
     records.update(session, user, {"full_name": full_name, "is_admin": is_admin}, actor)
 
 
+def set_supervisor(session: Session, user: User, supervisor_id: int | None, actor=None
+                   ) -> None:
+    """Place ``user`` in the organisation chart under ``supervisor_id`` (None: nobody).
+
+    Approvals by "the direct supervisor" and deadline escalations follow this line, so
+    it must lead somewhere: not to the account itself, not round in a circle.
+    """
+    if supervisor_id is not None:
+        chosen = session.get(User, supervisor_id) if isinstance(supervisor_id, int) else None
+        if chosen is None or chosen.kind != "staff":
+            raise ValidationError({"supervisor_id": _("Choose an account from the list.")})
+        if chosen.id == user.id:
+            raise ValidationError({"supervisor_id": _("An account cannot be its own "
+                                                      "supervisor.")})
+        seen, above = {chosen.id}, chosen.supervisor_id
+        while above is not None and above not in seen:
+            if above == user.id:
+                raise ValidationError({"supervisor_id": _(
+                    "%(name)s already answers to this account; choosing them would make a "
+                    "circle.", name=chosen.full_name or chosen.email)})
+            seen.add(above)
+            above = session.scalar(select(User.supervisor_id).where(User.id == above))
+    if user.supervisor_id != supervisor_id:
+        records.update(session, user, {"supervisor_id": supervisor_id}, actor)
+
+
 # --- The trail of logins -------------------------------------------------------------------
 
 def logged_in(session: Session, user: User, ip: str) -> None:

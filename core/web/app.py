@@ -22,6 +22,7 @@ from core.web import (
     auth,
     calendar,
     calendar_feed,
+    cases,
     health,
     home,
     i18n,
@@ -29,6 +30,7 @@ from core.web import (
     organisations,
     people,
     privacy,
+    processes,
     roles,
     search,
     segments,
@@ -90,7 +92,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
                       segments.bp, imports.bp, terms.bp, fields_bp, account.bp, roles.bp,
-                      users.bp):
+                      users.bp, cases.bp, processes.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)

@@ -9,7 +9,9 @@ from core import search
 from core.web.db import db
 
 bp = Blueprint("search", __name__, url_prefix="/search")
-CARDS = {"organisation": "organisations.card", "person": "people.card"}
+# The card of each record type (``url_for(CARDS[type], record_id=...)``); tasks and files
+# can be added from these.
+CARDS = {"organisation": "organisations.card", "person": "people.card", "case": "cases.card"}
 
 
 def _hits(limit: int):

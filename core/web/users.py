@@ -13,7 +13,7 @@ from core.errors import ValidationError
 from core.models import User
 from core.web.admin import permission_required
 from core.web.db import db
-from core.web.forms import form_id
+from core.web.forms import form_id, optional_int
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 manage = permission_required("core.manage_users")
@@ -30,6 +30,7 @@ def index():
                            teams_of={u.id: [t.name for t in teams.teams_of(session, u)]
                                      for u in accounts},
                            role_names={r.key: r.name for r in roles.all_roles(session)},
+                           names={u.id: u.full_name or u.email for u in accounts},
                            team_errors={}, team_name="")
 
 
@@ -38,7 +39,7 @@ def index():
 def new():
     session, errors = db(), {}
     values = {"email": "", "full_name": "", "is_admin": False,
-              "roles": [roles.STAFF], "teams": []}
+              "roles": [roles.STAFF], "teams": [], "supervisor_id": None}
     if request.method == "POST":
         values = _posted()
         try:
@@ -46,6 +47,7 @@ def new():
                                      values["full_name"], values["is_admin"], current_user,
                                      roles=values["roles"])
             teams.set_teams(session, user, values["teams"], current_user)
+            users.set_supervisor(session, user, values["supervisor_id"], current_user)
             session.commit()
         except ValidationError as exc:
             session.rollback()
@@ -55,7 +57,7 @@ def new():
                     email=user.email))
             return redirect(url_for("users.index"))
     return render_template("core/admin/users_form.html", account=None, values=values,
-                           errors=errors, **_choices())
+                           errors=errors, **_choices(None))
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
@@ -65,14 +67,18 @@ def edit(user_id: int):
     account = _account(user_id)
     values = {"email": account.email, "full_name": account.full_name,
               "is_admin": account.is_admin, "roles": roles.roles_of(session, account),
-              "teams": [t.id for t in teams.teams_of(session, account)]}
+              "teams": [t.id for t in teams.teams_of(session, account)],
+              "supervisor_id": account.supervisor_id}
     if request.method == "POST":
         values = {**_posted(), "email": account.email}
+        if "supervisor_id" not in request.form:  # a form without the field keeps it
+            values["supervisor_id"] = account.supervisor_id
         try:
             users.update_account(session, account, values["full_name"], values["is_admin"],
                                  current_user)
             roles.assign(session, account, values["roles"], current_user)
             teams.set_teams(session, account, values["teams"], current_user)
+            users.set_supervisor(session, account, values["supervisor_id"], current_user)
             session.commit()
         except ValidationError as exc:
             session.rollback()
@@ -81,7 +87,7 @@ def edit(user_id: int):
             flash(_("Account %(email)s saved.", email=account.email))
             return redirect(url_for("users.index"))
     return render_template("core/admin/users_form.html", account=account, values=values,
-                           errors=errors, **_choices())
+                           errors=errors, **_choices(account))
 
 
 @bp.post("/<int:user_id>/active")
@@ -133,9 +139,16 @@ def _posted() -> dict:
             "full_name": request.form.get("full_name", ""),
             "is_admin": request.form.get("is_admin") == "1",
             "roles": request.form.getlist("roles"),
-            "teams": [i for i in map(form_id, request.form.getlist("teams")) if i is not None]}
+            "teams": [i for i in map(form_id, request.form.getlist("teams")) if i is not None],
+            "supervisor_id": optional_int(request.form.get("supervisor_id"))}
 
 
-def _choices() -> dict:
+def _choices(account: User | None) -> dict:
     session = db()
-    return {"all_roles": roles.all_roles(session), "all_teams": teams.all_teams(session)}
+    current = account.supervisor_id if account is not None else None
+    others = session.scalars(select(User).where(User.kind == "staff",
+                                                User.active | (User.id == current))
+                             .order_by(User.full_name, User.email)).all()
+    return {"all_roles": roles.all_roles(session), "all_teams": teams.all_teams(session),
+            "supervisors": [(str(u.id), u.full_name or u.email) for u in others
+                            if account is None or u.id != account.id]}

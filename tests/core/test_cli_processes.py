@@ -30,3 +30,17 @@ def test_the_deadline_watch_from_cron_reports_what_it_did(cli):
     done = cli("processes", "deadlines")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("0 reminded, 0 escalated.")
+
+
+def test_the_organisation_chart_from_the_command_line(cli):
+    assert cli("db", "upgrade").returncode == 0
+    for email in ("boss@example.com", "rep@example.com"):
+        made = cli("users", "create", "--email", email, "--password", "correct horse battery")
+        assert made.returncode == 0, made.stderr
+    placed = cli("users", "supervisor", "rep@example.com", "boss@example.com")
+    assert placed.returncode == 0 and "answers to boss@example.com" in placed.stdout
+    circle = cli("users", "supervisor", "boss@example.com", "rep@example.com")
+    assert circle.returncode == 1 and "would make a circle" in circle.stderr
+    own = cli("users", "supervisor", "boss@example.com", "boss@example.com")
+    assert own.returncode == 1 and "cannot be its own supervisor" in own.stderr
+    assert cli("users", "supervisor", "rep@example.com").returncode == 0

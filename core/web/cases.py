@@ -1,0 +1,440 @@
+"""Staff pages of cases: the processes and their boards, the case's card with its moves
+and approvals, the form, and the approvals waiting for the user.
+
+A case changes phase only through ``workflow.move``: the board drags a card and posts
+to the move endpoint (JSON), the card's buttons post the same form without script.
+What blocks a step is listed before anyone clicks (``workflow.moves``), and a refusal
+names the same reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from core import approvals, attachments, cases, records, roles, tasks, timeline, workflow
+from core.db import utcnow
+from core.errors import Forbidden, ValidationError
+from core.models import ApprovalRequest, Case, Organisation, Person, User
+from core.terms import term
+from core.web import record_fields
+from core.web.auth import safe_next
+from core.web.db import db
+from core.web.forms import fields_from_form, optional_int
+from core.web.i18n import current_locale
+from core.web.listing import users_by_id
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+FIELDS = ("title", "organisation_id", "owner_id", "amount", "cost", "currency", "description")
+BOARD_LIMIT = 100  # cards shown per column; its count says how many there are
+CHOICES_LIMIT = 500  # organisations offered in the form's list
+
+
+def _host():
+    return current_app.extensions["kartoteka"].host
+
+
+def _get(case_id: int) -> Case:
+    found = records.get(db(), Case, case_id, current_user)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _title(process: workflow.Process) -> str:
+    if process.title:
+        return workflow.localised(process.title, current_locale())
+    return term(process.term, plural=True).capitalize()
+
+
+@bp.context_processor
+def _helpers():
+    return {"money": approvals.money, "percent": approvals.percent,
+            "process_title": _title, "phase_name": workflow.phase_name,
+            "step_name": _step_name, "case_phase": _case_phase}
+
+
+def _case_phase(case: Case) -> str:
+    """The phase a case is in, as people read it (its key when the process is gone)."""
+    process = _host().processes.get(case.process_key)
+    return workflow.phase_name(process, case.phase_key) if process else case.phase_key
+
+
+# --- The processes and their boards ------------------------------------------------------
+
+@dataclass
+class Column:
+    phase: workflow.Phase
+    name: str
+    count: int
+    cards: list = field(default_factory=list)
+    targets: list = field(default_factory=list)  # phases a step leads to from this one
+
+
+@bp.get("/")
+@login_required
+def index():
+    session, rows = db(), []
+    for process in _host().processes.values():
+        counts = workflow.counts_by_phase(session, process, current_user)
+        rows.append((process, [(p, workflow.phase_name(process, p.key), counts.get(p.key, 0))
+                               for p in process.phases], sum(counts.values())))
+    return render_template("core/cases/index.html", rows=rows,
+                           waiting=len(approvals.for_approver(session, current_user)))
+
+
+@bp.get("/board/<process_key>")
+@login_required
+def board(process_key: str):
+    session, process = db(), _host().processes.get(process_key)
+    if process is None:
+        abort(404)
+    values = workflow.settings(session, process)
+    counts = workflow.counts_by_phase(session, process, current_user)
+    columns, shown = [], []
+    for phase in process.phases:
+        query = records.visible(Case, current_user).where(Case.process_key == process.key,
+                                                          Case.phase_key == phase.key)
+        order = Case.phase_entered_at.desc() if phase.final else Case.phase_entered_at
+        found = list(session.scalars(query.order_by(order, Case.id).limit(BOARD_LIMIT)))
+        shown += found
+        columns.append(Column(phase, workflow.phase_name(process, phase.key),
+                              counts.get(phase.key, 0), found,
+                              [t.target for t in process.from_phase(phase.key)]))
+    return render_template("core/cases/board.html", process=process, columns=columns,
+                           organisations=_organisation_names(session, shown),
+                           users=users_by_id(session), now=utcnow(),
+                           deadlines={c.id: workflow.deadline_of(values, c) for c in shown})
+
+
+def _organisation_names(session, shown: list[Case]) -> dict[int, str]:
+    ids = {c.organisation_id for c in shown if c.organisation_id}
+    if not ids:
+        return {}
+    query = records.visible(Organisation, current_user).where(Organisation.id.in_(ids))
+    return {o.id: o.name for o in session.scalars(query)}
+
+
+# --- The form ----------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    return _form(None)
+
+
+@bp.route("/<int:case_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(case_id: int):
+    return _form(_get(case_id))
+
+
+def _form(case: Case | None):
+    session, host = db(), _host()
+    errors: dict = {}
+    typed, stored = None, None
+    if case is not None:
+        values, version = _saved_values(case), case.version
+    else:
+        wanted = request.args.get("process", "")
+        values, version = {"process_key": wanted, "currency": "PLN",
+                           "owner_id": str(current_user.id)}, None
+        if wanted and wanted not in host.processes:
+            errors["process_key"] = _("Choose a process from the list.")
+    if request.method == "POST":
+        values = fields_from_form(FIELDS + (("process_key",) if case is None else ()))
+        typed = record_fields.posted(session, "case")
+        data = {**values, "custom": typed}
+        for key in ("organisation_id", "owner_id"):
+            if key in data:
+                data[key] = optional_int(data[key])
+        version = optional_int(request.form.get("version"))
+        try:
+            if case is None:
+                saved = cases.create(session, host, data, current_user)
+            else:
+                saved = cases.update(session, host, case, data, current_user,
+                                     expected_version=version)
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+        except Forbidden as exc:
+            session.rollback()
+            errors = {"_": str(exc)}
+        else:
+            flash(_("Saved."))
+            return redirect(url_for("cases.card", record_id=saved.id))
+        if "version" in errors and case is not None:
+            # Someone saved meanwhile: what was typed stays, what is stored now is
+            # shown beside it, and saving again (on the new version) replaces it.
+            now = _saved_values(case)
+            stored = {k: now[k] for k in FIELDS if str(values.get(k, "")) != now[k]}
+            version = case.version
+    return render_template(
+        "core/cases/form.html", case=case, values=values, errors=errors, version=version,
+        stored=stored, labels=_labels(),
+        custom=record_fields.form_groups(session, "case", case, typed),
+        process_options=[(k, _title(p)) for k, p in host.processes.items()],
+        owner_options=[(str(u.id), u.full_name or u.email) for u in session.scalars(
+            select(User).where(User.active, User.kind == "staff")
+            .order_by(User.full_name, User.email))],
+        organisation_options=_organisation_options(session, values.get("organisation_id")))
+
+
+def _saved_values(case: Case) -> dict:
+    return {k: "" if getattr(case, k) is None else str(getattr(case, k)) for k in FIELDS}
+
+
+def _organisation_options(session, chosen) -> list[tuple[str, str]]:
+    query = records.visible(Organisation, current_user).order_by(Organisation.name_key)
+    found = list(session.scalars(query.limit(CHOICES_LIMIT)))
+    chosen_id = optional_int(str(chosen or ""))
+    if isinstance(chosen_id, int) and all(o.id != chosen_id for o in found):
+        extra = records.get(session, Organisation, chosen_id, current_user)
+        if extra is not None:
+            found.append(extra)
+    return [(str(o.id), o.name) for o in found]
+
+
+def _labels() -> dict:
+    return {"title": _("Title"), "process_key": term("core.process").capitalize(),
+            "organisation_id": term("core.organisation").capitalize(), "owner_id": _("Owner"),
+            "amount": _("Amount"), "cost": _("Cost"), "currency": _("Currency"),
+            "description": _("Description"), "comment": _("Comment"), "target": _("Step"),
+            "decision": _("Decision"), "people": term("core.person", plural=True).capitalize()}
+
+
+# --- The card ----------------------------------------------------------------------------
+
+@bp.get("/<int:record_id>")
+@login_required
+def card(record_id: int):
+    return _card(_get(record_id))
+
+
+def _card(case: Case, move_errors: dict | None = None, comment: str = ""):
+    session, host = db(), _host()
+    process = host.processes.get(case.process_key)
+    values = workflow.settings(session, process) if process else {}
+    editable = cases.may_edit(session, case, current_user)
+    moves, steps = [], []
+    if process is not None:
+        moves = workflow.moves(session, host, case, current_user)
+        if not editable:
+            for m in moves:
+                m.blockers = {"edit": _("You may not change this %(what)s.",
+                                        what=term("core.case", case="acc")), **m.blockers}
+        for m in moves:
+            if m.transition.approval is not None:
+                missing = approvals.missing(session, host, case, m.transition)
+                asked = any(r.status == "pending"
+                            for r in approvals.requests(session, case, m.transition))
+                steps.append({"move": m, "required": approvals.required(session, host, case,
+                                                                        m.transition),
+                              "missing": missing, "can_ask": editable and bool(missing)
+                              and not asked})
+    deadline = workflow.deadline_of(values, case) if process else None
+    people_ids = [p.person_id for p in case.people]
+    people = {p.id: p for p in session.scalars(
+        records.visible(Person, current_user).where(Person.id.in_(people_ids)))} \
+        if people_ids else {}
+    parent = records.get(session, Case, case.parent_id, current_user) if case.parent_id else None
+    organisation = records.get(session, Organisation, case.organisation_id, current_user) \
+        if case.organisation_id else None
+    requests_ = approvals.requests(session, case)
+    return render_template(
+        "core/cases/card.html", case=case, process=process, moves=moves, steps=steps,
+        move_errors=move_errors or {}, comment=comment, editable=editable,
+        deadline=deadline, now=utcnow(), organisation=organisation, parent=parent,
+        children=cases.children(session, case, current_user),
+        people=[(people[p.person_id], p.role) for p in case.people if p.person_id in people],
+        history=workflow.history(session, case), users=users_by_id(session),
+        requests=requests_, deciding=_may_decide(session, requests_, values),
+        role_names={r.key: r.name for r in roles.all_roles(session)},
+        custom=record_fields.card_groups(session, "case", case),
+        activities=timeline.timeline(session, case, actor=current_user),
+        record_tasks=tasks.for_record(session, case, current_user), labels=_labels(),
+        attachments=attachments.list_for(session, case),
+        statuses={r.id: approvals.describe_status(r) for r in requests_})
+
+
+def _may_decide(session, found: list[ApprovalRequest], values: dict) -> set[int]:
+    """The requests among ``found`` the user may decide now."""
+    mine = {r.id for r in approvals.for_approver(session, current_user)}
+    allow_self = bool(values.get(approvals.SELF_APPROVAL.key))
+    return {r.id for r in found if r.id in mine
+            and (allow_self or r.requested_by_id != current_user.id)}
+
+
+def _self_approval(session, process: workflow.Process | None) -> bool:
+    values = workflow.settings(session, process) if process else {}
+    return bool(values.get(approvals.SELF_APPROVAL.key))
+
+
+def _transition_name(process: workflow.Process | None, key: str) -> str:
+    source, _sep, target = key.partition("->")
+    if process is None:
+        return f"{source} → {target}"
+    return f"{workflow.phase_name(process, source)} → {workflow.phase_name(process, target)}"
+
+
+def _step_name(process_key: str, key: str) -> str:
+    """A transition ("offer->order") as people read it: "offer → order"."""
+    return _transition_name(_host().processes.get(process_key), key)
+
+
+# --- Moving ------------------------------------------------------------------------------
+
+def _wants_json() -> bool:
+    accepted = request.accept_mimetypes
+    return request.is_json or accepted["application/json"] > accepted["text/html"]
+
+
+@bp.post("/<int:case_id>/move")
+@login_required
+def move(case_id: int):
+    """Take the case to another phase: the board posts JSON (``{ok, errors}``), the
+    card's buttons a form (a refusal shows the card again with the reasons)."""
+    session, case = db(), _get(case_id)
+    posted = (request.get_json(silent=True) or {}) if request.is_json else request.form
+    if not hasattr(posted, "get"):
+        posted = {}
+    target = str(posted.get("target") or "")
+    comment = str(posted.get("comment") or "")
+    version = optional_int(str(posted.get("version") or ""))
+    errors, status = {}, 200
+    try:
+        workflow.move(session, _host(), case, target, current_user, comment, version)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        errors, status = exc.errors, 422
+    except Forbidden as exc:
+        session.rollback()
+        errors, status = {"_": str(exc)}, 403
+    if _wants_json():
+        process = _host().processes.get(case.process_key)
+        return jsonify(ok=not errors, errors=errors, phase=case.phase_key,
+                       phase_name=workflow.phase_name(process, case.phase_key)
+                       if process else case.phase_key, version=case.version), status
+    if errors:
+        return _card(case, errors, comment)
+    flash(_("Moved to “%(phase)s”.", phase=workflow.phase_name(
+        _host().processes[case.process_key], case.phase_key)))
+    return redirect(url_for("cases.card", record_id=case.id))
+
+
+# --- Approvals ---------------------------------------------------------------------------
+
+@bp.post("/<int:case_id>/approvals")
+@login_required
+def ask(case_id: int):
+    session, case = db(), _get(case_id)
+    try:
+        req = approvals.request(session, _host(), case, request.form.get("target", ""),
+                                current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        _flash_errors(exc.errors)
+    except Forbidden as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        who = session.get(User, req.approver_id) if req.approver_id else None
+        flash(_("%(what)s asked of %(who)s.", what=term("core.approval").capitalize(),
+                who=(who.full_name or who.email) if who else
+                {r.key: r.name for r in roles.all_roles(session)}.get(req.approver_role,
+                                                                     req.approver_role)))
+    return redirect(url_for("cases.card", record_id=case.id))
+
+
+@bp.post("/approvals/<int:req_id>/decide")
+@login_required
+def decide(req_id: int):
+    session = db()
+    req = session.get(ApprovalRequest, req_id)
+    mine = {r.id for r in approvals.for_approver(session, current_user)}
+    if req is None or (req.id not in mine
+                       and records.get(session, Case, req.case_id, current_user) is None):
+        abort(404)
+    back = safe_next(request.form.get("back") or url_for("cases.card", record_id=req.case_id))
+    decision = request.form.get("decision", "")
+    comment = request.form.get("comment", "")
+    corrections = None
+    if decision == "correct":
+        corrections = {k: request.form.get(k, "") for k in ("amount", "cost")
+                       if request.form.get(k, "").strip()}
+        decision = "approve"
+        if not corrections:
+            flash(_("Enter the corrected amount or cost."), "error")
+            return redirect(back)
+    try:
+        approvals.decide(session, _host(), req, decision, current_user, comment, corrections)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        _flash_errors(exc.errors, comment=_("Reason") if decision == "return" else None)
+    except Forbidden as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        flash(_("Approved.") if req.status == "approved"
+              else _("Returned: %(reason)s", reason=req.comment))
+    return redirect(back)
+
+
+@bp.get("/approvals")
+@login_required
+def waiting():
+    """The requests waiting for the user's decision."""
+    session, host = db(), _host()
+    found = approvals.for_approver(session, current_user)
+    allowed = {r.id for r in found if r.requested_by_id != current_user.id
+               or _self_approval(session, host.processes.get(r.case.process_key))}
+    return render_template("core/cases/approvals.html", requests=found, deciding=allowed,
+                           users=users_by_id(session),
+                           role_names={r.key: r.name for r in roles.all_roles(session)})
+
+
+# --- Copies ------------------------------------------------------------------------------
+
+@bp.post("/<int:case_id>/copy")
+@login_required
+def copy(case_id: int):
+    session, case = db(), _get(case_id)
+    try:
+        made = cases.copy(session, _host(), case, current_user)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        _flash_errors(exc.errors)
+        return redirect(url_for("cases.card", record_id=case.id))
+    except Forbidden as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("cases.card", record_id=case.id))
+    flash(_("Copied; the copy starts from the beginning and needs its own approvals."))
+    return redirect(url_for("cases.card", record_id=made.id))
+
+
+def _flash_errors(errors: dict, **names) -> None:
+    labels = {**_labels(), **{k: v for k, v in names.items() if v}}
+    for key, message in errors.items():
+        label = labels.get(key)
+        flash(f"{label}: {message}" if label else message, "error")
