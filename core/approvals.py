@@ -419,7 +419,7 @@ def _return(session: Session, req: ApprovalRequest, case: Case, actor, comment: 
     if author is not None:
         _task(session, case, author, _("Returned: %(case)s", case=case.title),
               _("Returned by %(who)s: %(reason)s", who=actor.full_name or actor.email,
-                reason=comment), None)
+                reason=comment), None, due=utcnow())
     timeline.add(session, "system", _("Returned"), [case], body=comment, actor=actor,
                  event="approval_decided", data={"request_id": req.id})
     events.after_commit(session, "kartoteka_approval_decided", request=req, actor=actor)
@@ -433,12 +433,14 @@ APPROVAL_TASK = "approval_request"  # the link type naming a task's approval req
 
 
 def _task(session: Session, case: Case, user_id: int, title: str, description: str,
-          req: ApprovalRequest | None) -> Task:
+          req: ApprovalRequest | None, due=None) -> Task:
+    """A task about the case: an approver's (due in a few days), or the author's after a
+    return (due at once, so it heads their next steps)."""
     from core import tasks
 
     task = tasks.create(session, {"title": title[:300], "description": description,
                                   "assignee_id": user_id, "priority": 3,
-                                  "due_at": utcnow() + timedelta(days=TASK_DAYS)},
+                                  "due_at": due or utcnow() + timedelta(days=TASK_DAYS)},
                         about=[case])
     if req is not None:
         session.add(TaskLink(task_id=task.id, record_type=APPROVAL_TASK, record_id=req.id))

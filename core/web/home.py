@@ -1,11 +1,12 @@
-"""The staff start page: what to do next, today's calendar, the enabled plugins."""
+"""The staff start page: what to do next, approvals waiting, today's calendar, the enabled
+plugins."""
 
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from core import calendar, tasks
+from core import approvals, calendar, tasks
 from core.db import utcnow
 from core.web.db import db
 
@@ -20,5 +21,6 @@ def index():
     return render_template(
         "core/home.html", now=now,
         next_steps=tasks.next_steps(session, current_user, now),
+        waiting=approvals.for_approver(session, current_user),
         today=calendar.between(session, start, start + timedelta(days=1), user=current_user,
                                actor=current_user))

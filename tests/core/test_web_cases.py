@@ -271,7 +271,9 @@ def test_approval_is_explained_asked_for_and_approved_through_the_pages(app, kar
     assert "Ask for approval" not in page  # asked once; waiting now
     assert "waiting" in request_rows(page)[0]
     assert "decide-" not in page  # the rep does not decide their own request
-    # The boss finds it on their list and approves it there.
+    # The boss finds it on the start page and on their list, and approves it there.
+    home = show(as_boss, "/")
+    assert 'class="card waiting-approvals"' in home and "Banner" in home
     waiting = show(as_boss, "/cases/approvals")
     assert "Banner" in waiting and "price calculation → offer" in visible(waiting)
     req = requests_of(app, case_id)[0]
@@ -307,6 +309,7 @@ def test_a_return_needs_a_reason_and_gives_the_author_a_task(app, kartoteka_logi
     page = show(as_rep, f"/cases/{case_id}")
     assert "The price is too low for this size" in request_rows(page)[0]
     assert count(app, Task, Task.assignee_id == rep, Task.title == "Returned: Banner") == 1
+    assert "Returned: Banner" in show(as_rep, "/")  # at the head of the next steps
     assert "Ask for approval" in page  # it can be asked again
 
 

@@ -74,7 +74,8 @@ class Site:
             return user.id
 
     def login(self, page, email: str, locale: str = "en"):
-        page.set_extra_http_headers({"Accept-Language": locale})
+        """Log in as ``email`` and choose the language with the switch in the top bar."""
+        page.goto(f"{self.url}/lang/{locale}")
         page.goto(f"{self.url}/login")
         page.fill("input[name=email]", email)
         page.fill("input[name=password]", PASSWORD)

@@ -35,3 +35,80 @@ def test_a_wrong_password_is_refused_and_nothing_opens(site, page):
     expect(page.locator(".error")).to_be_visible()
     page.goto(f"{site.url}/organisations/")
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def _project(site, title, owner, amount=None, phase=None, **custom):
+    """A print project of ``owner``'s, put straight into ``phase``."""
+    from core import cases, users
+
+    with site.app.test_request_context(), site.rt.session() as s, s.begin():
+        rep = users.find_by_email(s, owner)
+        case = cases.create(s, site.rt.host, {"title": title, "amount": amount,
+                                              "process_key": "printing.project",
+                                              "owner_id": rep.id}, actor=rep)
+        case.phase_key = phase or case.phase_key
+        case.custom = dict(custom)
+        return case.id
+
+
+def test_a_case_is_dragged_across_a_check_once_its_conditions_hold(site, page):
+    site.user("rep@example.com", name="Robert Rep")
+    case = _project(site, "Roll-upy targowe", "rep@example.com", "3900", "offer")
+    site.login(page, "rep@example.com")
+    page.goto(f"{site.url}/cases/board/printing.project")
+    card = page.locator(f"#case-{case}")
+    order = page.locator(".board-column[data-phase=order]")
+    card.drag_to(order)
+    refusal = page.locator("#board-messages")
+    expect(refusal).to_contain_text("Accounting has not confirmed that the client has no "
+                                    "overdue payments.")
+    expect(page.locator(".board-column[data-phase=offer]").locator(f"#case-{case}")) \
+        .to_be_visible()
+
+    # Accounting and customer service tick their confirmations on the form.
+    page.goto(f"{site.url}/cases/{case}/edit")
+    page.get_by_label("No overdue payments (accounting)").check()
+    page.get_by_label("Registration documents received (customer service)").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/cases/{case}$"))
+
+    page.goto(f"{site.url}/cases/board/printing.project")
+    page.locator(f"#case-{case}").drag_to(page.locator(".board-column[data-phase=order]"))
+    expect(order.locator(f"#case-{case}")).to_be_visible()
+    expect(order.locator(".count")).to_have_text("1")
+    page.goto(f"{site.url}/cases/{case}")
+    expect(page.locator(".current-phase")).to_contain_text("Order")
+
+
+def test_an_approval_is_returned_with_a_reason_then_approved(site, browser):
+    site.user("boss@example.com", name="Barbara Boss")
+    site.user("rep@example.com", name="Robert Rep", supervisor="boss@example.com")
+    case = _project(site, "Baner 6x3", "rep@example.com", "12500", "calculation")
+
+    rep = site.login(browser.new_context().new_page(), "rep@example.com")
+    rep.goto(f"{site.url}/cases/{case}")
+    offer = rep.locator(".move[data-target=offer]")
+    expect(offer.locator("button")).to_be_disabled()
+    expect(offer.locator(".blockers")).to_contain_text("the direct supervisor (Barbara Boss)")
+    rep.get_by_role("button", name="Ask for approval").click()
+    expect(rep.locator(".approval-requests .status")).to_contain_text("waiting")
+
+    boss = site.login(browser.new_context().new_page(), "boss@example.com")
+    expect(boss.locator(".waiting-approvals")).to_contain_text("Baner 6x3")
+    boss.get_by_role("link", name="Decide →").click()
+    boss.get_by_placeholder("Why you return it (required)").fill("The paper price is old.")
+    boss.get_by_role("button", name="Return").click()
+    expect(boss.locator("body")).to_contain_text("Returned")
+
+    rep.goto(f"{site.url}/")
+    expect(rep.locator("body")).to_contain_text("Returned: Baner 6x3")
+    rep.goto(f"{site.url}/cases/{case}")
+    expect(rep.locator(".approval-requests")).to_contain_text("The paper price is old.")
+    rep.get_by_role("button", name="Ask for approval").click()
+
+    boss.goto(f"{site.url}/cases/approvals")
+    boss.get_by_role("button", name="Approve", exact=True).click()
+
+    rep.goto(f"{site.url}/cases/{case}")
+    rep.locator(".move[data-target=offer] button").click()
+    expect(rep.locator(".current-phase")).to_contain_text("Offer")
