@@ -237,8 +237,7 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = ""):
         moves = workflow.moves(session, host, case, current_user)
         if not editable:
             for m in moves:
-                m.blockers = {"edit": _("You may not change this %(what)s.",
-                                        what=term("core.case", case="acc")), **m.blockers}
+                m.blockers = {"edit": _("You may not change it."), **m.blockers}
         for m in moves:
             if m.transition.approval is not None:
                 missing = approvals.missing(session, host, case, m.transition)
