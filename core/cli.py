@@ -12,6 +12,7 @@ import functools
 import json
 import secrets
 import sys
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -716,8 +717,7 @@ def processes_deadlines():
     owner's supervisor (run it from cron every hour; each happens once per phase)."""
     from core import workflow
 
-    rt = _runtime()
-    with rt.session() as session, session.begin():
+    with _speaking() as rt, rt.session() as session, session.begin():
         done = workflow.watch_deadlines(session, rt.host)
     for word, found in (("reminded", done.reminded), ("escalated", done.escalated)):
         for case in found:
@@ -790,12 +790,26 @@ def demo_command():
 
 
 def _load_demo() -> None:
-    rt = _runtime()
     try:
-        for name in demo.load(rt):
-            click.echo(f"Demo data: {name}")
+        with _speaking() as rt:
+            for name in demo.load(rt):
+                click.echo(f"Demo data: {name}")
     except PluginError as exc:
         _fail(str(exc))
+
+
+@contextmanager
+def _speaking():
+    """The runtime, with what a command writes for people to read (task titles, timeline
+    entries, terms) in the installation's language, as the web application writes it."""
+    from core.web import create_app
+
+    try:
+        app = create_app()
+    except KartotekaError as exc:
+        _fail(str(exc))
+    with app.test_request_context():
+        yield app.extensions["kartoteka"]
 
 
 @cli.command()
