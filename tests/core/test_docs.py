@@ -54,3 +54,16 @@ def test_the_readme_starts_with_the_two_commands_and_lists_every_setting():
     assert "make run" in top and "make test" in top
     for f in fields(config.Settings):
         assert f"`KARTOTEKA_{f.name.upper()}`" in README, f"{f.name} is not in the README"
+
+
+def test_the_process_diagrams_in_the_docs_are_drawn_from_the_current_definitions():
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        from sync_diagrams import FOLDER, diagrams
+    finally:
+        sys.path.pop(0)
+    wanted = diagrams()
+    assert "printing.project.svg" in wanted and "Print project" in wanted["printing.project.svg"]
+    assert sorted(p.name for p in FOLDER.glob("*.svg")) == sorted(wanted)
+    for name, text in wanted.items():
+        assert (FOLDER / name).read_text() == text, f"{name}: run docs/sync_diagrams.py"
