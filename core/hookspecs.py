@@ -170,6 +170,34 @@ def kartoteka_register_processes():
 
 
 @hookspec
+def kartoteka_register_templates():
+    """Default document and e-mail templates, with the number series they use.
+
+    Called at start-up; each template is added to the database the first time its key
+    is seen, and from then on belongs to the administrators, who edit it (every edit is
+    a new version) without the plugin overwriting their work. Bodies are HTML with
+    Jinja2 run in a sandbox; they see plain data about the record they are filled from
+    (``organisation``, ``person``, or ``case`` with its ``organisation``, ``owner`` and
+    ``people``), ``company``, ``document.number``, and the helpers ``money``, ``words``
+    (an amount in words), ``day``, ``number`` and ``term``.
+
+    Example::
+
+        from core.documents import Series, Template
+
+        @hookimpl
+        def kartoteka_register_templates():
+            return [Template("visits.report", "letter", "organisation",
+                             {"pl": "Protokół wizyty", "en": "Visit report"},
+                             "<h1>Protokół {{ document.number }}</h1>"
+                             "<p>{{ organisation.name }}, {{ day(today) }}</p>",
+                             series=Series("visits.report", "Protokoły", "PW/{year}/{seq}"))]
+
+    :returns: a list of ``core.documents.Template``.
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 
@@ -294,6 +322,19 @@ def kartoteka_approval_decided(request, actor):
     :param request: the ``core.models.ApprovalRequest``; ``status`` is ``approved`` or
         ``returned``, ``comment`` the approver's words.
     :param actor: the approver.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_document_generated(document, actor):
+    """A document was made from a template and the transaction committed.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+
+    :param document: the ``core.models.Document``: ``number``, ``title``, the record
+        it belongs to (``record_type``, ``record_id``) and its PDF (``attachment_id``).
+    :param actor: the user who made it, or ``None``.
     :returns: nothing.
     """
 

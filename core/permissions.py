@@ -58,6 +58,8 @@ CORE_PERMISSIONS = [
     _core("import", "Import danych", "Import data"),
     _core("manage_processes", "Ustawienia procesów (progi, terminy, kontrole)",
           "Process settings (limits, deadlines, checks)"),
+    _core("manage_templates", "Szablony dokumentów i serie numeracji",
+          "Document templates and number series"),
 ]
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 import core
 from core import defaults, hookspecs, migrate
 from core.db import Base
+from core.documents import Template
 from core.errors import PluginError, ValidationError
 from core.fields import CustomField
 from core.fieldtypes import FieldType
@@ -113,6 +114,7 @@ class PluginHost:
     field_types: dict[str, FieldType] = field(default_factory=dict)
     fields: list[tuple[str, CustomField]] = field(default_factory=list)  # (plugin, field)
     processes: dict[str, Process] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -190,6 +192,7 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host.field_types = _collect(host, "kartoteka_register_field_types", FieldType)
     host.fields = _shipped_fields(host)
     host.processes = _processes(host)
+    host.templates = _collect(host, "kartoteka_register_templates", Template)
     return host
 
 

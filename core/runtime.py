@@ -37,7 +37,21 @@ def start(settings: config.Settings) -> Runtime:
     host = load_enabled(engine, settings)
     ensure_schema(engine, host.branches()[1:], settings.auto_migrate)
     ship_fields(engine, host)
+    ship_templates(engine, host)
     return Runtime(settings, engine, make_sessionmaker(engine, host=host), host)
+
+
+def ship_templates(engine: Engine, host: PluginHost) -> None:
+    """Add the templates (and number series) plugins ship; like ``ship_fields``."""
+    from core import documents
+
+    for shipped in host.templates.values():
+        with Session(engine) as session:
+            try:
+                documents.ship(session, shipped)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
 
 
 def ship_fields(engine: Engine, host: PluginHost) -> None:

@@ -8,6 +8,13 @@ from core.models.auth_session import AuthSession, LoginAttempt
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
 from core.models.case import ApprovalRequest, Case, CasePerson, PhaseChange, ProcessSetting
 from core.models.consent import Consent, ProcessingPurpose
+from core.models.document import (
+    Document,
+    DocumentTemplate,
+    NumberCounter,
+    NumberSeries,
+    TemplateVersion,
+)
 from core.models.field import ArchivedFieldValue, FieldDefinition
 from core.models.importing import ImportMapping
 from core.models.link import RecordLink
@@ -27,7 +34,8 @@ from core.models.usage import UsageEvent
 from core.models.user import User
 
 __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest", "Case",
-           "CasePerson", "PhaseChange", "ProcessSetting", "ArchivedFieldValue", "Attachment",
+           "CasePerson", "PhaseChange", "ProcessSetting", "Document", "DocumentTemplate",
+           "NumberCounter", "NumberSeries", "TemplateVersion", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",
            "UserRole", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
            "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",

@@ -1,0 +1,430 @@
+"""Documents: templates plugins ship and administrators edit, and PDFs made from them.
+
+Plugins ship default templates (``kartoteka_register_templates``); they are added to the
+database once and are the administrators' to change from then on. Each change is a new
+version; a document records the version that made it, and going back is saving an old
+version again. A document is filled from plain data about its record (``context``),
+numbered from its template's series, drawn as PDF by WeasyPrint and kept as an
+attachment of the record, with its checksum, never changed: making it again makes a
+new document. The record's timeline (and its organisation's) says so.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import attachments, audit, events, numbering, permissions, records, templating
+from core import timeline as timelines
+from core.config import Settings
+from core.db import utcnow
+from core.errors import Forbidden, ValidationError
+from core.models import (
+    Case,
+    CasePerson,
+    Document,
+    DocumentTemplate,
+    NumberSeries,
+    Organisation,
+    Person,
+    TemplateVersion,
+    User,
+)
+from core.terms import term
+
+# The kinds of template the core knows; a plugin may add its own with ``kind_title``.
+KINDS = {
+    "email": {"pl": "E-mail", "en": "E-mail"},
+    "letter": {"pl": "Pismo", "en": "Letter"},
+    "contract": {"pl": "Umowa", "en": "Contract"},
+    "offer": {"pl": "Oferta", "en": "Offer"},
+    "certificate": {"pl": "Zaświadczenie", "en": "Certificate"},
+    "invoice": {"pl": "Faktura / rozliczenie", "en": "Invoice / settlement"},
+}
+SUBJECTS = {"organisation": Organisation, "person": Person, "case": Case}
+LOGO_URL = "kartoteka:logo"
+_LOCAL_KEY = re.compile(r"^local\.[a-z][a-z0-9_]{0,50}$")
+
+
+@dataclass(frozen=True)
+class Series:
+    """A number series a plugin ships with its templates."""
+
+    key: str
+    name: str
+    pattern: str
+    reset: str = "yearly"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A default template a plugin ships.
+
+    :param key: '<plugin>.<name>'.
+    :param kind: one of ``KINDS`` or the plugin's own (then give ``kind_title``).
+    :param subject_type: what it is filled from: organisation, person or case.
+    :param body: HTML with Jinja2 (for e-mails, ``subject`` and ``text_body`` too).
+    :param series: the number series its documents take numbers from.
+    """
+
+    key: str
+    kind: str
+    subject_type: str
+    name: dict[str, str]
+    body: str
+    subject: str = ""
+    text_body: str = ""
+    series: Series | None = None
+    kind_title: dict[str, str] = field(default_factory=dict)
+
+
+# --- Templates ---------------------------------------------------------------------------
+
+def ship(session: Session, shipped: Template) -> DocumentTemplate | None:
+    """Add a plugin's template (and its series) unless it is there: edits stay."""
+    if shipped.series is not None and session.get(NumberSeries, shipped.series.key) is None:
+        session.add(NumberSeries(key=shipped.series.key, name=shipped.series.name,
+                                 pattern=shipped.series.pattern, reset=shipped.series.reset))
+    if session.scalar(select(DocumentTemplate.id).where(DocumentTemplate.key == shipped.key)):
+        session.flush()
+        return None
+    row = DocumentTemplate(key=shipped.key, kind=shipped.kind, subject_type=shipped.subject_type,
+                           name_pl=shipped.name.get("pl", shipped.key),
+                           name_en=shipped.name.get("en", shipped.key),
+                           series_key=shipped.series.key if shipped.series else None)
+    session.add(row)
+    session.flush()
+    _new_version(session, row, shipped.body, shipped.subject, shipped.text_body,
+                 _("As shipped"), None)
+    return row
+
+
+def create(session: Session, data: dict, actor=None) -> DocumentTemplate:
+    """An administrator's own template, ``local.<name>``."""
+    _require(actor)
+    errors = {}
+    key = str(data.get("key", "")).strip()
+    if not _LOCAL_KEY.match(key):
+        errors["key"] = _("Use local. and then lower-case letters, digits and underscores.")
+    elif session.scalar(select(DocumentTemplate.id).where(DocumentTemplate.key == key)):
+        errors["key"] = _("This key is taken.")
+    if data.get("subject_type") not in SUBJECTS:
+        errors["subject_type"] = _("Choose what the template is filled from.")
+    if not str(data.get("kind", "")).strip():
+        errors["kind"] = _("Choose a kind.")
+    if not str(data.get("name_pl", "")).strip():
+        errors["name_pl"] = _("Enter a name.")
+    errors.update(_series_problem(session, data.get("series_key")))
+    errors.update(_syntax(data))
+    if errors:
+        raise ValidationError(errors)
+    row = DocumentTemplate(key=key, kind=data["kind"].strip(), subject_type=data["subject_type"],
+                           name_pl=data["name_pl"].strip(),
+                           name_en=str(data.get("name_en") or data["name_pl"]).strip(),
+                           series_key=data.get("series_key") or None)
+    session.add(row)
+    session.flush()
+    _new_version(session, row, data.get("body", ""), data.get("subject", ""),
+                 data.get("text_body", ""), data.get("note", ""), actor)
+    audit.event(session, "create", "template", {"key": key}, actor, summary=row.name_pl)
+    return row
+
+
+def save(session: Session, template: DocumentTemplate, data: dict, actor=None
+         ) -> TemplateVersion:
+    """A new version of the template's text (and perhaps a new name or series)."""
+    _require(actor)
+    errors = _syntax(data)
+    errors.update(_series_problem(session, data.get("series_key", template.series_key)))
+    if "name_pl" in data and not str(data["name_pl"]).strip():
+        errors["name_pl"] = _("Enter a name.")
+    if errors:
+        raise ValidationError(errors)
+    for name in ("name_pl", "name_en"):
+        if str(data.get(name, "")).strip():
+            setattr(template, name, str(data[name]).strip())
+    if "series_key" in data:
+        template.series_key = data["series_key"] or None
+    current = current_version(session, template)
+    version = _new_version(session, template, data.get("body", current.body),
+                           data.get("subject", current.subject),
+                           data.get("text_body", current.text_body), data.get("note", ""), actor)
+    audit.event(session, "update", "template", {"key": template.key, "version": version.number},
+                actor, summary=template.name_pl)
+    return version
+
+
+def revert(session: Session, template: DocumentTemplate, number: int, actor=None
+           ) -> TemplateVersion:
+    """Use an earlier version's text again, as a new version."""
+    old = session.scalar(select(TemplateVersion).where(
+        TemplateVersion.template_id == template.id, TemplateVersion.number == number))
+    if old is None:
+        raise ValidationError({"version": _("There is no such version.")})
+    return save(session, template, {"body": old.body, "subject": old.subject,
+                                    "text_body": old.text_body,
+                                    "note": _("Back to version %(n)d", n=number)}, actor)
+
+
+def _new_version(session: Session, template: DocumentTemplate, body: str, subject: str,
+                 text_body: str, note: str, actor) -> TemplateVersion:
+    number = (session.scalar(select(func.max(TemplateVersion.number))
+                             .where(TemplateVersion.template_id == template.id)) or 0) + 1
+    version = TemplateVersion(template_id=template.id, number=number, body=body or "",
+                              subject=(subject or "")[:300], text_body=text_body or "",
+                              note=(note or "")[:300], created_at=utcnow(),
+                              created_by_id=getattr(actor, "id", None))
+    session.add(version)
+    session.flush()
+    template.current_version_id = version.id
+    session.flush()
+    return version
+
+
+def _syntax(data: dict) -> dict:
+    errors = {}
+    for name in ("body", "subject", "text_body"):
+        if data.get(name):
+            try:
+                templating.check(data[name], name)
+            except templating.TemplateProblem as exc:
+                errors.update(exc.errors)
+    return errors
+
+
+def _series_problem(session: Session, key) -> dict:
+    if key and session.get(NumberSeries, key) is None:
+        return {"series_key": _("Choose a number series from the list.")}
+    return {}
+
+
+def _require(actor) -> None:
+    if not permissions.can(actor, "core.manage_templates"):
+        raise Forbidden(_("You may not change templates."))
+
+
+def current_version(session: Session, template: DocumentTemplate) -> TemplateVersion:
+    return session.get(TemplateVersion, template.current_version_id)
+
+
+def history(session: Session, template: DocumentTemplate) -> list[TemplateVersion]:
+    return list(session.scalars(select(TemplateVersion).where(
+        TemplateVersion.template_id == template.id).order_by(TemplateVersion.number.desc())))
+
+
+def templates_for(session: Session, subject_type: str) -> list[DocumentTemplate]:
+    """The active templates a record of this type can be made into a document with."""
+    return list(session.scalars(select(DocumentTemplate).where(
+        DocumentTemplate.subject_type == subject_type, DocumentTemplate.active,
+        DocumentTemplate.kind != "email").order_by(DocumentTemplate.name_pl)))
+
+
+# --- The data a template sees ------------------------------------------------------------
+
+def context(session: Session, host, record, actor=None, settings: Settings | None = None,
+            number: str | None = None) -> dict:
+    """Plain data about ``record`` for a template: no ORM objects, nothing to climb."""
+    found = {"today": date.today(), "term": _term,
+             "document": {"number": number or "", "date": date.today()},
+             "company": _company(settings)}
+    if isinstance(record, Organisation):
+        found["organisation"] = _organisation(session, record, actor)
+    elif isinstance(record, Person):
+        found["person"] = _person(session, record, actor)
+    elif isinstance(record, Case):
+        found.update(_case(session, host, record, actor))
+    return found
+
+
+def _term(key: str, case: str = "nom", count: int = 1) -> str:
+    return term(str(key), case=str(case), count=count if isinstance(count, int) else 1)
+
+
+def _company(settings: Settings | None) -> dict:
+    if settings is None:
+        return {"name": "", "details": [], "logo": ""}
+    logo = _logo_path(settings)
+    return {"name": settings.company_name, "details": settings.company_details.splitlines(),
+            "logo": LOGO_URL if logo is not None and logo.is_file() else ""}
+
+
+def _custom(session: Session, record, actor) -> dict:
+    """Custom fields the actor may see, as people read them ("12 500,00 zł", "tak")."""
+    from core import fields
+
+    values = record.custom or {}
+    return {d.key: "" if values.get(d.key) in (None, "") else fields.display(record, d)
+            for d in fields.definitions(session, type(record).record_type)
+            if fields.may_see(d, actor)}
+
+
+def _organisation(session: Session, org: Organisation | None, actor) -> dict:
+    if org is None:
+        return {}
+    return {"id": org.id, "name": org.name, "short_name": org.short_name, "nip": org.nip,
+            "regon": org.regon, "krs": org.krs, "email": org.email, "phone": org.phone,
+            "street": org.street, "postal_code": org.postal_code, "city": org.city,
+            "region": org.region, "country": org.country, "custom": _custom(session, org, actor)}
+
+
+def _person(session: Session, person: Person, actor) -> dict:
+    emails = [c.value for c in person.contacts if c.kind == "email"]
+    phones = [c.value for c in person.contacts if c.kind == "phone"]
+    return {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
+            "full_name": person.full_name, "email": emails[0] if emails else "",
+            "phone": phones[0] if phones else "", "custom": _custom(session, person, actor)}
+
+
+def _user(user: User | None) -> dict:
+    return {"name": user.full_name or user.email, "email": user.email} if user else {}
+
+
+def _case(session: Session, host, case: Case, actor) -> dict:
+    from core import workflow
+
+    process = host.processes.get(case.process_key)
+    org = records.get(session, Organisation, case.organisation_id, actor) \
+        if case.organisation_id else None
+    people = session.execute(select(Person, CasePerson.role)
+                             .join(CasePerson, CasePerson.person_id == Person.id)
+                             .where(CasePerson.case_id == case.id).order_by(Person.id)).all()
+    return {
+        "case": {"id": case.id, "title": case.title, "description": case.description,
+                 "amount": case.amount, "cost": case.cost, "currency": case.currency,
+                 "margin": case.margin, "process": process.key if process else "",
+                 "phase": workflow.phase_name(process, case.phase_key) if process else "",
+                 "created_at": case.created_at, "custom": _custom(session, case, actor)},
+        "organisation": _organisation(session, org, actor),
+        "owner": _user(session.get(User, case.owner_id) if case.owner_id else None),
+        "people": [{**_person(session, p, actor), "role": role} for p, role in people],
+    }
+
+
+# --- Making documents --------------------------------------------------------------------
+
+def preview(session: Session, host, template: DocumentTemplate, record, actor=None,
+            settings: Settings | None = None, body: str | None = None) -> str:
+    """The template (or ``body``, a text being edited) filled for ``record``, as HTML,
+    with the number it would get shown as a placeholder."""
+    _visible(session, record, actor)
+    source = body if body is not None else current_version(session, template).body
+    placeholder = _("(number given on issue)") if template.series_key else ""
+    return templating.render(source, context(session, host, record, actor, settings,
+                                             placeholder))
+
+
+def generate(session: Session, host, settings: Settings, template: DocumentTemplate, record,
+             actor=None) -> Document:
+    """Number, fill and draw the document, and keep it on the record."""
+    if template.kind == "email":
+        raise ValidationError({"template": _("E-mail templates are sent in mailings.")})
+    if template.subject_type != _subject_type(record):
+        raise ValidationError({"template": _("This template is not for this record.")})
+    _visible(session, record, actor)
+    permissions.require(session, actor, record, "edit", {})
+    version = current_version(session, template)
+    number = numbering.issue(session, template.series_key) if template.series_key else None
+    html = templating.render(version.body, context(session, host, record, actor, settings,
+                                                   number))
+    pdf = to_pdf(html, settings)
+    title = f"{template.name_pl} {number}" if number else template.name_pl
+    stored = attachments.store(session, settings, record, _filename(title), io.BytesIO(pdf),
+                               actor, declared_type="application/pdf")
+    document = Document(template_id=template.id, template_version_id=version.id,
+                        record_type=records.ref(record)[0], record_id=record.id, number=number,
+                        title=title[:300], attachment_id=stored.id, created_at=utcnow(),
+                        created_by_id=getattr(actor, "id", None))
+    session.add(document)
+    session.flush()
+    about = _about(session, record)
+    timelines.record_event(session, "document_generated", about, subject=title, actor=actor,
+                           data={"document_id": document.id, "number": number,
+                                 "attachment_id": stored.id, "version": version.number})
+    audit.write(session, document, "create", {"number": (None, number),
+                                              "template": (None, template.key),
+                                              "version": (None, version.number)}, actor)
+    events.after_commit(session, "kartoteka_document_generated", document=document, actor=actor)
+    return document
+
+
+def _subject_type(record) -> str:
+    return next((k for k, model in SUBJECTS.items() if isinstance(record, model)), "")
+
+
+def _visible(session: Session, record, actor) -> None:
+    if records.get(session, type(record), record.id, actor) is None:
+        raise Forbidden(_("You may not do this with this record."))
+
+
+def _about(session: Session, record) -> list:
+    if isinstance(record, Case):
+        from core import workflow
+
+        return workflow.about_case(session, record)
+    return [record]
+
+
+def _filename(title: str) -> str:
+    safe = re.sub(r"[^\w.\- ]+", "-", title).strip(" -.") or "document"
+    return f"{safe[:150]}.pdf"
+
+
+def for_record(session: Session, record, actor=None) -> list[Document]:
+    """The documents made for ``record``, newest first (only if the actor sees it)."""
+    if records.get(session, type(record), record.id, actor) is None:
+        return []
+    record_type, record_id = records.ref(record)
+    return list(session.scalars(select(Document).where(
+        Document.record_type == record_type, Document.record_id == record_id)
+        .order_by(Document.created_at.desc(), Document.id.desc())))
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+PAGE_CSS = """
+@page { size: A4; margin: 22mm 18mm 20mm 18mm;
+  @top-left { content: string(company); font-size: 8pt; color: #555; }
+  @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #555; }
+}
+html { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; line-height: 1.4; }
+.company { string-set: company content(text); }
+img.logo { max-height: 18mm; }
+table { border-collapse: collapse; width: 100%; }
+td, th { border: 0.5pt solid #999; padding: 2pt 4pt; text-align: left; }
+"""
+
+
+def to_pdf(html: str, settings: Settings | None) -> bytes:
+    """The HTML drawn as PDF. Only the installation's logo may be loaded from outside
+    the text: no other file and no address, so a template cannot read the server's files
+    or reach the network."""
+    from weasyprint import CSS, HTML
+
+    def fetch(url: str):
+        if url == LOGO_URL and settings is not None:
+            path = _logo_path(settings)
+            if path is not None and path.is_file():
+                return {"string": path.read_bytes(), "mime_type": _image_type(path)}
+        raise ValueError(f"{url} may not be loaded in a document")
+
+    return HTML(string=html, url_fetcher=fetch, base_url=".").write_pdf(
+        stylesheets=[CSS(string=PAGE_CSS)])
+
+
+def _logo_path(settings: Settings) -> Path | None:
+    if not settings.logo_file:
+        return None
+    path = Path(settings.logo_file)
+    return path if path.is_absolute() else settings.instance / path
+
+
+def _image_type(path: Path) -> str:
+    return {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+            ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")
