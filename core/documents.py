@@ -15,7 +15,6 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -49,7 +48,6 @@ KINDS = {
     "invoice": {"pl": "Faktura / rozliczenie", "en": "Invoice / settlement"},
 }
 SUBJECTS = {"organisation": Organisation, "person": Person, "case": Case}
-LOGO_URL = "kartoteka:logo"
 _LOCAL_KEY = re.compile(r"^local\.[a-z][a-z0-9_]{0,50}$")
 
 
@@ -248,11 +246,13 @@ def _term(key: str, case: str = "nom", count: int = 1) -> str:
 
 
 def _company(settings: Settings | None) -> dict:
+    from core import pdf
+
     if settings is None:
         return {"name": "", "details": [], "logo": ""}
-    logo = _logo_path(settings)
+    logo = pdf.logo_path(settings)
     return {"name": settings.company_name, "details": settings.company_details.splitlines(),
-            "logo": LOGO_URL if logo is not None and logo.is_file() else ""}
+            "logo": pdf.LOGO_URL if logo is not None and logo.is_file() else ""}
 
 
 def _custom(session: Session, record, actor) -> dict:
@@ -333,7 +333,9 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
     number = numbering.issue(session, template.series_key) if template.series_key else None
     html = templating.render(version.body, context(session, host, record, actor, settings,
                                                    number))
-    pdf = to_pdf(html, settings)
+    from core import pdf as pdfs
+
+    pdf = pdfs.render(html, settings)
     title = f"{template.name_pl} {number}" if number else template.name_pl
     stored = attachments.store(session, settings, record, _filename(title), io.BytesIO(pdf),
                                actor, declared_type="application/pdf")
@@ -384,47 +386,3 @@ def for_record(session: Session, record, actor=None) -> list[Document]:
     return list(session.scalars(select(Document).where(
         Document.record_type == record_type, Document.record_id == record_id)
         .order_by(Document.created_at.desc(), Document.id.desc())))
-
-
-# --- PDF ---------------------------------------------------------------------------------
-
-PAGE_CSS = """
-@page { size: A4; margin: 22mm 18mm 20mm 18mm;
-  @top-left { content: string(company); font-size: 8pt; color: #555; }
-  @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #555; }
-}
-html { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; line-height: 1.4; }
-.company { string-set: company content(text); }
-img.logo { max-height: 18mm; }
-table { border-collapse: collapse; width: 100%; }
-td, th { border: 0.5pt solid #999; padding: 2pt 4pt; text-align: left; }
-"""
-
-
-def to_pdf(html: str, settings: Settings | None) -> bytes:
-    """The HTML drawn as PDF. Only the installation's logo may be loaded from outside
-    the text: no other file and no address, so a template cannot read the server's files
-    or reach the network."""
-    from weasyprint import CSS, HTML
-
-    def fetch(url: str):
-        if url == LOGO_URL and settings is not None:
-            path = _logo_path(settings)
-            if path is not None and path.is_file():
-                return {"string": path.read_bytes(), "mime_type": _image_type(path)}
-        raise ValueError(f"{url} may not be loaded in a document")
-
-    return HTML(string=html, url_fetcher=fetch, base_url=".").write_pdf(
-        stylesheets=[CSS(string=PAGE_CSS)])
-
-
-def _logo_path(settings: Settings) -> Path | None:
-    if not settings.logo_file:
-        return None
-    path = Path(settings.logo_file)
-    return path if path.is_absolute() else settings.instance / path
-
-
-def _image_type(path: Path) -> str:
-    return {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-            ".svg": "image/svg+xml"}.get(path.suffix.lower(), "application/octet-stream")

@@ -49,7 +49,7 @@ def check_pattern(pattern: str, reset: str) -> dict[str, str]:
     try:
         format_number(pattern, utcnow(), 1)
     except (ValueError, TypeError):
-        return {"pattern": _("Write the running number as {seq} or {seq:04}.")}
+        return {"pattern": _("Write the parts as {year}, {month}, {seq} or {seq:04}.")}
     if len(pattern) > 100:
         return {"pattern": _("At most %(n)d characters.", n=100)}
     return {}

@@ -396,3 +396,53 @@ def test_hook_kartoteka_approval_decided(printing_spy):
         request = approvals.request(session, rt.host, case, "offer", rep)
         approvals.decide(session, rt.host, request, "return", boss, comment="Too cheap")
     assert spy.heard[-1] == ("decided", "returned", "Too cheap", "boss@example.com")
+
+
+def test_hook_kartoteka_register_templates(monkeypatch, kartoteka_app_factory):
+    from core.documents import Series, Template
+    from core.models import DocumentTemplate, NumberSeries
+    from plugins.printing import plugin
+
+    offer = Template("printing.hook_offer", "offer", "case", {"pl": "Oferta", "en": "Offer"},
+                     "<h1>{{ document.number }}</h1>",
+                     series=Series("printing.hook_offer", "Oferty", "OF/{year}/{seq}"))
+    monkeypatch.setattr(plugin, "kartoteka_register_templates", hookimpl(lambda: [offer]),
+                        raising=False)
+    host = build_host(["printing"])
+    assert host.templates["printing.hook_offer"] is offer
+    rt = kartoteka_app_factory(["printing"]).extensions["kartoteka"]
+    with rt.session() as session:
+        shipped = session.scalar(select(DocumentTemplate).where(
+            DocumentTemplate.key == "printing.hook_offer"))
+        assert shipped.series_key == "printing.hook_offer"
+        assert session.get(NumberSeries, "printing.hook_offer").pattern == "OF/{year}/{seq}"
+    foreign = Template("visits.offer", "offer", "case", {"pl": "x"}, "x")
+    monkeypatch.setattr(plugin, "kartoteka_register_templates", hookimpl(lambda: [foreign]))
+    with pytest.raises(PluginError, match="must start with 'printing.'"):
+        build_host(["printing"])
+
+
+def test_hook_kartoteka_document_generated(spied_app):
+    from core import documents, organisations, users
+    from core.documents import Template
+
+    rt, _spy = spied_app
+    heard = []
+
+    class Archive:
+        @hookimpl
+        def kartoteka_document_generated(self, document, actor):
+            heard.append((document.title, actor.email))
+
+    rt.host.pm.register(Archive(), name="archive_spy")
+    with rt.session() as session, session.begin():
+        admin = users.create_user(session, "admin@example.com", "correct horse battery",
+                                  is_admin=True)
+        template = documents.ship(session, Template(
+            "core.letter", "letter", "organisation", {"pl": "Pismo"},
+            "<p>{{ organisation.name }}</p>"))
+        org = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                      "type_key": "core.municipality"})
+        documents.generate(session, rt.host, rt.settings, template, org, admin)
+        assert heard == []  # not before the commit
+    assert heard == [("Pismo", "admin@example.com")]
