@@ -198,6 +198,14 @@ def overdue(session: Session, now: datetime | None = None, user: User | None = N
     return list(session.scalars(query.order_by(Task.due_at, Task.priority.desc(), Task.id)))
 
 
+def due_between(session: Session, start: datetime, end: datetime, user: User | None = None,
+                team: Team | None = None, actor=None) -> list[Task]:
+    """Open tasks due in [start, end): ``user``'s to do, or ``team``'s; for a calendar."""
+    query = _open(actor).where(Task.due_at >= start, Task.due_at < end)
+    query = query.where(assigned_to(user) if user is not None else Task.team_id == team.id)
+    return list(session.scalars(query.order_by(Task.due_at, Task.id)))
+
+
 def for_record(session: Session, record, actor=None) -> list[Task]:
     """The tasks about ``record``: open ones first by due date, then the closed ones."""
     record_type, record_id = records.ref(record)

@@ -1,5 +1,5 @@
-"""Staff pages for the calendar: a week of my or my team's events, adding events,
-and the secret address of the iCalendar feed for Google Calendar or Outlook."""
+"""Staff pages for the calendar: a week of my or my team's events and tasks due, adding
+events, and the secret address of the iCalendar feed for Google Calendar or Outlook."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import calendar, teams
+from core import calendar, tasks, teams
 from core.errors import ValidationError
 from core.models import Team
 from core.tasks import local_zone
@@ -41,10 +41,14 @@ def week():
     events = calendar.between(session, start, start + timedelta(days=7),
                               user=None if team else current_user, team=team,
                               actor=current_user)
+    due = tasks.due_between(session, start, start + timedelta(days=7),
+                            user=None if team else current_user, team=team, actor=current_user)
     days = [monday + timedelta(days=i) for i in range(7)]
     by_day = {d: [e for e in events if _on(e, d, zone)] for d in days}
+    tasks_by_day = {d: [t for t in due if t.due_at.astimezone(zone).date() == d] for d in days}
     owner = team or current_user._get_current_object()
     return render_template("core/calendar/week.html", days=days, by_day=by_day,
+                           tasks_by_day=tasks_by_day,
                            monday=monday, team=team, teams=teams.teams_of(session, current_user),
                            today=datetime.now(zone).date(),
                            feed=feed_url(owner.feed_token) if owner.feed_token else None)

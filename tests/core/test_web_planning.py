@@ -172,6 +172,18 @@ def test_timed_and_all_day_events_show_on_their_days_of_the_week(app, client):
     assert following[0] == ("Mon 17.03", "") and all(not shown for _day, shown in following)
 
 
+def test_tasks_due_in_the_week_show_on_their_days_and_done_ones_leave(app, client):
+    due = local(0, time(15, 30))
+    task_id = add_task(app, "Approve: Banner 6x3", due)
+    add_task(app, "Next month", local(40))
+    shown = dict(week(show(client, f"/calendar/?week={due.date().isoformat()}")))
+    assert "Approve: Banner 6x3" in shown[due.strftime("%a ") + f"{due.day}.{due.month:02d}"]
+    assert not any("Next month" in v for v in shown.values())
+    client.post(f"/tasks/{task_id}/complete")
+    shown = dict(week(show(client, f"/calendar/?week={due.date().isoformat()}")))
+    assert not any("Banner" in v for v in shown.values())
+
+
 def test_an_event_ending_before_it_starts_is_refused_in_polish(polish):
     response = polish.post("/calendar/new", data={
         "title": "Zebranie", "starts_at": "2025-03-12T10:00", "ends_at": "2025-03-12T09:00"})
