@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, permissions
 from core.db import utcnow
-from core.errors import ValidationError
+from core.errors import Forbidden, ValidationError
 from core.models import NumberCounter, NumberSeries
 from core.models.document import RESETS
 
@@ -63,6 +63,8 @@ def format_number(pattern: str, when: datetime, seq: int) -> str:
 def save_series(session: Session, key: str, name: str, pattern: str, reset: str,
                 actor=None) -> NumberSeries:
     """Add a series or change one; every problem named at once."""
+    if not permissions.can(actor, "core.manage_templates"):
+        raise Forbidden(_("You may not change templates."))
     errors = {}
     if not _KEY.match(key or ""):
         errors["key"] = _("Use lower-case letters, digits, dots and underscores.")

@@ -364,3 +364,121 @@ class ProcessSchema(Schema):
     phases = fields.List(fields.Nested(PhaseSchema))
     transitions = fields.List(fields.Nested(TransitionSchema))
     settings = fields.List(fields.Nested(SettingSchema))
+
+
+# ------------------------------------------------------------------ documents
+
+DOCUMENT_SUBJECTS = ("organisation", "person", "case")  # core.documents.SUBJECTS
+TEXT_MAX = 200_000  # a template's HTML or plain text
+
+
+class DocumentSchema(Schema):
+    """A document made from a template for a record: a PDF kept as its attachment."""
+
+    id = fields.Integer()
+    number = fields.String(allow_none=True, metadata={
+        "description": "From the template's number series; null when it has none."})
+    title = fields.String()
+    template = fields.String(allow_none=True, metadata={"description": "The template's key."})
+    template_version = fields.Integer(allow_none=True, metadata={
+        "description": "The number of the template's version that made it."})
+    record_type = fields.String()
+    record_id = fields.Integer()
+    created_at = fields.DateTime()
+    created_by_id = fields.Integer(allow_none=True)
+    filename = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True, metadata={"description": "Of the PDF, in bytes."})
+    sha256 = fields.String(allow_none=True, metadata={
+        "description": "The PDF's SHA-256, taken when it was made."})
+    download_url = fields.String(allow_none=True, metadata={
+        "description": "Where to GET the PDF; null if its file was removed."})
+
+
+class DocumentListArgs(Strict):
+    record_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_SUBJECTS))
+    record_id = fields.Integer(required=True)
+
+
+class DocumentInSchema(Strict):
+    template = fields.String(required=True, validate=max_length(100), metadata={
+        "description": "The key of the template (see /api/v1/templates/)."})
+    record_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_SUBJECTS))
+    record_id = fields.Integer(required=True)
+
+
+class TemplateSchema(Schema):
+    key = fields.String()
+    kind = fields.String(metadata={"description": "email, letter, contract, offer..."})
+    kind_name = fields.String(metadata={"description": "The kind in the request's language."})
+    name = fields.String(metadata={"description": "In the request's language."})
+    subject_type = fields.String(metadata={
+        "description": "What it is filled from: organisation, person or case."})
+    series_key = fields.String(allow_none=True, metadata={
+        "description": "The number series its documents take numbers from."})
+    version = fields.Integer(allow_none=True, metadata={
+        "description": "The number of the version in use; also the ETag."})
+    active = fields.Boolean()
+
+
+class TemplateDetailSchema(TemplateSchema):
+    name_pl = fields.String()
+    name_en = fields.String()
+    subject = fields.String(metadata={"description": "E-mails' subject line."})
+    body = fields.String(metadata={"description": "HTML with Jinja2."})
+    text_body = fields.String(metadata={"description": "E-mails' plain text."})
+    note = fields.String(metadata={"description": "What the current version changed."})
+    updated_at = fields.DateTime(allow_none=True)
+    updated_by_id = fields.Integer(allow_none=True)
+
+
+class TemplateInSchema(Strict):
+    body = fields.String(required=True, validate=max_length(TEXT_MAX), metadata={
+        "description": "HTML with Jinja2."})
+    subject = fields.String(validate=max_length(300), metadata={
+        "description": "E-mails' subject line; the current one is kept if left out."})
+    text_body = fields.String(validate=max_length(TEXT_MAX), metadata={
+        "description": "E-mails' plain text; the current one is kept if left out."})
+    note = fields.String(load_default="", validate=max_length(300), metadata={
+        "description": "What changed, and why."})
+
+
+class TemplateVersionSchema(Schema):
+    number = fields.Integer()
+    current = fields.Boolean()
+    subject = fields.String()
+    body = fields.String()
+    text_body = fields.String()
+    note = fields.String()
+    created_at = fields.DateTime()
+    created_by_id = fields.Integer(allow_none=True)
+
+
+class PreviewInSchema(Strict):
+    record_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_SUBJECTS))
+    record_id = fields.Integer(required=True)
+    body = fields.String(load_default=None, allow_none=True, validate=max_length(TEXT_MAX),
+                         metadata={"description": "A text being edited, to see it filled "
+                                                  "before saving; the current one if "
+                                                  "left out."})
+
+
+class PreviewSchema(Schema):
+    html = fields.String()
+
+
+class NumberSeriesSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    pattern = fields.String(metadata={"example": "OF/{year}/{seq:04}"})
+    reset = fields.String(metadata={"description": "yearly, monthly or never"})
+    next_number = fields.String(allow_none=True, metadata={
+        "description": "The number the next document would get now."})
+
+
+class NumberSeriesInSchema(Strict):
+    name = fields.String(required=True, validate=max_length(200))
+    pattern = fields.String(required=True, validate=max_length(100), metadata={
+        "description": "With {seq} (or {seq:04}) and {year}, {month}, {day} as the reset "
+                       "needs."})
+    reset = fields.String(load_default="yearly", metadata={
+        "description": "When the running number starts again: yearly, monthly or never."})
