@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -46,28 +47,174 @@ def pytest_configure(config):
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
+def backend(request) -> str:
+    """The database a test runs on: each database test runs once on each."""
+    if request.param == "postgresql" and request.config.kartoteka_pg_problem:
+        pytest.skip(request.config.kartoteka_pg_problem)
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
     """A fresh, empty database: an SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'kartoteka.db'}"
         return
-    problem = request.config.kartoteka_pg_problem
-    if problem:
-        pytest.skip(problem)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    yield url.render_as_string(hide_password=False)
+    yield schema_url(schema)
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
 
 
+def schema_url(schema: str) -> str:
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def kartoteka_database_url(database_url):
-    return database_url
+def kartoteka_database_url(request, backend, tmp_path):
+    """The database of the apps a test builds, with the core's schema already there.
+
+    Migrating for every test is most of what a test costs, so each worker migrates
+    once: an SQLite file is copied, and a PostgreSQL schema is emptied and handed on
+    when the test left its tables, indexes and versions as they were (else it is
+    dropped). A test that also asks for ``database_url`` gets that very database.
+    """
+    if "database_url" in request.fixturenames:
+        yield request.getfixturevalue("database_url")
+        return
+    if backend == "sqlite":
+        path = tmp_path / "kartoteka.db"
+        shutil.copyfile(_migrated_sqlite(request.config), path)
+        yield f"sqlite:///{path}"
+        return
+    pool = _schema_pool(request.config)
+    schema = pool.take()
+    yield schema_url(schema)
+    pool.give_back(schema)
+
+
+def _migrated_sqlite(config) -> Path:
+    found = getattr(config, "kartoteka_sqlite_template", None)
+    if found is None:
+        from core import migrate
+        from core.db import make_engine
+
+        folder = tempfile.mkdtemp(prefix="kartoteka-template-")
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+        found = Path(folder) / "kartoteka.db"
+        engine = make_engine(f"sqlite:///{found}")
+        migrate.upgrade(engine, migrate.CORE_BRANCH)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+        config.kartoteka_sqlite_template = found
+    return found
+
+
+def _schema_pool(config) -> SchemaPool:
+    if getattr(config, "kartoteka_schema_pool", None) is None:
+        config.kartoteka_schema_pool = SchemaPool()
+        config.add_cleanup(config.kartoteka_schema_pool.close)
+    return config.kartoteka_schema_pool
+
+
+class SchemaPool:
+    """One migrated PostgreSQL schema per worker, emptied between tests."""
+
+    def __init__(self):
+        self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        self.free: str | None = None
+        self.pristine: tuple | None = None  # the shape and data a migrated schema has
+
+    def take(self) -> str:
+        if self.free is not None:
+            schema, self.free = self.free, None
+            return schema
+        from core import migrate
+        from core.db import make_engine
+
+        schema = f"p_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = make_engine(schema_url(schema))
+        migrate.upgrade(engine, migrate.CORE_BRANCH)
+        engine.dispose()
+        if self.pristine is None:
+            self.pristine = self._shape(schema) + (self._rows(schema),)
+        return schema
+
+    def give_back(self, schema: str) -> None:
+        try:
+            if self.pristine is not None and self._shape(schema) == self.pristine[:3]:
+                self._empty(schema)
+                self.free = schema
+                return
+        except Exception:  # anything odd: the schema is not handed on
+            pass
+        self._drop(schema)
+
+    def _shape(self, schema: str) -> tuple:
+        """Tables, indexes and migration versions: what a test must not have changed."""
+        with self.admin.connect() as conn:
+            tables = tuple(conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"),
+                {"s": schema}).scalars())
+            indexes = tuple(conn.execute(text(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = :s ORDER BY 1"),
+                {"s": schema}).scalars())
+            versions = tuple(tuple(r) for t in tables if t.startswith("alembic_version")
+                             for r in conn.execute(text(f'SELECT * FROM "{schema}"."{t}"')))
+        return tables, indexes, versions
+
+    def _rows(self, schema: str) -> dict:
+        """The rows migrations put in (the built-in role) and every sequence's place."""
+        with self.admin.connect() as conn:
+            rows = {}
+            for table in self._data_tables(conn, schema):
+                found = conn.execute(text(f'SELECT * FROM "{schema}"."{table}"')).mappings()
+                rows[table] = [dict(r) for r in found]
+            sequences = {name: conn.execute(text(
+                f'SELECT last_value, is_called FROM "{schema}"."{name}"')).one()
+                for name in conn.execute(text(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
+                    {"s": schema}).scalars()}
+        return {"rows": {t: r for t, r in rows.items() if r}, "sequences": sequences}
+
+    def _data_tables(self, conn, schema: str) -> list[str]:
+        return [t for t in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"),
+            {"s": schema}).scalars() if not t.startswith("alembic_version")]
+
+    def _empty(self, schema: str) -> None:
+        pristine = self.pristine[3]
+        with self.admin.connect() as conn, conn.begin():
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            for table in self._data_tables(conn, schema):
+                conn.execute(text(f'DELETE FROM "{schema}"."{table}"'))
+            for table, rows in pristine["rows"].items():
+                columns = list(rows[0])
+                names = ", ".join(f'"{c}"' for c in columns)
+                values = ", ".join(f":{c}" for c in columns)
+                conn.execute(text(f'INSERT INTO "{schema}"."{table}" ({names}) '
+                                  f"VALUES ({values})"), rows)
+            for name, (last, called) in pristine["sequences"].items():
+                conn.execute(text("SELECT setval(:n, :v, :c)"),
+                             {"n": f'"{schema}"."{name}"', "v": last, "c": called})
+
+    def _drop(self, schema: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+    def close(self) -> None:
+        if self.free is not None:
+            self._drop(self.free)
+        self.admin.dispose()
 
 
 @pytest.fixture(scope="session")
