@@ -340,7 +340,8 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
     stored = attachments.store(session, settings, record, _filename(title), io.BytesIO(pdf),
                                actor, declared_type="application/pdf")
     document = Document(template_id=template.id, template_version_id=version.id,
-                        record_type=records.ref(record)[0], record_id=record.id, number=number,
+                        record_type=records.ref(record)[0], record_id=record.id,
+                        series_key=template.series_key if number else None, number=number,
                         title=title[:300], attachment_id=stored.id, created_at=utcnow(),
                         created_by_id=getattr(actor, "id", None))
     session.add(document)

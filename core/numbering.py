@@ -74,6 +74,10 @@ def save_series(session: Session, key: str, name: str, pattern: str, reset: str,
         errors["reset"] = _("Choose when the numbering starts again.")
     else:
         errors.update(check_pattern(pattern, reset))
+    if not errors and session.scalar(select(NumberSeries.key).where(
+            NumberSeries.pattern == pattern, NumberSeries.key != key)):
+        errors["pattern"] = _("Another series numbers this way; make the pattern tell them "
+                              "apart (OF/PV/{year}/{seq}).")
     if errors:
         raise ValidationError(errors)
     series = session.get(NumberSeries, key)

@@ -89,7 +89,8 @@ class Document(Base):
     record, never changed; making it again is a new document."""
 
     __tablename__ = "documents"
-    __table_args__ = (Index("ix_documents_record", "record_type", "record_id"),)
+    __table_args__ = (Index("ix_documents_record", "record_type", "record_id"),
+                      UniqueConstraint("series_key", "number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int | None] = mapped_column(
@@ -98,7 +99,9 @@ class Document(Base):
         ForeignKey("template_versions.id", ondelete="SET NULL"))
     record_type: Mapped[str] = mapped_column(String(50))
     record_id: Mapped[int] = mapped_column()
-    number: Mapped[str | None] = mapped_column(String(100), unique=True)
+    # Unique within its series: two series may well both write "1/2026".
+    series_key: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(300))
     attachment_id: Mapped[int | None] = mapped_column(
         ForeignKey("attachments.id", ondelete="SET NULL"))

@@ -2,7 +2,7 @@
 
 import core
 from core import Manifest, hookimpl
-from plugins.photovoltaics import fields, permissions, process, terms
+from plugins.photovoltaics import documents, fields, permissions, process, terms
 
 manifest = Manifest(
     name="photovoltaics",
@@ -45,3 +45,8 @@ def kartoteka_register_fields():
 @hookimpl
 def kartoteka_register_processes():
     return process.PROCESSES
+
+
+@hookimpl
+def kartoteka_register_templates():
+    return documents.TEMPLATES

@@ -2,7 +2,7 @@
 
 import core
 from core import Manifest, hookimpl
-from plugins.printing import demo, fields, permissions, process, terms
+from plugins.printing import demo, documents, fields, permissions, process, terms
 
 manifest = Manifest(
     name="printing",
@@ -40,6 +40,11 @@ def kartoteka_register_fields():
 @hookimpl
 def kartoteka_register_processes():
     return process.PROCESSES
+
+
+@hookimpl
+def kartoteka_register_templates():
+    return documents.TEMPLATES
 
 
 @hookimpl

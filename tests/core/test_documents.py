@@ -305,3 +305,21 @@ def test_generation_refuses_what_does_not_fit_and_writes_nothing(rt, made):
         assert s.scalar(select(func.count()).select_from(Document)) == 0
         assert s.scalar(select(func.count()).select_from(Attachment)) == 0
         assert numbering.last_issued(s, "test.offer", str(datetime.now(UTC).year)) == 0
+
+
+def test_two_series_numbering_alike_are_kept_apart(rt, made):
+    with rt.session() as s, s.begin():
+        with pytest.raises(ValidationError, match="Inna seria numeruje tak samo"):
+            numbering.save_series(s, "other", "Inne", "OF/{year}/{seq:04}", "yearly")
+        # Plugins may still ship alike series: each document is unique in its own.
+        twin = documents.ship(s, Template("test.twin", "offer", "organisation", {"pl": "Bliźniak"},
+                                          "<p>{{ document.number }}</p>",
+                                          series=Series("test.twin", "Bliźniaki",
+                                                        "OF/{year}/{seq:04}")))
+        admin = s.get(users.User, made["admin"])
+        org = s.get(Organisation, made["org"])
+        first = documents.generate(s, rt.host, rt.settings, s.get(DocumentTemplate,
+                                                                  made["template"]), org, admin)
+        second = documents.generate(s, rt.host, rt.settings, twin, org, admin)
+        assert first.number == second.number
+        assert (first.series_key, second.series_key) == ("test.offer", "test.twin")

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("template_version_id", sa.Integer(), nullable=True),
         sa.Column("record_type", sa.String(length=50), nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("series_key", sa.String(length=64), nullable=True),
         sa.Column("number", sa.String(length=100), nullable=True),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("attachment_id", sa.Integer(), nullable=True),
@@ -119,7 +120,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_documents")),
-        sa.UniqueConstraint("number", name=op.f("uq_documents_number")),
+        sa.UniqueConstraint("series_key", "number", name=op.f("uq_documents_series_key")),
     )
     # A template points at its current version, which points at its template: the
     # second link is added once both tables exist.
