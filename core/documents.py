@@ -36,7 +36,7 @@ from core.models import (
     TemplateVersion,
     User,
 )
-from core.terms import term
+from core.terms import _locale, term
 
 # The kinds of template the core knows; a plugin may add its own with ``kind_title``.
 KINDS = {
@@ -336,7 +336,8 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
     from core import pdf as pdfs
 
     pdf = pdfs.render(html, settings)
-    title = f"{template.name_pl} {number}" if number else template.name_pl
+    name = template.name_en if _locale() == "en" and template.name_en else template.name_pl
+    title = f"{name} {number}" if number else name
     stored = attachments.store(session, settings, record, _filename(title), io.BytesIO(pdf),
                                actor, declared_type="application/pdf")
     document = Document(template_id=template.id, template_version_id=version.id,
@@ -381,7 +382,7 @@ def _filename(title: str) -> str:
 
 def for_record(session: Session, record, actor=None) -> list[Document]:
     """The documents made for ``record``, newest first (only if the actor sees it)."""
-    if records.get(session, type(record), record.id, actor) is None:
+    if records.get(session, type(record), record.id, actor, include_deleted=True) is None:
         return []
     record_type, record_id = records.ref(record)
     return list(session.scalars(select(Document).where(

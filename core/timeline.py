@@ -35,6 +35,9 @@ EVENT_LABELS = {
     "membership_started": _l("Joined"), "membership_ended": _l("Left"),
     "merged": _l("Merged"), "task_completed": LazyString(_task_done),
     "attachment_added": _l("File attached"), "attachment_removed": _l("File removed"),
+    "case_opened": _l("Opened"), "phase_changed": _l("Moved to another phase"),
+    "phase_overdue": _l("Deadline passed"), "approval_requested": _l("Approval asked"),
+    "approval_decided": _l("Approval decided"), "document_generated": _l("Document made"),
 }
 
 

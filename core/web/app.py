@@ -23,6 +23,7 @@ from core.web import (
     calendar,
     calendar_feed,
     cases,
+    documents,
     health,
     home,
     i18n,
@@ -92,7 +93,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
                       segments.bp, imports.bp, terms.bp, fields_bp, account.bp, roles.bp,
-                      users.bp, cases.bp, processes.bp):
+                      users.bp, cases.bp, processes.bp, documents.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)

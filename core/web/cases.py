@@ -34,6 +34,7 @@ from core.terms import term
 from core.web import record_fields
 from core.web.auth import safe_next
 from core.web.db import db
+from core.web.documents import card_section
 from core.web.forms import fields_from_form, optional_int
 from core.web.i18n import current_locale
 from core.web.listing import users_by_id
@@ -269,7 +270,8 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = ""):
         activities=timeline.timeline(session, case, actor=current_user),
         record_tasks=tasks.for_record(session, case, current_user), labels=_labels(),
         attachments=attachments.list_for(session, case),
-        statuses={r.id: approvals.describe_status(r) for r in requests_})
+        statuses={r.id: approvals.describe_status(r) for r in requests_},
+        **card_section(session, case))
 
 
 def _may_decide(session, found: list[ApprovalRequest], values: dict) -> set[int]:

@@ -13,6 +13,7 @@ from core.models import Organisation
 from core.terms import term
 from core.web import activities, exports, record_fields
 from core.web.db import db
+from core.web.documents import card_section
 from core.web.forms import Outcome, commit_or_flash, fields_from_form, optional_int, save
 from core.web.i18n import current_locale
 from core.web.listing import count, filtered, page, users_by_id
@@ -122,7 +123,8 @@ def card(record_id: int):
         include_people=include_people, users=users_by_id(session),
         tags=tags.tags_of(session, organisation),
         attachments=attachments.list_for(session, organisation),
-        record_tasks=tasks.for_record(session, organisation, current_user), now=utcnow())
+        record_tasks=tasks.for_record(session, organisation, current_user), now=utcnow(),
+        **card_section(session, organisation))
 
 
 @bp.post("/<int:record_id>/activities")

@@ -14,6 +14,7 @@ from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
 from core.web import activities, exports, record_fields
 from core.web.db import db
+from core.web.documents import card_section
 from core.web.forms import Outcome, fields_from_form, form_id, lines, optional_int, save
 from core.web.listing import count, filtered, page, users_by_id
 
@@ -126,6 +127,7 @@ def card(record_id: int):
         activities=timeline.timeline(session, person), users=users_by_id(session),
         attachments=attachments.list_for(session, person),
         record_tasks=tasks.for_record(session, person, current_user), now=utcnow(),
+        **card_section(session, person),
         organisations=session.scalars(records.visible(Organisation, current_user)
                                       .order_by(Organisation.name_key).limit(500)).all())
 
