@@ -51,6 +51,73 @@ SUBJECTS = {"organisation": Organisation, "person": Person, "case": Case}
 _LOCAL_KEY = re.compile(r"^local\.[a-z][a-z0-9_]{0,50}$")
 
 
+# --- Shared parts of documents ------------------------------------------------------------
+# Every template may ``{% include %}`` these by name, after setting the variables each
+# uses; their look comes from core/pdf.py's PAGE_CSS (accent: ``:root { --accent: … }``).
+
+PARTIALS = {
+    # The issuer's letterhead: logo, name, details; ``title`` (and ``subtitle``), the
+    # number and the date (after ``dated``, "Data" unless set).
+    "letterhead.html": """<table class="head"><tr>
+  {% if company.logo %}
+  <td class="logo"><img class="logo" src="{{ company.logo }}" alt=""></td>
+  {% endif %}
+  <td>
+    <div class="company">{{ company.name }}</div>
+    <div class="details">{% for line in company.details %}{{ line }}<br>{% endfor %}</div>
+  </td>
+  <td class="title">
+    <h1>{{ title }}</h1>
+    {% if subtitle is defined and subtitle %}<div class="subtitle">{{ subtitle }}</div>{% endif %}
+    {% if document.number %}<div class="number">nr {{ document.number }}</div>{% endif %}
+    <div class="dated">{{ dated|default("Data") }}: {{ day(today) }}</div>
+  </td>
+</tr></table>
+""",
+    # The client (the organisation) under ``label``: name, address, NIP; nothing without one.
+    "client.html": """{% if organisation %}
+<div class="label">{{ label }}</div>
+<div class="party-name">{{ organisation.name }}</div>
+{% if organisation.street %}<div>{{ organisation.street }}</div>{% endif %}
+{% if organisation.postal_code or organisation.city %}
+<div>{{ organisation.postal_code }} {{ organisation.city }}</div>
+{% endif %}
+{% if organisation.country and organisation.country != "PL" %}
+<div>{{ organisation.country }}</div>
+{% endif %}
+{% if organisation.nip %}<div>NIP: {{ organisation.nip }}</div>{% endif %}
+{% endif %}
+""",
+    # The issuer as a party under ``label``: name and details.
+    "issuer.html": """<div class="label">{{ label }}</div>
+<div class="party-name">{{ company.name }}</div>
+{% for line in company.details %}<div>{{ line }}</div>{% endfor %}
+""",
+    # The person looking after the case (``owner``) under ``label``; nothing without one.
+    "owner.html": """{% if owner %}
+<div class="label">{{ label }}</div>
+<div class="party-name">{{ owner.name }}</div>
+<div>{{ owner.email }}</div>
+{% endif %}
+""",
+    # Two places to sign, ``left`` and ``right`` written under the line (either may be
+    # empty: no place there), each with an optional ``left_above``/``right_above``.
+    "signatures.html": """<table class="signatures"><tr>
+  {% for text, above in ((left, left_above|default("")), (right, right_above|default(""))) %}
+  <td>
+    {% if text %}
+    {% if above %}<div>{{ above }}</div>{% endif %}
+    <div class="space"></div>
+    <div class="line">{{ text }}</div>
+    {% endif %}
+  </td>
+  {% endfor %}
+</tr></table>
+""",
+}
+templating.INCLUDES.update(PARTIALS)
+
+
 @dataclass(frozen=True)
 class Series:
     """A number series a plugin ships with its templates."""

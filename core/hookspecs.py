@@ -179,7 +179,10 @@ def kartoteka_register_templates():
     Jinja2 run in a sandbox; they see plain data about the record they are filled from
     (``organisation``, ``person``, or ``case`` with its ``organisation``, ``owner`` and
     ``people``), ``company``, ``document.number``, and the helpers ``money``, ``words``
-    (an amount in words), ``day``, ``number`` and ``term``.
+    (an amount in words), ``day``, ``number`` and ``term``. They may ``{% include %}`` the
+    shared parts of ``core.documents.PARTIALS`` (``letterhead.html``, ``client.html``,
+    ``issuer.html``, ``owner.html``, ``signatures.html``; see docs/documents.md) and use
+    the common styles of ``core.pdf.PAGE_CSS``, setting only ``:root { --accent: … }``.
 
     Example::
 

@@ -10,6 +10,11 @@ A runaway template is stopped: every call, attribute and operator checks a deadl
 multiplying or raising to a power may not build anything huge, and the output stops at
 a size. Any problem (syntax, an unknown name, a limit) is a ``TemplateProblem`` naming
 the line, never an exception of the web server.
+
+``{% include "letterhead.html" %}`` (and ``import``/``extends``) reach only the shared
+parts registered in ``INCLUDES`` (``core.documents.PARTIALS`` fills it): no file, no
+other name, whatever the name is made of. An included part runs in the same sandbox,
+within the same limits, and a problem in it is reported at the line that includes it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,14 @@ from decimal import Decimal
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 from flask_babel import gettext as _
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import (
+    FunctionLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    nodes,
+)
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from num2words import num2words
 
@@ -33,6 +45,9 @@ MAX_SECONDS = 2.0
 MAX_OUTPUT = 2_000_000  # characters
 MAX_ITEMS = 100_000  # the longest string or list an operator may build
 FILENAME = "<template>"
+
+# The parts a template may include, by name: "letterhead.html" -> its Jinja source.
+INCLUDES: dict[str, str] = {}
 
 _deadline: ContextVar[float] = ContextVar("kartoteka_template_deadline", default=0.0)
 
@@ -89,9 +104,18 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return result
 
 
+def _include(name: str):
+    """A registered part's source, under a file name of its own (so the line reported
+    for a problem in it is the including template's), or None: not found."""
+    source = INCLUDES.get(name) if isinstance(name, str) else None
+    if source is None:
+        return None
+    return source, f"<{name}>", lambda: INCLUDES.get(name) is source
+
+
 def _environment(autoescape: bool) -> Sandbox:
     env = Sandbox(undefined=StrictUndefined, autoescape=autoescape, trim_blocks=True,
-                  lstrip_blocks=True)
+                  lstrip_blocks=True, loader=FunctionLoader(_include))
     env.globals = {"range": env.globals["range"], "money": money, "words": words,
                    "day": day, "moment": moment, "number": number}
     env.filters.update(money=money, words=words, day=day, moment=moment, number=number)
@@ -163,9 +187,14 @@ _TEXT = _environment(autoescape=False)
 def check(source: str, field: str = "body") -> None:
     """Refuse a template that does not even parse, naming the line."""
     try:
-        _HTML.parse(source)
+        parsed = _HTML.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(field, exc.message or str(exc), exc.lineno) from exc
+    for node in parsed.find_all((nodes.Include, nodes.Import, nodes.FromImport,
+                                 nodes.Extends)):
+        name = node.template
+        if isinstance(name, nodes.Const) and name.value not in INCLUDES:
+            raise TemplateProblem(field, _missing(name.value), node.lineno)
 
 
 def variables(source: str) -> set[str]:
@@ -197,6 +226,8 @@ def render(source: str, context: Mapping, field: str = "body", html: bool = True
         raise TemplateProblem(field, exc.message or str(exc), exc.lineno) from exc
     except _Stopped as exc:
         raise TemplateProblem(field, str(exc), _line(exc)) from exc
+    except TemplateNotFound as exc:
+        raise TemplateProblem(field, _missing(exc.name), _line(exc)) from exc
     except SecurityError as exc:
         raise TemplateProblem(field, _("The template reaches for something it may not use."),
                               _line(exc)) from exc
@@ -204,6 +235,11 @@ def render(source: str, context: Mapping, field: str = "body", html: bool = True
         raise TemplateProblem(field, _problem(exc), _line(exc)) from exc
     finally:
         _deadline.reset(token)
+
+
+def _missing(name) -> str:
+    return _("There is no part “%(name)s” to include; the parts are: %(names)s.",
+             name=name, names=", ".join(sorted(INCLUDES)))
 
 
 def _problem(exc: Exception) -> str:

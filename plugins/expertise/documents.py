@@ -9,39 +9,11 @@ first: an inquiry with no department, no experts, no amount or no client renders
 
 from core.documents import Series, Template
 
+# The firm's colours; the rest of the look is shared (core/pdf.py's PAGE_CSS), as are the
+# letterhead, the client and the signatures (core.documents.PARTIALS).
 STYLE = """<style>
-  .doc { color: #1b2430; font-size: 10pt; }
-  .cap::first-letter, td.key::first-letter { text-transform: uppercase; }
-  table.head { margin-bottom: 6mm; border-bottom: 2pt solid #1f3a5f; }
-  table.head td { border: none; padding: 0 0 4mm 0; vertical-align: top; }
-  table.head td.title { width: 34%; text-align: right; }
-  table.head td.logo { width: 1%; padding-right: 5mm; }
-  img.logo { max-width: 50mm; }
-  .company { font-size: 12pt; font-weight: bold; color: #1f3a5f; }
-  .details { font-size: 8pt; color: #566070; line-height: 1.35; }
-  h1 { font-size: 19pt; margin: 0; color: #1f3a5f; text-transform: uppercase;
-       letter-spacing: 1pt; }
-  .number { font-size: 11pt; font-weight: bold; margin-top: 1mm; }
-  .dated { font-size: 9pt; color: #566070; }
-  .label { font-size: 7.5pt; text-transform: uppercase; letter-spacing: 0.6pt;
-           color: #6a7482; margin-bottom: 1mm; }
-  table.parties { margin-bottom: 5mm; }
-  table.parties td { border: none; width: 50%; padding: 0 6mm 0 0; vertical-align: top; }
-  .party-name { font-weight: bold; }
-  h2 { font-size: 11.5pt; margin: 5mm 0 1.5mm; page-break-after: avoid; color: #1f3a5f; }
-  .text { white-space: pre-line; }
-  table.facts td { vertical-align: top; }
-  table.facts td.key { width: 32%; background: #f2f5f9; font-size: 9pt; }
-  table.facts tr.price td { font-weight: bold; font-size: 12pt; }
-  table.items th { background: #f2f5f9; font-size: 8.5pt; }
-  .words { font-size: 9.5pt; margin-top: 2mm; }
-  ul.terms { padding-left: 5mm; margin: 0; }
-  ul.terms li { margin-bottom: 1mm; }
-  table.signatures { margin-top: 6mm; page-break-inside: avoid; }
-  table.signatures td { border: none; width: 50%; text-align: center; padding: 0 8mm;
-                        vertical-align: top; }
-  .line { border-top: 0.5pt dotted #566070; padding-top: 1mm; font-size: 8pt;
-          color: #566070; }
+  :root { --accent: #1f3a5f; --company: #1f3a5f; --tint: #f2f5f9; }
+  .doc { color: #1b2430; }
 </style>
 """
 
@@ -49,42 +21,17 @@ STYLE = """<style>
 # sądowa", "expert"), as the process's check reads them (process.py).
 OFFER = STYLE + """{% set department = case.custom.get("expertise_department", "") %}
 <div class="doc">
-<table class="head"><tr>
-  {% if company.logo %}
-  <td class="logo"><img class="logo" src="{{ company.logo }}" alt=""></td>
-  {% endif %}
-  <td>
-    <div class="company">{{ company.name }}</div>
-    <div class="details">{% for line in company.details %}{{ line }}<br>{% endfor %}</div>
-  </td>
-  <td class="title">
-    <h1>Oferta</h1>
-    {% if document.number %}<div class="number">nr {{ document.number }}</div>{% endif %}
-    <div class="dated">Data: {{ day(today) }}</div>
-  </td>
-</tr></table>
+{% set title = "Oferta" %}
+{% include "letterhead.html" %}
 
 <table class="parties"><tr>
   <td>
-    {% if organisation %}
-    <div class="label">Dla</div>
-    <div class="party-name">{{ organisation.name }}</div>
-    {% if organisation.street %}<div>{{ organisation.street }}</div>{% endif %}
-    {% if organisation.postal_code or organisation.city %}
-    <div>{{ organisation.postal_code }} {{ organisation.city }}</div>
-    {% endif %}
-    {% if organisation.country and organisation.country != "PL" %}
-    <div>{{ organisation.country }}</div>
-    {% endif %}
-    {% if organisation.nip %}<div>NIP: {{ organisation.nip }}</div>{% endif %}
-    {% endif %}
+    {% set label = "Dla" %}
+    {% include "client.html" %}
   </td>
   <td>
-    {% if owner %}
-    <div class="label">Prowadzi sprawę</div>
-    <div class="party-name">{{ owner.name }}</div>
-    <div>{{ owner.email }}</div>
-    {% endif %}
+    {% set label = "Prowadzi sprawę" %}
+    {% include "owner.html" %}
   </td>
 </tr></table>
 
@@ -137,18 +84,11 @@ OFFER = STYLE + """{% set department = case.custom.get("expertise_department", "
 <p style="margin-top: 6mm">Prosimy o potwierdzenie przyjęcia oferty podpisem i odesłanie jej
   {% if owner %}na adres {{ owner.email }}{% else %}do nas{% endif %}.</p>
 
-<table class="signatures"><tr>
-  <td>
-    <div>Z poważaniem</div>
-    <div style="height: 10mm"></div>
-    <div class="line">{% if owner %}{{ owner.name }}, {% endif %}{{ company.name }}</div>
-  </td>
-  <td>
-    <div>Przyjmuję ofertę</div>
-    <div style="height: 10mm"></div>
-    <div class="line">Data i podpis Zamawiającego</div>
-  </td>
-</tr></table>
+{% set left_above = "Z poważaniem" %}
+{% set left %}{% if owner %}{{ owner.name }}, {% endif %}{{ company.name }}{% endset %}
+{% set right_above = "Przyjmuję ofertę" %}
+{% set right = "Data i podpis Zamawiającego" %}
+{% include "signatures.html" %}
 </div>
 """
 

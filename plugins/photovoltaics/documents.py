@@ -3,73 +3,24 @@ installation the design department priced, and the contract with the payment in 
 parts, an advance before installation and the rest after completion.
 
 They are shipped once; from then on they are the administrators' to edit. Every body is
-a whole HTML page of its own (style, letterhead, text). Optional data is always asked
-for first: an installation with no amount, no client, no power or no adviser renders.
+a whole HTML page of its own: its colours and text, with the letterhead, the parties and
+the signatures included from the parts every document shares (core.documents.PARTIALS).
+Optional data is always asked for first: an installation with no amount, no client, no
+power or no adviser renders.
 """
 
 from core.documents import Series, Template
 
-# --- Parts both documents share ----------------------------------------------------------
-
+# The installer's colours and what only its documents have; the rest of the look is
+# shared (core/pdf.py's PAGE_CSS), as are the letterhead, the client and the signatures
+# (core.documents.PARTIALS).
 STYLE = """<style>
-  .doc { color: #1d2a22; font-size: 10pt; }
-  .cap::first-letter, td.key::first-letter { text-transform: uppercase; }
-  table.head { margin-bottom: 6mm; border-bottom: 2pt solid #2e7d32; }
-  table.head td { border: none; padding: 0 0 4mm 0; vertical-align: top; }
-  table.head td.title { width: 34%; text-align: right; }
-  table.head td.logo { width: 1%; padding-right: 5mm; }
-  img.logo { max-width: 50mm; }
-  .company { font-size: 12pt; font-weight: bold; }
-  .details { font-size: 8pt; color: #55625a; line-height: 1.35; }
-  h1 { font-size: 19pt; margin: 0; color: #2e7d32; text-transform: uppercase;
-       letter-spacing: 1pt; }
-  .subtitle { font-size: 10pt; color: #55625a; }
-  .number { font-size: 11pt; font-weight: bold; margin-top: 1mm; }
-  .dated { font-size: 9pt; color: #55625a; }
-  .label { font-size: 7.5pt; text-transform: uppercase; letter-spacing: 0.6pt;
-           color: #6b7a70; margin-bottom: 1mm; }
-  table.parties { margin-bottom: 5mm; }
-  table.parties td { border: none; width: 50%; padding: 0 6mm 0 0; vertical-align: top; }
-  .party-name { font-weight: bold; }
-  h2 { font-size: 11.5pt; margin: 5mm 0 1.5mm; page-break-after: avoid; color: #2e7d32; }
+  :root { --accent: #2e7d32; --tint: #f3f8f3; }
+  .doc { color: #1d2a22; }
   h3 { font-size: 10.5pt; text-align: center; margin: 5mm 0 2mm; page-break-after: avoid; }
-  .text { white-space: pre-line; }
-  table.facts td { vertical-align: top; }
-  table.facts td.key { width: 32%; background: #f3f8f3; font-size: 9pt; }
-  table.facts tr.price td { font-weight: bold; font-size: 12pt; background: #fff8e1; }
-  table.items th { background: #f3f8f3; font-size: 8.5pt; }
-  table.items td.money, table.items th.money { text-align: right; white-space: nowrap; }
-  .words { font-size: 9.5pt; margin-top: 2mm; }
-  ul.terms, ol.points { padding-left: 5mm; margin: 0; }
-  ul.terms li, ol.points li { margin-bottom: 1mm; }
-  table.signatures { margin-top: 6mm; page-break-inside: avoid; }
-  table.signatures td { border: none; width: 50%; text-align: center; padding: 0 8mm;
-                        vertical-align: top; }
-  .line { border-top: 0.5pt dotted #55625a; padding-top: 1mm; font-size: 8pt;
-          color: #55625a; }
+  table.facts tr.price td { background: #fff8e1; }
 </style>
 """
-
-
-def _letterhead(title: str, subtitle: str = "") -> str:
-    """The installer's letterhead with ``title`` (Jinja source) and the number and date."""
-    return """<table class="head"><tr>
-  {% if company.logo %}
-  <td class="logo"><img class="logo" src="{{ company.logo }}" alt=""></td>
-  {% endif %}
-  <td>
-    <div class="company">{{ company.name }}</div>
-    <div class="details">{% for line in company.details %}{{ line }}<br>{% endfor %}</div>
-  </td>
-  <td class="title">
-    <h1>""" + title + """</h1>
-    """ + (f'<div class="subtitle">{subtitle}</div>' if subtitle else "") + """
-    {% if document.number %}<div class="number">nr {{ document.number }}</div>{% endif %}
-    <div class="dated">Data: {{ day(today) }}</div>
-  </td>
-</tr></table>
-"""
-
 
 # The installation's power is a custom field of the client (fields.py), "9,84 kWp".
 POWER = ('{% set power = organisation.custom.get("photovoltaics_power", "")'
@@ -81,25 +32,17 @@ ADDRESS = """{% if organisation.street %}{{ organisation.street }}, {% endif %}
 # --- The offer (PV-1) ----------------------------------------------------------------------
 
 OFFER = STYLE + POWER + """<div class="doc">
-""" + _letterhead("Oferta", "instalacja fotowoltaiczna") + """
+{% set title = "Oferta" %}
+{% set subtitle = "instalacja fotowoltaiczna" %}
+{% include "letterhead.html" %}
 <table class="parties"><tr>
   <td>
-    {% if organisation %}
-    <div class="label">Dla</div>
-    <div class="party-name">{{ organisation.name }}</div>
-    {% if organisation.street %}<div>{{ organisation.street }}</div>{% endif %}
-    {% if organisation.postal_code or organisation.city %}
-    <div>{{ organisation.postal_code }} {{ organisation.city }}</div>
-    {% endif %}
-    {% if organisation.nip %}<div>NIP: {{ organisation.nip }}</div>{% endif %}
-    {% endif %}
+    {% set label = "Dla" %}
+    {% include "client.html" %}
   </td>
   <td>
-    {% if owner %}
-    <div class="label">Doradca klienta</div>
-    <div class="party-name">{{ owner.name }}</div>
-    <div>{{ owner.email }}</div>
-    {% endif %}
+    {% set label = "Doradca klienta" %}
+    {% include "owner.html" %}
   </td>
 </tr></table>
 
@@ -150,16 +93,12 @@ OFFER = STYLE + POWER + """<div class="doc">
 <p style="margin-top: 6mm">Chętnie odpowiemy na pytania i omówimy ewentualne zmiany
   w projekcie.</p>
 
-<table class="signatures"><tr>
-  <td></td>
-  <td>
-    <div>Z poważaniem</div>
-    <div style="height: 10mm"></div>
-    <div class="line">
-      {% if owner %}{{ owner.name }}, doradca klienta{% else %}{{ company.name }}{% endif %}
-    </div>
-  </td>
-</tr></table>
+{% set left = "" %}
+{% set right_above = "Z poważaniem" %}
+{% set right %}
+  {%- if owner %}{{ owner.name }}, doradca klienta{% else %}{{ company.name }}{% endif -%}
+{% endset %}
+{% include "signatures.html" %}
 </div>
 """
 
@@ -168,27 +107,22 @@ OFFER = STYLE + POWER + """<div class="doc">
 # The advance, in per cent of the price: an administrator changes it here.
 CONTRACT = STYLE + POWER + """{% set advance_percent = 30 %}
 <div class="doc">
-""" + _letterhead('{{ term("photovoltaics.contract") }}',
-                  "dostawy i montażu instalacji fotowoltaicznej") + """
+{% set title = term("photovoltaics.contract") %}
+{% set subtitle = "dostawy i montażu instalacji fotowoltaicznej" %}
+{% include "letterhead.html" %}
 <p>zawarta w dniu {{ day(today) }} pomiędzy:</p>
 
 <table class="parties"><tr>
   <td>
-    <div class="label">Wykonawca</div>
-    <div class="party-name">{{ company.name }}</div>
-    {% for line in company.details %}<div>{{ line }}</div>{% endfor %}
+    {% set label = "Wykonawca" %}
+    {% include "issuer.html" %}
     <div>— dalej „Wykonawca”,</div>
   </td>
   <td>
-    <div class="label">Zamawiający</div>
-    {% if organisation %}
-    <div class="party-name">{{ organisation.name }}</div>
-    {% if organisation.street %}<div>{{ organisation.street }}</div>{% endif %}
-    {% if organisation.postal_code or organisation.city %}
-    <div>{{ organisation.postal_code }} {{ organisation.city }}</div>
-    {% endif %}
-    {% if organisation.nip %}<div>NIP: {{ organisation.nip }}</div>{% endif %}
-    {% else %}
+    {% set label = "Zamawiający" %}
+    {% include "client.html" %}
+    {% if not organisation %}
+    <div class="label">{{ label }}</div>
     <div style="height: 10mm"></div>
     {% endif %}
     <div>— dalej „Zamawiający”.</div>
@@ -278,16 +212,9 @@ CONTRACT = STYLE + POWER + """{% set advance_percent = 30 %}
 </ul>
 {% endif %}
 
-<table class="signatures"><tr>
-  <td>
-    <div style="height: 14mm"></div>
-    <div class="line">Wykonawca{% if owner %} ({{ owner.name }}){% endif %}</div>
-  </td>
-  <td>
-    <div style="height: 14mm"></div>
-    <div class="line">Zamawiający</div>
-  </td>
-</tr></table>
+{% set left %}Wykonawca{% if owner %} ({{ owner.name }}){% endif %}{% endset %}
+{% set right = "Zamawiający" %}
+{% include "signatures.html" %}
 </div>
 """
 

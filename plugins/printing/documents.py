@@ -3,106 +3,37 @@ the calculation is approved, the order the client signs, and the internal produc
 order made once the signed order is back.
 
 They are shipped once; from then on they are the administrators' to edit. Every body is
-a whole HTML page of its own (style, letterhead, text), so an administrator sees in the
-editor all that makes the document. Optional data is always asked for first: a project
+a whole HTML page of its own: its colours and text, with the letterhead, the client and
+the signatures included from the parts every document shares (core.documents.PARTIALS)
+and the common look from core/pdf.py. Optional data is always asked for first: a project
 with no amount, no client, no account manager or no custom fields still renders.
 """
 
 from core.documents import Series, Template
 
-# --- Parts every document of the printing house shares ----------------------------------
-
+# The printing house's colours; the rest of the look is shared (core/pdf.py's PAGE_CSS),
+# as are the letterhead, the client and the signatures (core.documents.PARTIALS).
 STYLE = """<style>
-  .doc { color: #1f2328; font-size: 10pt; }
-  .cap::first-letter, td.key::first-letter { text-transform: uppercase; }
-  table.head { margin-bottom: 6mm; border-bottom: 2pt solid #c2185b; }
-  table.head td { border: none; padding: 0 0 4mm 0; vertical-align: top; }
-  table.head td.title { width: 34%; text-align: right; }
-  table.head td.logo { width: 1%; padding-right: 5mm; }
-  img.logo { max-width: 50mm; }
-  .company { font-size: 12pt; font-weight: bold; color: #1f2328; }
-  .details { font-size: 8pt; color: #57606a; line-height: 1.35; }
-  h1 { font-size: 19pt; margin: 0; color: #c2185b; text-transform: uppercase;
-       letter-spacing: 1pt; }
-  .number { font-size: 11pt; font-weight: bold; margin-top: 1mm; }
-  .dated { font-size: 9pt; color: #57606a; }
-  .label { font-size: 7.5pt; text-transform: uppercase; letter-spacing: 0.6pt;
-           color: #6e7781; margin-bottom: 1mm; }
-  table.parties { margin-bottom: 5mm; }
-  table.parties td { border: none; width: 50%; padding: 0 6mm 0 0; vertical-align: top; }
-  .party-name { font-weight: bold; }
-  h2 { font-size: 11.5pt; margin: 5mm 0 1.5mm; page-break-after: avoid; color: #c2185b; }
-  .text { white-space: pre-line; }
-  table.items th { background: #f6f8fa; font-size: 8.5pt; }
-  table.items td.money, table.items th.money { text-align: right; white-space: nowrap; }
-  table.items tr.total td { font-weight: bold; background: #fdf2f7; }
-  .words { font-size: 9.5pt; margin-top: 2mm; }
-  ul.terms { padding-left: 5mm; margin: 0; }
-  ul.terms li { margin-bottom: 1mm; }
-  table.facts td { vertical-align: top; }
-  table.facts td.key { width: 32%; background: #f6f8fa; font-size: 9pt; }
+  :root { --accent: #c2185b; --tint: #f6f8fa; }
+  table.items tr.total td { background: #fdf2f7; }
   .check { font-size: 12pt; }
-  table.signatures { margin-top: 6mm; page-break-inside: avoid; }
-  table.signatures td { border: none; width: 50%; text-align: center; padding: 0 8mm;
-                        vertical-align: top; }
-  .line { border-top: 0.5pt dotted #57606a; padding-top: 1mm; font-size: 8pt;
-          color: #57606a; }
-  .note { font-size: 8pt; color: #6e7781; margin-top: 8mm; }
 </style>
 """
-
-
-def _letterhead(title: str) -> str:
-    """The firm's letterhead with ``title`` (Jinja source) and the number and date."""
-    return """<table class="head"><tr>
-  {% if company.logo %}
-  <td class="logo"><img class="logo" src="{{ company.logo }}" alt=""></td>
-  {% endif %}
-  <td>
-    <div class="company">{{ company.name }}</div>
-    <div class="details">{% for line in company.details %}{{ line }}<br>{% endfor %}</div>
-  </td>
-  <td class="title">
-    <h1>""" + title + """</h1>
-    {% if document.number %}<div class="number">nr {{ document.number }}</div>{% endif %}
-    <div class="dated">Data wystawienia: {{ day(today) }}</div>
-  </td>
-</tr></table>
-"""
-
-
-def _client(label: str) -> str:
-    """The client's name, address and NIP under ``label``, if the project has a client."""
-    return """{% if organisation %}
-      <div class="label">""" + label + """</div>
-      <div class="party-name">{{ organisation.name }}</div>
-      {% if organisation.street %}<div>{{ organisation.street }}</div>{% endif %}
-      {% if organisation.postal_code or organisation.city %}
-      <div>{{ organisation.postal_code }} {{ organisation.city }}</div>
-      {% endif %}
-      {% if organisation.country and organisation.country != "PL" %}
-      <div>{{ organisation.country }}</div>
-      {% endif %}
-      {% if organisation.nip %}<div>NIP: {{ organisation.nip }}</div>{% endif %}
-      {% endif %}"""
-
-
-MANAGER = """{% if owner %}
-      <div class="label">Opiekun klienta</div>
-      <div class="party-name">{{ owner.name }}</div>
-      <div>{{ owner.email }}</div>
-      {% endif %}"""
 
 # --- The offer (PR-4: sent once the calculation is approved) -----------------------------
 
 OFFER = STYLE + """<div class="doc">
-""" + _letterhead("Oferta") + """
+{% set title = "Oferta" %}
+{% set dated = "Data wystawienia" %}
+{% include "letterhead.html" %}
 <table class="parties"><tr>
   <td>
-    """ + _client("Dla") + """
+    {% set label = "Dla" %}
+    {% include "client.html" %}
   </td>
   <td>
-    """ + MANAGER + """
+    {% set label = "Opiekun klienta" %}
+    {% include "owner.html" %}
   </td>
 </tr></table>
 
@@ -143,31 +74,29 @@ OFFER = STYLE + """<div class="doc">
 
 <p style="margin-top: 6mm">W razie pytań pozostajemy do Państwa dyspozycji.</p>
 
-<table class="signatures"><tr>
-  <td></td>
-  <td>
-    <div>Z poważaniem</div>
-    <div style="height: 10mm"></div>
-    <div class="line">
-      {% if owner %}{{ owner.name }}, opiekun klienta{% else %}{{ company.name }}{% endif %}
-    </div>
-  </td>
-</tr></table>
+{% set left = "" %}
+{% set right_above = "Z poważaniem" %}
+{% set right %}
+  {%- if owner %}{{ owner.name }}, opiekun klienta{% else %}{{ company.name }}{% endif -%}
+{% endset %}
+{% include "signatures.html" %}
 </div>
 """
 
 # --- The order (PR-5: generated when the client agrees, signed by the client) ------------
 
 ORDER = STYLE + """<div class="doc">
-""" + _letterhead('{{ term("printing.order") }}') + """
+{% set title = term("printing.order") %}
+{% set dated = "Data wystawienia" %}
+{% include "letterhead.html" %}
 <table class="parties"><tr>
   <td>
-    <div class="label">Wykonawca</div>
-    <div class="party-name">{{ company.name }}</div>
-    {% for line in company.details %}<div>{{ line }}</div>{% endfor %}
+    {% set label = "Wykonawca" %}
+    {% include "issuer.html" %}
   </td>
   <td>
-    """ + _client("Zamawiający") + """
+    {% set label = "Zamawiający" %}
+    {% include "client.html" %}
   </td>
 </tr></table>
 
@@ -207,17 +136,9 @@ ORDER = STYLE + """<div class="doc">
   i odesłanie go{% if owner %} na adres {{ owner.email }}{% endif %}.
   Podpisując, Zamawiający potwierdza przyjęcie powyższych warunków.</p>
 
-<table class="signatures"><tr>
-  <td>
-    <div style="height: 14mm"></div>
-    <div class="line">Za Wykonawcę{% if owner %}: {{ owner.name }}{% endif %}</div>
-  </td>
-  <td>
-    <div style="height: 14mm"></div>
-    <div class="line">Data, pieczęć i podpis osoby upoważnionej do reprezentowania
-      Zamawiającego</div>
-  </td>
-</tr></table>
+{% set left %}Za Wykonawcę{% if owner %}: {{ owner.name }}{% endif %}{% endset %}
+{% set right = "Data, pieczęć i podpis osoby upoważnionej do reprezentowania Zamawiającego" %}
+{% include "signatures.html" %}
 </div>
 """
 
@@ -230,7 +151,9 @@ PRODUCTION_ORDER = STYLE + """{% set confirmations = [
   ("printing_documents_received", "Dokumenty rejestrowe otrzymane"),
 ] %}
 <div class="doc">
-""" + _letterhead("Zlecenie produkcyjne") + """
+{% set title = "Zlecenie produkcyjne" %}
+{% set dated = "Data wystawienia" %}
+{% include "letterhead.html" %}
 <p class="label">Dokument wewnętrzny — nie przekazywać klientowi</p>
 
 <table class="facts">
@@ -280,16 +203,9 @@ PRODUCTION_ORDER = STYLE + """{% set confirmations = [
   <tr><td><span class="check">☐</span> Spakowano, gotowe do wydania</td><td></td><td></td></tr>
 </table>
 
-<table class="signatures"><tr>
-  <td>
-    <div style="height: 10mm"></div>
-    <div class="line">Zlecił{% if owner %}: {{ owner.name }}{% endif %}</div>
-  </td>
-  <td>
-    <div style="height: 10mm"></div>
-    <div class="line">Przyjął do realizacji (kierownik produkcji)</div>
-  </td>
-</tr></table>
+{% set left %}Zlecił{% if owner %}: {{ owner.name }}{% endif %}{% endset %}
+{% set right = "Przyjął do realizacji (kierownik produkcji)" %}
+{% include "signatures.html" %}
 </div>
 """
 

@@ -102,7 +102,7 @@ def test_documents_are_generated_numbered_listed_and_downloaded(staff):
     assert first.status_code == 201, first.get_json()
     body = first.get_json()
     assert body["number"] == f"OF/{year}/0001"
-    assert body["title"] == f"Oferta OF/{year}/0001"
+    assert body["title"] == f"Offer OF/{year}/0001"  # in the caller's language
     assert (body["template"], body["template_version"]) == (KEY, 1)
     assert (body["record_type"], body["record_id"]) == ("case", case["id"])
     assert body["created_by_id"] == staff.ids["rep"] and body["created_at"]

@@ -323,3 +323,75 @@ def test_two_series_numbering_alike_are_kept_apart(rt, made):
         second = documents.generate(s, rt.host, rt.settings, twin, org, admin)
         assert first.number == second.number
         assert (first.series_key, second.series_key) == ("test.offer", "test.twin")
+
+
+# --- Shared parts ------------------------------------------------------------------------
+
+COMPANY = {"name": "Drukarnia Test sp. z o.o.", "details": ["ul. Długa 1", "61-001 Poznań"],
+           "logo": ""}
+
+
+def test_the_letterhead_and_the_client_are_shared_parts_any_template_includes(app):
+    client = {"name": "Gmina Kórnik", "street": "pl. Niepodległości 1", "postal_code": "62-035",
+              "city": "Kórnik", "country": "DE", "nip": "7773061579"}
+    html = render('{% set title = "Oferta" %}{% set subtitle = "na druk" %}'
+                  '{% include "letterhead.html" %}'
+                  '{% set label = "Dla" %}{% include "client.html" %}',
+                  company=COMPANY, document={"number": "OF/2026/0007"},
+                  today=datetime(2026, 12, 6), organisation=client)
+    for text in ('<div class="company">Drukarnia Test sp. z o.o.</div>', "ul. Długa 1<br>",
+                 "<h1>Oferta</h1>", "na druk", "nr OF/2026/0007", "6 grudnia 2026",
+                 '<div class="label">Dla</div>', "Gmina Kórnik", "pl. Niepodległości 1",
+                 "62-035 Kórnik", "DE", "NIP: 7773061579"):
+        assert text in html
+    assert "<img" not in html  # no logo, no picture
+    bare = render('{% set title = "Oferta" %}{% include "letterhead.html" %}'
+                  '{% set label = "Dla" %}{% include "client.html" %}',
+                  company=COMPANY, document={"number": ""}, today=datetime(2026, 12, 6),
+                  organisation={})
+    assert "nr " not in bare and "Dla" not in bare and "subtitle" not in bare
+
+
+def test_signatures_are_a_shared_part_too(app):
+    html = render('{% set left = "Wykonawca" %}{% set right = "Zamawiający" %}'
+                  '{% include "signatures.html" %}')
+    assert 'class="signatures"' in html and html.count('class="line"') == 2
+    assert "Wykonawca" in html and "Zamawiający" in html
+
+
+def test_including_an_unknown_part_is_refused_with_its_line(app):
+    for source in ('<p>\n{% include "stopka.html" %}', '<p>\n{% import "../core/pdf.py" as x %}'):
+        with pytest.raises(templating.TemplateProblem) as refused:
+            render(source)
+        assert refused.value.errors["body"].startswith("Wiersz 2: ")
+        assert "letterhead.html" in refused.value.errors["body"]  # the parts there are
+        with pytest.raises(templating.TemplateProblem) as unsaved:
+            templating.check(source)  # refused already when the template is saved
+        assert unsaved.value.errors == refused.value.errors
+
+
+@pytest.mark.parametrize("name", ["core/pdf.py", "/etc/passwd", "../../pyproject.toml",
+                                  "<template>", "letterhead.html/../client.html", 7])
+def test_an_include_named_by_data_reaches_only_the_registered_parts(app, name):
+    with pytest.raises(templating.TemplateProblem) as refused:
+        render("<p>\n\n{% include organisation.name %}", organisation={"name": name})
+    assert refused.value.errors["body"].startswith("Wiersz 3: ")
+
+
+def test_an_included_part_is_sandboxed_and_a_problem_in_it_names_the_including_line(app):
+    templating.INCLUDES["test_harm.html"] = "{{ ''.__class__.__mro__ }}"
+    templating.INCLUDES["test_loop.html"] = ("{% for a in range(100000) %}"
+                                             "{% for b in range(100000) %}{% endfor %}{% endfor %}")
+    try:
+        with pytest.raises(templating.TemplateProblem) as harm:
+            render('<p>\n{% include "test_harm.html" %}')
+        assert harm.value.errors["body"].startswith("Wiersz 2: ")
+        started = time.monotonic()
+        with pytest.raises(templating.TemplateProblem, match="przerwany"):
+            render('{% include "test_loop.html" %}')
+        assert time.monotonic() - started < templating.MAX_SECONDS + 1.5
+        with pytest.raises(templating.TemplateProblem) as missing:
+            render('<p>\n\n{% include "letterhead.html" %}')  # without company and title
+        assert missing.value.errors["body"].startswith("Wiersz 3: ")
+    finally:
+        del templating.INCLUDES["test_harm.html"], templating.INCLUDES["test_loop.html"]

@@ -439,10 +439,10 @@ def test_hook_kartoteka_document_generated(spied_app):
         admin = users.create_user(session, "admin@example.com", "correct horse battery",
                                   is_admin=True)
         template = documents.ship(session, Template(
-            "core.letter", "letter", "organisation", {"pl": "Pismo"},
+            "core.letter", "letter", "organisation", {"pl": "Pismo", "en": "Letter"},
             "<p>{{ organisation.name }}</p>"))
         org = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
                                                       "type_key": "core.municipality"})
         documents.generate(session, rt.host, rt.settings, template, org, admin)
         assert heard == []  # not before the commit
-    assert heard == [("Pismo", "admin@example.com")]
+    assert heard == [("Letter", "admin@example.com")]
