@@ -33,7 +33,7 @@ run: install
 
 test: install
 	$(BIN)/ruff check core plugins tests bench docs
-	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} --durations=15 $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/run.py
