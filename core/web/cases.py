@@ -35,7 +35,7 @@ from core.web import record_fields
 from core.web.auth import safe_next
 from core.web.db import db
 from core.web.documents import card_section
-from core.web.forms import fields_from_form, optional_int
+from core.web.forms import commit_or_errors, fields_from_form, optional_int
 from core.web.i18n import current_locale
 from core.web.listing import users_by_id
 
@@ -164,20 +164,10 @@ def _form(case: Case | None):
             if key in data:
                 data[key] = optional_int(data[key])
         version = optional_int(request.form.get("version"))
-        try:
-            if case is None:
-                saved = cases.create(session, host, data, current_user)
-            else:
-                saved = cases.update(session, host, case, data, current_user,
-                                     expected_version=version)
-            session.commit()
-        except ValidationError as exc:
-            session.rollback()
-            errors = exc.errors
-        except Forbidden as exc:
-            session.rollback()
-            errors = {"_": str(exc)}
-        else:
+        saved, errors = commit_or_errors(session, lambda: cases.create(
+            session, host, data, current_user) if case is None else cases.update(
+            session, host, case, data, current_user, expected_version=version))
+        if not errors:
             flash(_("Saved."))
             return redirect(url_for("cases.card", record_id=saved.id))
         if "version" in errors and case is not None:

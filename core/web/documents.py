@@ -34,7 +34,7 @@ from core.models.document import RESETS
 from core.terms import term
 from core.web.admin import permission_required
 from core.web.db import db
-from core.web.forms import form_id
+from core.web.forms import commit_or_errors, form_id
 from core.web.i18n import current_locale
 from core.web.listing import users_by_id
 
@@ -135,16 +135,9 @@ def new_template():
     if request.method == "POST":
         values = {name: request.form.get(name, "") for name in
                   ("key", "kind", "subject_type") + TEXT_FIELDS}
-        try:
-            created = documents.create(session, values, current_user)
-            session.commit()
-        except ValidationError as exc:
-            session.rollback()
-            errors = exc.errors
-        except Forbidden as exc:
-            session.rollback()
-            errors = {"_": str(exc)}
-        else:
+        created, errors = commit_or_errors(
+            session, lambda: documents.create(session, values, current_user))
+        if not errors:
             flash(_("Saved."))
             return redirect(url_for("documents.edit_template", template_id=created.id))
     return render_template("core/admin/templates_new.html", values=values, errors=errors,
@@ -169,17 +162,9 @@ def edit_template(template_id: int):
             flash(_("Nothing changed."))
             return redirect(url_for("documents.edit_template", template_id=template.id))
         else:
-            try:
-                version = documents.save(session, template, _to_save(template, values),
-                                         current_user)
-                session.commit()
-            except ValidationError as exc:
-                session.rollback()
-                errors = exc.errors
-            except Forbidden as exc:
-                session.rollback()
-                errors = {"_": str(exc)}
-            else:
+            version, errors = commit_or_errors(session, lambda: documents.save(
+                session, template, _to_save(template, values), current_user))
+            if not errors:
                 flash(_("Saved as version %(n)d.", n=version.number))
                 return redirect(url_for("documents.edit_template", template_id=template.id,
                                         record_id=request.form.get("record_id") or None))

@@ -82,6 +82,23 @@ def save(session, write) -> Outcome:
         return Outcome(candidates=exc.candidates)
 
 
+def commit_or_errors(session, write) -> tuple[object, dict]:
+    """Run ``write()`` and commit: ``(what it returned, {})``; a refusal is rolled back and
+    comes back as field errors (a permission refusal under "_") for the form to show."""
+    from core.errors import Forbidden, ValidationError
+
+    try:
+        result = write()
+        session.commit()
+        return result, {}
+    except ValidationError as exc:
+        session.rollback()
+        return None, dict(exc.errors)
+    except Forbidden as exc:
+        session.rollback()
+        return None, {"_": str(exc)}
+
+
 def commit_or_flash(session, write):
     """Run ``write()`` and commit; a refusal is rolled back and each of its messages
     flashed. Returns what ``write`` returned, or None when it was refused."""
