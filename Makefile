@@ -29,7 +29,7 @@ run: install
 	@echo "  Password:  $$(sed -n 2p $(KARTOTEKA_INSTANCE_PATH)/admin-login.txt)"
 	@echo ""
 	KARTOTEKA_SECURE_COOKIES=$${KARTOTEKA_SECURE_COOKIES:-false} \
-	    $(BIN)/kartoteka serve --host $(HOST) --port $(PORT)
+	    $(BIN)/kartoteka serve --worker --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/ruff check core plugins tests bench docs

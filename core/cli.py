@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import core
-from core import audit, config, demo, migrate, plugins, roles, runtime, tokens, users
+from core import audit, config, demo, jobs, migrate, plugins, roles, runtime, tokens, users
 from core.db import make_engine, utcnow
 from core.errors import KartotekaError, PluginError, ValidationError
 from core.models import ApiToken, User
@@ -816,7 +816,9 @@ def _speaking():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int):
+@click.option("--worker/--no-worker", "with_worker", default=False,
+              help="Also run a job worker beside the web server (one machine).")
+def serve(host: str, port: int, threads: int, with_worker: bool):
     """Serve the web application."""
     from waitress import serve as waitress_serve
 
@@ -826,8 +828,50 @@ def serve(host: str, port: int, threads: int):
         app = create_app()
     except KartotekaError as exc:
         _fail(str(exc))
+    if with_worker and not app.extensions["kartoteka"].jobs.immediate:
+        _start_worker_beside()
     click.echo(f"Kartoteka {core.__version__} on http://{host}:{port}/")
     waitress_serve(app, host=host, port=port, threads=threads, ident="Kartoteka")
+
+
+def _start_worker_beside() -> None:
+    """``kartoteka worker`` as a child process that ends with the server."""
+    import atexit
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()",
+                              "worker"])
+    atexit.register(child.terminate)
+    click.echo(f"Job worker running (process {child.pid}).")
+
+
+@cli.command()
+@click.option("--threads", default=2, show_default=True, type=int,
+              help="Jobs worked on at once.")
+def worker(threads: int):
+    """Work off the job queue: mailings, mail delivery, scheduled work.
+
+    Run one per machine (or more); with the default queue (a file in the instance
+    folder) they must share that machine, with jobs_url = redis://... any machine.
+    """
+    from core import outbox
+    from core.web import create_app
+
+    try:
+        app = create_app()
+    except KartotekaError as exc:
+        _fail(str(exc))
+    rt = app.extensions["kartoteka"]
+    if rt.jobs.immediate:
+        _fail("jobs_url is 'immediate': jobs run in the process that asks for them, so there "
+              "is nothing for a worker to do.")
+    with app.test_request_context():
+        settled = outbox.recover(rt)
+    if settled:
+        click.echo(f"Outbox: {settled} message(s) left by a stopped worker settled.")
+    rt.jobs.minutely()  # deliver what waits, start what is due, revive stalled jobs
+    click.echo(f"Kartoteka worker {jobs.worker_name()}, {threads} thread(s).")
+    rt.jobs.consumer(workers=threads).run()
 
 
 def pass_runtime(command):

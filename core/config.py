@@ -38,6 +38,22 @@ class Settings:
     company_name: str = ""
     company_details: str = ""  # address, NIP, bank account: one item a line
     logo_file: str = ""  # a PNG, JPEG or SVG; a relative path is within the instance folder
+    # Where people reach this installation: links in e-mails (unsubscribe, portal).
+    public_url: str = "http://127.0.0.1:5000"
+    # The job queue: empty for a SQLite file in the instance folder (one machine),
+    # redis://host:port/db for several, "immediate" to run jobs in the asking process.
+    jobs_url: str = ""
+    # Outgoing mail. No smtp_host: messages wait in the outbox.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | tls | none
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = ""  # "Name <address>" every message is sent from
+    mail_rate_per_minute: int = 0  # for the whole installation; 0: no limit
+    mail_max_attempts: int = 12  # temporary SMTP failures, retried with growing pauses
+    # How long a worker may hold a message it took before others count it as dead.
+    mail_lease_seconds: int = 120
 
     @property
     def instance(self) -> Path:

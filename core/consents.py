@@ -51,7 +51,7 @@ LEGAL_BASIS_LABELS = {
     "public_task": _l("Public task"), "legitimate_interest": _l("Legitimate interest"),
 }
 SOURCE_LABELS = {"form": _l("Web form"), "import": _l("Import"), "staff": _l("Staff"),
-                 "portal": _l("Portal"), "api": "API"}
+                 "portal": _l("Portal"), "api": "API", "email": _l("Link in an e-mail")}
 STATE_LABELS = {"given": _l("Given"), "withdrawn": _l("Withdrawn")}
 
 timeline.EVENT_LABELS.update({"consent_given": _l("Consent given"),

@@ -60,6 +60,7 @@ CORE_PERMISSIONS = [
           "Process settings (limits, deadlines, checks)"),
     _core("manage_templates", "Szablony dokumentów i serie numeracji",
           "Document templates and number series"),
+    _core("send_mailings", "Wysyłka korespondencji seryjnej", "Send mailings"),
 ]
 
 

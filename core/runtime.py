@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import config, migrate, plugins
+from core import config, jobs, migrate, plugins
 from core.db import make_engine, make_sessionmaker
 from core.errors import PluginError, SchemaOutOfDate, StartupError
 from core.plugins import PluginHost
@@ -25,12 +25,15 @@ class Runtime:
     engine: Engine
     Session: sessionmaker
     host: PluginHost
+    jobs: jobs.Queue
 
     def session(self) -> Session:
         return self.Session()
 
 
 def start(settings: config.Settings) -> Runtime:
+    from core import mailing, outbox  # noqa: F401 (they register their jobs)
+
     config.ensure_instance(settings)
     engine = make_engine(settings.database_url)
     ensure_schema(engine, [migrate.CORE_BRANCH], settings.auto_migrate)
@@ -38,7 +41,10 @@ def start(settings: config.Settings) -> Runtime:
     ensure_schema(engine, host.branches()[1:], settings.auto_migrate)
     ship_fields(engine, host)
     ship_templates(engine, host)
-    return Runtime(settings, engine, make_sessionmaker(engine, host=host), host)
+    queue = jobs.Queue(settings)
+    rt = Runtime(settings, engine, make_sessionmaker(engine, host=host, jobs=queue), host, queue)
+    queue.bind(rt)
+    return rt
 
 
 def ship_templates(engine: Engine, host: PluginHost) -> None:

@@ -10,7 +10,9 @@ Installed as a pytest plugin with Kartoteka, so a plugin's own tests can write::
 
 Each app gets a throwaway database (SQLite in a temporary folder unless the
 ``kartoteka_database_url`` fixture is overridden) with the core migrated and the
-named plugins enabled through the same path as ``kartoteka plugins enable``.
+named plugins enabled through the same path as ``kartoteka plugins enable``. Jobs run
+in the test's process as soon as their transaction commits; ``kartoteka_smtp`` is a
+real SMTP server on 127.0.0.1 that keeps what it is sent.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def kartoteka_app_factory(kartoteka_database_url, tmp_path):
         config.setdefault("instance_path", str(tmp_path / "instance"))
         config.setdefault("TESTING", True)
         config.setdefault("WTF_CSRF_ENABLED", False)
+        # Jobs (mailings, delivery) run as soon as what asks for them commits.
+        config.setdefault("jobs_url", "immediate")
         engine = make_engine(config["database_url"])
         engines.append(engine)
         migrate.upgrade(engine, migrate.CORE_BRANCH)
@@ -73,3 +77,52 @@ def kartoteka_login():
         return client
 
     return login
+
+
+class SmtpSink:
+    """What an SMTP server on 127.0.0.1 was sent; ``refuse`` maps an address to the
+    reply its RCPT gets ("550 No such user", "451 Try later")."""
+
+    def __init__(self):
+        import threading
+
+        self.messages: list = []  # email.message.EmailMessage, in arrival order
+        self.refuse: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.host, self.port = "127.0.0.1", 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        from email import message_from_bytes
+        from email.policy import default
+
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def settings(self) -> dict:
+        """The settings that send an app's mail here."""
+        return {"smtp_host": self.host, "smtp_port": self.port, "smtp_security": "none",
+                "mail_from": "Biuro <biuro@example.org>"}
+
+
+@pytest.fixture
+def kartoteka_smtp():
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, for one test."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        sink.port = probe.getsockname()[1]
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()

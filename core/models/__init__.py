@@ -17,9 +17,12 @@ from core.models.document import (
 )
 from core.models.field import ArchivedFieldValue, FieldDefinition
 from core.models.importing import ImportMapping
+from core.models.job import Job
 from core.models.link import RecordLink
+from core.models.mailing import Mailing
 from core.models.membership import Membership
 from core.models.organisation import Organisation, OrganisationType, OrgUnit
+from core.models.outbox import OutboxMessage, Suppression
 from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
 from core.models.quality import QualityRule
@@ -38,7 +41,8 @@ __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest",
            "NumberCounter", "NumberSeries", "TemplateVersion", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",
            "UserRole", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
-           "EventAttendee", "EventLink", "ImportMapping", "Membership", "OrgUnit",
+           "EventAttendee", "EventLink", "ImportMapping", "Job", "Mailing", "Membership",
+           "OutboxMessage", "Suppression", "OrgUnit",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
            "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User"]

@@ -18,7 +18,7 @@ from core.models.mixins import JSONType
 LEGAL_BASES = ("consent", "contract", "legal_obligation", "vital_interests", "public_task",
                "legitimate_interest")
 STATES = ("given", "withdrawn")
-SOURCES = ("form", "import", "staff", "portal", "api")
+SOURCES = ("form", "import", "staff", "portal", "api", "email")  # email: a link in one
 
 
 class ProcessingPurpose(Base):

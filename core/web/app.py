@@ -28,6 +28,8 @@ from core.web import (
     home,
     i18n,
     imports,
+    jobs,
+    mailings,
     organisations,
     people,
     privacy,
@@ -37,6 +39,7 @@ from core.web import (
     segments,
     tasks,
     terms,
+    unsubscribe,
     users,
 )
 from core.web.db import close_session
@@ -76,6 +79,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if k.lower() not in setting_names})
     app.extensions["kartoteka"] = rt
+    # Jobs run in this process (immediate mode, the worker) see the app as requests do.
+    rt.jobs.bind(rt, context=app.test_request_context)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.current_locale)
@@ -93,10 +98,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
                       attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
                       segments.bp, imports.bp, terms.bp, fields_bp, account.bp, roles.bp,
-                      users.bp, cases.bp, processes.bp, documents.bp):
+                      users.bp, cases.bp, processes.bp, documents.bp, mailings.bp, jobs.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)
+    unsubscribe.init_app(app, csrf)
     api.init_app(app, csrf)
     app.register_error_handler(413, _too_large)
     app.register_error_handler(Forbidden, _forbidden)
@@ -153,7 +159,7 @@ def _can(key: str) -> bool:
 
 
 # What a portal account may open: logging in and out, its own account, static files.
-PORTAL_BLUEPRINTS = {"auth", "account", "health", "portal", None}
+PORTAL_BLUEPRINTS = {"auth", "account", "health", "portal", "unsubscribe", None}
 
 
 def _staff_pages_only_for_staff():

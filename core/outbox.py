@@ -1,0 +1,520 @@
+"""The outbox: e-mail written in the transaction that causes it, delivered by jobs.
+
+``queue`` writes messages (and their entries on the recipients' timelines) in the
+caller's transaction; after the commit the queue is asked to ``deliver``. Delivery
+claims due messages (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite one writer
+at a time does the same), and for each one records ``sending`` just before handing it
+to the SMTP server and ``sent`` just after, so that a worker killed in between leaves
+a message whose fate is known to be unknown. ``recover`` settles those by policy:
+bulk (marketing) mail is marked ``uncertain`` and never sent again; service mail is
+sent again under the same Message-ID, which receiving systems use to drop the copy.
+
+A marketing message goes out only if, at the moment of sending, its person still has a
+valid consent to its purpose and its address is not suppressed: a withdrawal reaches
+mail already queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from urllib.parse import urlsplit
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from core import attachments, consents, jobs, timeline
+from core.db import utcnow
+from core.models import (
+    Activity,
+    ActivityLink,
+    Attachment,
+    Consent,
+    Membership,
+    OutboxMessage,
+    ProcessingPurpose,
+    Suppression,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+BACKOFF_SECONDS = 60  # after the first temporary failure; doubled after each next one
+MAX_BACKOFF = timedelta(hours=6)
+
+timeline.EVENT_LABELS.update({"mail": _l("E-mail")})
+STATE_LABELS = {"queued": _l("queued"), "claimed": _l("being sent"),
+                "sending": _l("being sent"), "sent": _l("sent"), "failed": _l("failed"),
+                "uncertain": _l("uncertain"), "skipped": _l("not sent")}
+
+
+@dataclass
+class Draft:
+    """One message to queue: to whom, what, under which rule, about which records."""
+
+    to_address: str
+    subject: str
+    text_body: str
+    html_body: str = ""
+    to_name: str = ""
+    kind: str = "service"  # service | marketing
+    purpose_key: str | None = None
+    person_id: int | None = None
+    case_id: int | None = None
+    mailing_id: int | None = None
+    attachments: list[int] = field(default_factory=list)
+    about: list[tuple[str, int]] = field(default_factory=list)  # (record type, id)
+    message_id: str = ""
+    headers: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------- writing
+
+
+def new_message_id(settings) -> str:
+    return f"<{uuid.uuid4().hex}@{_domain(settings)}>"
+
+
+def queue(session: Session, drafts: list[Draft], actor=None) -> list[int]:
+    """Write the messages and their timeline entries in the caller's transaction, in a
+    few statements however many there are; delivery starts after the commit."""
+    if not drafts:
+        return []
+    now = utcnow()
+    settings = session.info["jobs"].rt.settings if "jobs" in session.info else None
+    for draft in drafts:
+        draft.message_id = draft.message_id or new_message_id(settings)
+    actor_id = getattr(actor, "id", None)
+    activity_ids = session.scalars(
+        insert(Activity).returning(Activity.id, sort_by_parameter_order=True),
+        [{"kind": "email_out", "event": "mail", "subject": d.subject[:300],
+          "body": d.text_body, "occurred_at": now, "created_at": now,
+          "created_by_id": actor_id, "data": _activity_data(d, "queued")} for d in drafts]).all()
+    links = [{"activity_id": a, "record_type": t, "record_id": i, "occurred_at": now}
+             for a, d in zip(activity_ids, drafts, strict=True)
+             for t, i in dict.fromkeys(d.about)]
+    if links:
+        session.execute(insert(ActivityLink), links)
+    ids = session.scalars(
+        insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+        [{"message_id": d.message_id, "kind": d.kind, "purpose_key": d.purpose_key,
+          "mailing_id": d.mailing_id, "person_id": d.person_id, "case_id": d.case_id,
+          "activity_id": a, "to_address": d.to_address, "to_name": d.to_name[:300],
+          "subject": d.subject[:300], "text_body": d.text_body, "html_body": d.html_body,
+          "headers": d.headers, "attachments": list(d.attachments), "state": "queued",
+          "attempts": 0, "next_attempt_at": now, "claimed_by": "", "error": "",
+          "consent": {}, "created_at": now, "created_by_id": actor_id}
+         for a, d in zip(activity_ids, drafts, strict=True)]).all()
+    jobs.after_commit(session, lambda q: q.deliver())
+    return list(ids)
+
+
+def about_people(session: Session, person_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """The timelines a message to each person belongs on: theirs and their current
+    organisations'."""
+    today = utcnow().date()
+    found = {i: [("person", i)] for i in person_ids}
+    for person_id, org_id in session.execute(
+            select(Membership.person_id, Membership.organisation_id).distinct().where(
+                Membership.person_id.in_(person_ids),
+                (Membership.end_date.is_(None)) | (Membership.end_date >= today))):
+        found[person_id].append(("organisation", org_id))
+    return found
+
+
+def _activity_data(message, state: str, error: str = "", consent: dict | None = None) -> dict:
+    return {"message_id": message.message_id, "mailing_id": message.mailing_id,
+            "kind": message.kind, "to": message.to_address, "state": state,
+            "error": error, "consent": consent or {}}
+
+
+# --------------------------------------------------------------------- delivering
+
+
+class Temporary(Exception):
+    """Not handed over; try again later."""
+
+
+class Permanent(Exception):
+    """Refused for good (an unknown mailbox, say)."""
+
+
+class Unknown(Exception):
+    """The connection broke while the message was being handed over."""
+
+
+def deliver(rt, worker: str, limit: int | None = None) -> int:
+    """Send what is due, batch by batch, until nothing is or the rate limit is
+    reached; returns how many messages were handed over."""
+    settings = rt.settings
+    if not settings.smtp_host:
+        return 0
+    recover(rt)
+    handed = 0
+    while limit is None or handed < limit:
+        room = _room(rt)
+        if room <= 0:
+            rt.jobs.deliver(delay=60)
+            break
+        ids = claim(rt, worker, min(BATCH, room, (limit - handed) if limit else BATCH))
+        if not ids:
+            break
+        handed += _send_batch(rt, worker, ids)
+    _schedule_next(rt)
+    return handed
+
+
+def claim(rt, worker: str, n: int) -> list[int]:
+    """Take up to ``n`` due messages for ``worker``; no two workers take the same one."""
+    now = utcnow()
+    due = (select(OutboxMessage.id)
+           .where(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at <= now)
+           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n)
+           .with_for_update(skip_locked=True))
+    with rt.session() as session, session.begin():
+        ids = session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.state == "queued")
+            .values(state="claimed", claimed_by=worker,
+                    lease_until=now + timedelta(seconds=rt.settings.mail_lease_seconds))
+            .returning(OutboxMessage.id)).all()
+    return sorted(ids)
+
+
+def _send_batch(rt, worker: str, ids: list[int]) -> int:
+    handed = 0
+    try:
+        conn = _connect(rt.settings)
+    except Temporary as exc:
+        with rt.session() as session, session.begin():
+            for message in session.scalars(select(OutboxMessage).where(
+                    OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker,
+                    OutboxMessage.state == "claimed")):
+                _retry(session, rt.settings, message, str(exc))
+        return 0
+    with rt.session() as session:
+        try:
+            for n, message_id in enumerate(ids):
+                try:
+                    handed += _send_one(rt, session, conn, worker, message_id)
+                except Unknown:
+                    _release(session, worker, ids[n + 1:])
+                    break
+            session.commit()
+        finally:
+            _quit(conn)
+    return handed
+
+
+def _send_one(rt, session: Session, conn, worker: str, message_id: int) -> bool:
+    """One message over an open connection; True if the server took it."""
+    settings = rt.settings
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.state != "claimed" or message.claimed_by != worker:
+        return False  # the lease ran out and another worker took it
+    refusal = _refusal(session, message)
+    try:
+        if refusal:
+            raise Permanent(refusal)
+        email = build(rt, session, message)
+        _envelope(conn, settings, message.to_address)
+    except Permanent as exc:
+        _finish(session, message, "skipped" if refusal else "failed", str(exc))
+        session.commit()
+        return False
+    except Temporary as exc:
+        _retry(session, settings, message, str(exc))
+        session.commit()
+        return False
+    if not _mark_sending(session, settings, worker, message):
+        session.commit()
+        return False
+    try:
+        _data(conn, email)
+    except Permanent as exc:
+        _finish(session, message, "failed", str(exc))
+    except Temporary as exc:
+        _retry(session, settings, message, str(exc))
+    except Unknown as exc:
+        _settle_unknown(session, message, str(exc))
+        session.commit()
+        raise
+    else:
+        message.sent_at = utcnow()
+        _finish(session, message, "sent")
+        return True
+    return False
+
+
+def _mark_sending(session: Session, settings, worker: str, message: OutboxMessage) -> bool:
+    """Record the hand-over about to happen (committing the previous message's "sent"
+    with it), if the message is still this worker's."""
+    taken = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.state == "claimed",
+               OutboxMessage.claimed_by == worker)
+        .values(state="sending", attempts=OutboxMessage.attempts + 1,
+                consent=_consent_now(session, message),
+                lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds))
+        .execution_options(synchronize_session="fetch")).rowcount == 1
+    session.commit()
+    if taken:
+        session.refresh(message)
+    return taken
+
+
+def _release(session: Session, worker: str, ids: list[int]) -> None:
+    """Give back messages taken but not tried (the connection broke)."""
+    if ids:
+        session.execute(update(OutboxMessage).where(
+            OutboxMessage.id.in_(ids), OutboxMessage.state == "claimed",
+            OutboxMessage.claimed_by == worker).values(state="queued", claimed_by="",
+                                                       lease_until=None))
+
+
+def _refusal(session: Session, message: OutboxMessage) -> str:
+    """Why a marketing message may not go out now, or ""."""
+    if message.kind != "marketing":
+        return ""
+    suppressed = session.get(Suppression, message.to_address.lower())
+    if suppressed is not None:
+        return _("The address is on the list of addresses that get no marketing mail.")
+    if message.person_id is None or not message.purpose_key or not consents.has_consent(
+            session, message.person_id, message.purpose_key):
+        return _("No valid consent to “%(purpose)s” when the message was to be sent.",
+                 purpose=message.purpose_key or "")
+    return ""
+
+
+def _consent_now(session: Session, message: OutboxMessage) -> dict:
+    """The consent the message goes out under, as it stands now."""
+    if message.kind != "marketing" or message.person_id is None:
+        return {"basis": message.kind}
+    c, p = aliased(Consent), aliased(ProcessingPurpose)
+    row = session.execute(
+        select(c.id, c.at, c.evidence).join(p, p.id == c.purpose_id)
+        .where(c.person_id == message.person_id, p.key == message.purpose_key,
+               consents.newest(c))).first()
+    return {"basis": "consent", "purpose": message.purpose_key,
+            "consent_id": row.id if row else None,
+            "given_at": row.at.isoformat() if row else None}
+
+
+def _finish(session: Session, message: OutboxMessage, state: str, error: str | None = None
+            ) -> None:
+    """Settle a message; without ``error`` the last problem noted stays (a service
+    message sent again says so after it is sent)."""
+    message.state = state
+    if error is not None:
+        message.error = error[:2000]
+    message.claimed_by, message.lease_until = "", None
+    _record(session, message)
+
+
+def _retry(session: Session, settings, message: OutboxMessage, error: str) -> None:
+    """A temporary failure: again later, after a pause that doubles each time, until
+    the attempts run out."""
+    if message.state == "claimed":  # not yet counted: it never reached DATA
+        message.attempts += 1
+    attempts = message.attempts
+    if attempts >= settings.mail_max_attempts:
+        _finish(session, message, "failed", error)
+        return
+    pause = min(timedelta(seconds=BACKOFF_SECONDS * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    message.state, message.error = "queued", error[:2000]
+    message.claimed_by, message.lease_until = "", None
+    message.next_attempt_at = utcnow() + pause
+    _record(session, message)
+
+
+def _settle_unknown(session: Session, message: OutboxMessage, error: str) -> None:
+    """The hand-over broke off: bulk mail is uncertain for good; service mail goes
+    again with the same Message-ID."""
+    if message.kind == "marketing":
+        _finish(session, message, "uncertain", _(
+            "The message may or may not have reached the mail server (%(error)s); bulk "
+            "mail is not sent twice.", error=error))
+    else:
+        message.state, message.claimed_by, message.lease_until = "queued", "", None
+        message.next_attempt_at = utcnow()
+        message.error = _("Sent again with the same Message-ID: the first hand-over may "
+                          "have reached the mail server (%(error)s).", error=error)
+        _record(session, message)
+
+
+def _record(session: Session, message: OutboxMessage) -> None:
+    """The message's state on the recipients' timelines."""
+    if message.activity_id is not None:
+        session.execute(update(Activity).where(Activity.id == message.activity_id).values(
+            data=_activity_data(message, message.state, message.error, message.consent)))
+
+
+def recover(rt, now: datetime | None = None) -> int:
+    """Settle messages whose worker's lease ran out: never handed over -> queued again;
+    caught in the hand-over -> by policy. Returns how many were settled."""
+    now = now or utcnow()
+    with rt.session() as session, session.begin():
+        taken = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == "claimed", OutboxMessage.lease_until < now)
+            .values(state="queued", claimed_by="", lease_until=None)).rowcount
+        caught = list(session.scalars(
+            select(OutboxMessage).where(OutboxMessage.state == "sending",
+                                        OutboxMessage.lease_until < now)
+            .with_for_update(skip_locked=True)))
+        for message in caught:
+            _settle_unknown(session, message, _("the worker stopped"))
+    return taken + len(caught)
+
+
+jobs.every_minute("outbox.deliver")(lambda rt: rt.jobs.deliver())
+
+
+def _room(rt) -> int:
+    """How many more messages the installation's rate limit allows this minute."""
+    limit = rt.settings.mail_rate_per_minute
+    if not limit:
+        return BATCH
+    with rt.session() as session:
+        sent = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.state.in_(("sending", "sent")),
+            OutboxMessage.sent_at >= utcnow() - timedelta(minutes=1)))
+    return limit - sent
+
+
+def _schedule_next(rt) -> None:
+    """Ask for delivery when the earliest retry is due (the minutely sweep is the net)."""
+    with rt.session() as session:
+        due = session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.state == "queued"))
+    if due is not None:
+        wait = (due - utcnow()).total_seconds()
+        if 0 < wait < 60:
+            rt.jobs.deliver(delay=wait + 1)
+
+
+# --------------------------------------------------------------------- SMTP
+
+
+def _connect(settings):
+    try:
+        if settings.smtp_security == "tls":
+            conn = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=30,
+                                    context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30)
+            if settings.smtp_security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+        conn.ehlo_or_helo_if_needed()
+        if settings.smtp_user:
+            conn.login(settings.smtp_user, settings.smtp_password)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise Temporary(_("The mail server cannot be reached: %(error)s", error=exc)) from exc
+    return conn
+
+
+def _quit(conn) -> None:
+    try:
+        conn.quit()
+    except (OSError, smtplib.SMTPException):
+        conn.close()
+
+
+def _envelope(conn, settings, to_address: str) -> None:
+    """MAIL FROM and RCPT TO: refusals here are certain, nothing was handed over."""
+    try:
+        code, reply = conn.mail(parseaddr(sender(settings))[1])
+        if code == 250:
+            code, reply = conn.rcpt(to_address)
+            if code in (250, 251):
+                return
+        conn.rset()
+    except (OSError, smtplib.SMTPException) as exc:
+        raise Temporary(str(exc)) from exc
+    text = f"{code} {reply.decode(errors='replace')}"
+    raise Permanent(text) if 500 <= code < 600 else Temporary(text)
+
+
+def _data(conn, message: EmailMessage) -> None:
+    """DATA: the hand-over. A broken connection here leaves the outcome unknown."""
+    try:
+        code, reply = conn.data(message.as_bytes(policy=SMTP))
+    except smtplib.SMTPDataError as exc:
+        text = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+        raise Permanent(text) if 500 <= exc.smtp_code < 600 else Temporary(text) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise Unknown(str(exc) or type(exc).__name__) from exc
+    if code != 250:
+        raise Temporary(f"{code} {reply.decode(errors='replace')}")
+
+
+def build(rt, session: Session, message: OutboxMessage) -> EmailMessage:
+    """The message as it goes over the wire."""
+    settings = rt.settings
+    email = EmailMessage()
+    email["From"] = sender(settings)
+    email["To"] = formataddr((message.to_name, message.to_address)) if message.to_name \
+        else message.to_address
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    email["Message-ID"] = message.message_id
+    for name, value in (message.headers or {}).items():
+        email[name] = value
+    email.set_content(message.text_body or " ")
+    if message.html_body:
+        email.add_alternative(message.html_body, subtype="html")
+    for attachment in _attachments(session, message.attachments):
+        maintype, _slash, subtype = attachment.content_type.partition("/")
+        try:
+            content = attachments.path_of(settings, attachment).read_bytes()
+        except OSError as exc:
+            raise Permanent(_("The attached file %(name)s cannot be read.",
+                              name=attachment.filename)) from exc
+        email.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream",
+                             filename=attachment.filename)
+    return email
+
+
+def _attachments(session: Session, ids: list) -> list[Attachment]:
+    if not ids:
+        return []
+    found = {a.id: a for a in session.scalars(select(Attachment).where(
+        Attachment.id.in_(ids), Attachment.deleted_at.is_(None)))}
+    return [found[i] for i in ids if i in found]
+
+
+def sender(settings) -> str:
+    return settings.mail_from or f"Kartoteka <no-reply@{_domain(settings)}>"
+
+
+def _domain(settings) -> str:
+    address = parseaddr(settings.mail_from)[1] if settings and settings.mail_from else ""
+    if "@" in address:
+        return address.rsplit("@", 1)[1]
+    host = urlsplit(settings.public_url).hostname if settings else None
+    return host or "localhost"
+
+
+# --------------------------------------------------------------------- reading
+
+
+def counts(session: Session, mailing_id: int) -> dict[str, int]:
+    """A mailing's messages by state, and how many recipients unsubscribed through it."""
+    rows = session.execute(select(OutboxMessage.state, func.count())
+                           .where(OutboxMessage.mailing_id == mailing_id)
+                           .group_by(OutboxMessage.state)).all()
+    found = {state: n for state, n in rows}
+    found["unsubscribed"] = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                           .where(OutboxMessage.mailing_id == mailing_id,
+                                                  OutboxMessage.unsubscribed_at.is_not(None)))
+    found["recipients"] = sum(n for s, n in rows)
+    return found

@@ -1,0 +1,200 @@
+"""Mailings: consent decides who is mailed, each delivery is on the timelines, the
+unsubscribe link works with one click, and SMTP answers are honoured."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core import consents, documents, mailing, memberships, organisations, outbox, people
+from core import timeline as timelines
+from core import unsubscribe, users
+from core.db import utcnow
+from core.documents import Template
+from core.errors import ValidationError
+from core.models import Mailing, Organisation, OutboxMessage, Person, User
+
+EVIDENCE = "Chcę dostawać newsletter stowarzyszenia."
+LETTER = Template("test.newsletter", "email", "person", {"pl": "Newsletter", "en": "Newsletter"},
+                  "<p>Dzień dobry {{ person.first_name }}!</p>",
+                  subject="Zaproszenie dla {{ person.full_name }}",
+                  text_body="Dzień dobry {{ person.first_name }}!\nPortal: {{ links.portal }}")
+
+
+@pytest.fixture
+def app(kartoteka_app_factory, kartoteka_smtp):
+    found = kartoteka_app_factory(default_locale="en", public_url="https://crm.example.org",
+                                  **kartoteka_smtp.settings())
+    with found.test_request_context():
+        yield found
+
+
+@pytest.fixture
+def rt(app):
+    return app.extensions["kartoteka"]
+
+
+@pytest.fixture
+def made(rt):
+    """An administrator, a newsletter purpose, the template, and three people of one
+    municipality: Anna consented, Bogdan did not, Cezary consented but his address is
+    on the no-marketing list."""
+    with rt.session() as s, s.begin():
+        admin = users.create_user(s, "admin@example.com", "correct horse battery",
+                                  is_admin=True)
+        consents.create_purpose(s, {"key": "newsletter", "name": "Newsletter",
+                                    "legal_basis": "consent"}, admin)
+        template = documents.ship(s, LETTER)
+        org = organisations.create(s, rt.host, {"name": "Gmina Kórnik",
+                                                "type_key": "core.municipality"})
+        ids = {}
+        for first, last, email in (("Anna", "Nowak", "anna@example.org"),
+                                   ("Bogdan", "Lis", "bogdan@example.org"),
+                                   ("Cezary", "Wrona", "cezary@example.org")):
+            person = people.create(s, {"first_name": first, "last_name": last,
+                                       "emails": [email]})
+            memberships.join(s, person, org, role="sekretarz")
+            ids[first] = person.id
+        for name in ("Anna", "Cezary"):
+            consents.give(s, s.get(Person, ids[name]), "newsletter", "form", EVIDENCE)
+        unsubscribe.import_addresses(s, "email\ncezary@example.org\n", None, admin)
+        return {"admin": admin.id, "template": template.key, "org": org.id, **ids}
+
+
+def new_mailing(rt, made, **changes):
+    with rt.session() as s, s.begin():
+        admin = s.get(User, made["admin"])
+        data = {"name": "Zaproszenie", "template": made["template"], "kind": "marketing",
+                "purpose": "newsletter", "audience": "people",
+                "person_ids": [made["Anna"], made["Bogdan"], made["Cezary"]], **changes}
+        return mailing.create(s, data, admin).id
+
+
+def send(rt, made, mailing_id):
+    with rt.session() as s, s.begin():
+        mailing.send(s, s.get(Mailing, mailing_id), s.get(User, made["admin"]))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_only_consenting_unsuppressed_people_are_mailed(rt, made, kartoteka_smtp):
+    mailing_id = new_mailing(rt, made)
+    send(rt, made, mailing_id)
+    assert [m["To"] for m in kartoteka_smtp.messages] == ["Anna Nowak <anna@example.org>"]
+    got = kartoteka_smtp.messages[0]
+    assert got["Subject"] == "Zaproszenie dla Anna Nowak"
+    assert got["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert got["List-Unsubscribe"].startswith("<https://crm.example.org/unsubscribe/")
+    assert "Dzień dobry Anna!" in got.get_body(("plain",)).get_content()
+    with rt.session() as s:
+        stats = mailing.stats(s, s.get(Mailing, mailing_id))
+    assert stats["sent"] == 1 and stats["recipients"] == 1
+    assert stats["left_out_no_consent"] == 1 and stats["left_out_suppressed"] == 1
+
+
+def test_each_delivery_is_on_the_person_and_organisation_timelines(rt, made):
+    send(rt, made, new_mailing(rt, made))
+    with rt.session() as s:
+        anna = s.get(Person, made["Anna"])
+        entry = next(a for a in timelines.timeline(s, anna) if a.kind == "email_out")
+        assert entry.subject == "Zaproszenie dla Anna Nowak"
+        assert "Dzień dobry Anna!" in entry.body
+        assert entry.data["state"] == "sent"
+        assert entry.data["consent"]["purpose"] == "newsletter"
+        assert entry.data["consent"]["consent_id"] is not None
+        org = s.get(Organisation, made["org"])
+        assert entry.id in [a.id for a in timelines.timeline(s, org)]
+        bogdan = s.get(Person, made["Bogdan"])
+        assert not [a for a in timelines.timeline(s, bogdan) if a.kind == "email_out"]
+
+
+def test_withdrawal_reaches_mail_already_queued(rt, made, kartoteka_smtp):
+    host = rt.settings.smtp_host
+    rt.settings.smtp_host = ""  # queued, not delivered yet
+    send(rt, made, new_mailing(rt, made))
+    with rt.session() as s, s.begin():
+        consents.withdraw(s, s.get(Person, made["Anna"]), "newsletter", "staff")
+    rt.settings.smtp_host = host
+    outbox.deliver(rt, "test")
+    assert kartoteka_smtp.messages == []
+    with rt.session() as s:
+        message = s.scalar(select(OutboxMessage))
+        assert message.state == "skipped" and "consent" in message.error
+
+
+def test_one_click_unsubscribe_needs_no_login_and_a_get_changes_nothing(app, rt, made,
+                                                                       kartoteka_smtp):
+    send(rt, made, new_mailing(rt, made))
+    link = kartoteka_smtp.messages[0]["List-Unsubscribe"].strip("<>")
+    path = link.removeprefix("https://crm.example.org")
+    client = app.test_client()
+    page = client.get(path)
+    assert page.status_code == 200 and b"<form" in page.data
+    with rt.session() as s:
+        assert consents.has_consent(s, made["Anna"], "newsletter")
+    done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    assert "Set-Cookie" not in done.headers and "Location" not in done.headers
+    with rt.session() as s:
+        assert not consents.has_consent(s, made["Anna"], "newsletter")
+        anna = s.get(Person, made["Anna"])
+        assert any(a.event == "consent_withdrawn" for a in timelines.timeline(s, anna))
+        assert mailing.stats(s, s.scalar(select(Mailing)))["unsubscribed"] == 1
+    assert client.post(path).status_code == 200  # twice is as good as once
+    assert client.post(path[:-3] + "xyz").status_code == 404
+
+
+def test_smtp_refusals_fail_for_good_or_retry_later(rt, made, kartoteka_smtp):
+    with rt.session() as s, s.begin():
+        consents.give(s, s.get(Person, made["Bogdan"]), "newsletter", "form", EVIDENCE)
+    kartoteka_smtp.refuse = {"anna@example.org": "550 No such user",
+                             "bogdan@example.org": "451 Try again later"}
+    send(rt, made, new_mailing(rt, made))
+    with rt.session() as s:
+        found = {m.to_address: m for m in s.scalars(select(OutboxMessage))}
+    assert found["anna@example.org"].state == "failed"
+    assert "550" in found["anna@example.org"].error
+    later = found["bogdan@example.org"]
+    assert later.state == "queued" and later.attempts == 1
+    assert later.next_attempt_at > utcnow() + timedelta(seconds=30)
+
+
+def test_service_mail_caught_in_the_hand_over_is_resent_with_its_message_id(rt, made,
+                                                                           kartoteka_smtp):
+    host, rt.settings.smtp_host = rt.settings.smtp_host, ""
+    with rt.session() as s, s.begin():
+        ids = outbox.queue(s, [outbox.Draft("anna@example.org", "Potwierdzenie zapisu",
+                                            "Jest Pani zapisana.", person_id=made["Anna"],
+                                            about=[("person", made["Anna"])])])
+        s.get(OutboxMessage, ids[0]).state = "sending"  # as a killed worker leaves it
+        s.get(OutboxMessage, ids[0]).lease_until = utcnow() - timedelta(seconds=1)
+    with rt.session() as s:
+        before = s.get(OutboxMessage, ids[0]).message_id
+    outbox.recover(rt)
+    with rt.session() as s:
+        message = s.get(OutboxMessage, ids[0])
+        assert message.state == "queued" and message.message_id == before
+        assert "same Message-ID" in message.error
+    rt.settings.smtp_host = host
+    outbox.deliver(rt, "test")
+    assert [m["Message-ID"] for m in kartoteka_smtp.messages] == [before]
+
+
+def test_marketing_mail_needs_a_consent_purpose(rt, made):
+    with rt.session() as s, s.begin():
+        admin = s.get(User, made["admin"])
+        with pytest.raises(ValidationError) as refused:
+            mailing.create(s, {"name": "Oferta", "template": made["template"],
+                               "kind": "marketing", "audience": "people",
+                               "person_ids": [made["Anna"]]}, admin)
+    assert "purpose" in refused.value.errors
+
+
+def test_unsubscribe_list_import_withdraws_and_suppresses(rt, made):
+    with rt.session() as s, s.begin():
+        result = unsubscribe.import_addresses(
+            s, "email\nANNA@example.org\nnot-an-address\nnew@example.org\n", "newsletter",
+            s.get(User, made["admin"]))
+    assert result == {"added": 2, "known": 0, "withdrawn": 1, "invalid": [3]}
+    with rt.session() as s:
+        assert not consents.has_consent(s, made["Anna"], "newsletter")
+        assert unsubscribe.is_suppressed(s, "new@example.org")
