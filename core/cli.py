@@ -780,6 +780,79 @@ def _person(session: Session, person_id: int):
     return person
 
 
+# --------------------------------------------------------------------- mail
+
+
+@cli.group("mail")
+def mail_group():
+    """Outgoing mail: the outbox, a test message, imported unsubscribes."""
+
+
+@mail_group.command("status")
+def mail_status():
+    """How many messages the outbox holds in each state, and the mail settings."""
+    from sqlalchemy import func
+
+    from core.models import OutboxMessage
+
+    rt = _runtime()
+    s = rt.settings
+    click.echo(f"Mail server: {s.smtp_host}:{s.smtp_port} ({s.smtp_security})" if s.smtp_host
+               else "Mail server: not set (KARTOTEKA_SMTP_HOST); messages wait in the outbox")
+    with rt.session() as session:
+        rows = session.execute(select(OutboxMessage.state, func.count())
+                               .group_by(OutboxMessage.state)).all()
+    for state, n in sorted(rows):
+        click.echo(f"{state:10} {n}")
+
+
+@mail_group.command("test")
+@click.argument("address")
+def mail_test(address: str):
+    """Send a test message to ADDRESS now and say what the mail server answered."""
+    from core import outbox
+
+    with _speaking() as rt:
+        if not rt.settings.smtp_host:
+            _fail("No mail server is set: give KARTOTEKA_SMTP_HOST (see the README).")
+        with rt.session() as session, session.begin():
+            ids = outbox.queue(session, [outbox.Draft(
+                address, "Kartoteka: test message",
+                "This message shows that Kartoteka can send mail.")])
+        outbox.deliver(rt, jobs.worker_name())
+        with rt.session() as session:
+            from core.models import OutboxMessage
+
+            message = session.get(OutboxMessage, ids[0])
+            state, error = message.state, message.error
+    if state != "sent":
+        _fail(f"The message is {state}: {error}")
+    click.echo(f"Sent to {address}.")
+
+
+@mail_group.command("unsubscribes")
+@click.argument("csv_file", type=click.File("rb"))
+@click.option("--purpose", help="Also withdraw the consent to this purpose of the people "
+                                "with these addresses.")
+@click.option("--note", default="", help="Where the list comes from.")
+def mail_unsubscribes(csv_file, purpose: str | None, note: str):
+    """Import addresses unsubscribed in another mailing system (a CSV file): they get
+    no more marketing mail."""
+    from core import unsubscribe
+
+    with _speaking() as rt:
+        with rt.session() as session, session.begin():
+            try:
+                result = unsubscribe.import_addresses(session, csv_file.read(), purpose,
+                                                      note=note)
+            except ValidationError as exc:
+                _fail(_errors_text(exc))
+    click.echo(f"Added {result['added']} address(es); {result['known']} were on the list "
+               f"already; {result['withdrawn']} consent(s) withdrawn.")
+    if result["invalid"]:
+        click.echo("Not addresses, on lines: " + ", ".join(map(str, result["invalid"])))
+
+
 # --------------------------------------------------------------------- demo and serve
 
 

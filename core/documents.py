@@ -341,6 +341,11 @@ def _organisation(session: Session, org: Organisation | None, actor) -> dict:
             "region": org.region, "country": org.country, "custom": _custom(session, org, actor)}
 
 
+def person_data(session: Session, person: Person, actor=None) -> dict:
+    """What a template sees of a person (``person.first_name``...)."""
+    return _person(session, person, actor)
+
+
 def _person(session: Session, person: Person, actor) -> dict:
     emails = [c.value for c in person.contacts if c.kind == "email"]
     phones = [c.value for c in person.contacts if c.kind == "phone"]

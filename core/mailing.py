@@ -264,36 +264,52 @@ def address_of(person: Person) -> str:
 # --------------------------------------------------------------------- personalising
 
 
+class Letter:
+    """A mailing's template with what every recipient shares (the sender, the case,
+    the date) worked out once; ``fill`` adds one person."""
+
+    def __init__(self, session: Session, rt, mailing: Mailing, actor=None):
+        template = session.get(DocumentTemplate, mailing.template_id) \
+            if mailing.template_id else None
+        if template is None:
+            raise ValidationError({"template": _("The mailing's template no longer "
+                                                 "exists.")})
+        self.session, self.rt, self.mailing, self.actor = session, rt, mailing, actor
+        self.version = documents.current_version(session, template)
+        self.subject = self.version.subject or template.name_pl
+        self.shared = documents.context(session, rt.host, None, actor, rt.settings)
+        case = session.get(Case, mailing.case_id) if mailing.case_id else None
+        if case is not None:
+            self.shared.update(documents.context(session, rt.host, case, actor, rt.settings))
+        self.portal = f"{rt.settings.public_url.rstrip('/')}/"
+
+    def fill(self, person: Person, message_id: str = "<preview>") -> dict:
+        """The subject, plain text and HTML ``person`` gets."""
+        mailing, settings = self.mailing, self.rt.settings
+        marketing = mailing.kind == "marketing"
+        links = {"portal": self.portal,
+                 "unsubscribe": unsubscribe.link(settings, person.id, mailing.purpose_key,
+                                                 message_id) if marketing else ""}
+        context = {**self.shared, "links": links,
+                   "person": documents.person_data(self.session, person, self.actor)}
+        subject = templating.render(self.subject, context, "subject", html=False)
+        html = templating.render(self.version.body, context, "body")
+        text = templating.render(self.version.text_body, context, "text_body", html=False) \
+            if self.version.text_body.strip() else _text_of(html)
+        if marketing:
+            text = f"{text.rstrip()}\n\n-- \n" + _(
+                "To stop receiving these messages, unsubscribe: %(link)s",
+                link=links["unsubscribe"]) + "\n"
+            html += Markup('\n<p style="font-size:small;color:#666">{} <a href="{}">{}</a>.'
+                           '</p>').format(_("To stop receiving these messages,"),
+                                          links["unsubscribe"], _("unsubscribe"))
+        return {"subject": " ".join(subject.split())[:300], "text": text, "html": str(html)}
+
+
 def personalise(session: Session, rt, mailing: Mailing, person: Person,
                 message_id: str = "<preview>", actor=None) -> dict:
     """The subject, plain text and HTML ``person`` gets."""
-    template = session.get(DocumentTemplate, mailing.template_id)
-    if template is None:
-        raise ValidationError({"template": _("The mailing's template no longer exists.")})
-    version = documents.current_version(session, template)
-    context = documents.context(session, rt.host, person, actor, rt.settings)
-    if mailing.case_id:
-        case = session.get(Case, mailing.case_id)
-        if case is not None:
-            context.update({k: v for k, v in documents.context(
-                session, rt.host, case, actor, rt.settings).items() if k != "person"})
-    links = {"portal": f"{rt.settings.public_url.rstrip('/')}/",
-             "unsubscribe": unsubscribe.link(rt.settings, person.id, mailing.purpose_key,
-                                             message_id) if mailing.kind == "marketing" else ""}
-    context["links"] = links
-    subject = templating.render(version.subject or template.name_pl, context, "subject",
-                                html=False).strip()
-    html = templating.render(version.body, context, "body")
-    text = templating.render(version.text_body, context, "text_body", html=False) \
-        if version.text_body.strip() else _text_of(html)
-    if mailing.kind == "marketing":
-        footer = _("To stop receiving these messages, unsubscribe: %(link)s",
-                   link=links["unsubscribe"])
-        text = f"{text.rstrip()}\n\n-- \n{footer}\n"
-        html += Markup('\n<p style="font-size:small;color:#666">{} <a href="{}">{}</a>.</p>'
-                       ).format(_("To stop receiving these messages,"), links["unsubscribe"],
-                                _("unsubscribe"))
-    return {"subject": " ".join(subject.split())[:300], "text": text, "html": str(html)}
+    return Letter(session, rt, mailing, actor).fill(person, message_id)
 
 
 def _text_of(html: str) -> str:
@@ -389,6 +405,7 @@ def _queue_job(rt, job, progress) -> dict:
             OutboxMessage.mailing_id == mailing.id)))
         left = {"no_address": 0, "no_consent": 0, "suppressed": 0}
         queued = 0
+        letter = Letter(session, rt, mailing, actor)
         for page in _pages(session, mailing, actor):
             drafts = []
             about = outbox.about_people(session, [p.id for p in page])
@@ -396,7 +413,7 @@ def _queue_job(rt, job, progress) -> dict:
                 if reason:
                     left[reason] += 1
                 elif person.id not in done:
-                    drafts.append(_draft(session, rt, mailing, person, address, actor,
+                    drafts.append(_draft(session, rt, letter, person, address,
                                          about[person.id]))
             queued += len(outbox.queue(session, drafts, actor))
             session.commit()
@@ -409,11 +426,12 @@ def _queue_job(rt, job, progress) -> dict:
     return {"queued": queued, "left_out": left}
 
 
-def _draft(session: Session, rt, mailing: Mailing, person: Person, address: str,
-           actor, about: list) -> outbox.Draft:
+def _draft(session: Session, rt, letter: Letter, person: Person, address: str,
+           about: list) -> outbox.Draft:
+    mailing = letter.mailing
     message_id = outbox.new_message_id(rt.settings)
-    found = personalise(session, rt, mailing, person, message_id, actor)
-    own = _own_document(session, rt, mailing, person, actor)
+    found = letter.fill(person, message_id)
+    own = _own_document(session, rt, mailing, person, letter.actor)
     if mailing.case_id:
         about.append(("case", mailing.case_id))
     return outbox.Draft(

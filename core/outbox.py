@@ -22,8 +22,12 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
+from email import encoders
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import urlsplit
 
@@ -31,6 +35,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import attachments, consents, jobs, timeline
 from core.db import utcnow
@@ -47,6 +52,7 @@ from core.models import (
 
 log = logging.getLogger(__name__)
 
+WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 BATCH = 50
 BACKOFF_SECONDS = 60  # after the first temporary failure; doubled after each next one
 MAX_BACKOFF = timedelta(hours=6)
@@ -203,11 +209,16 @@ def _send_batch(rt, worker: str, ids: list[int]) -> int:
         return 0
     with rt.session() as session:
         try:
-            for n, message_id in enumerate(ids):
+            messages = list(session.scalars(select(OutboxMessage).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.state == "claimed",
+                OutboxMessage.claimed_by == worker).order_by(OutboxMessage.id)))
+            standing = _standing(session, messages)
+            for n, message in enumerate(messages):
                 try:
-                    handed += _send_one(rt, session, conn, worker, message_id)
+                    handed += _send_one(rt, session, conn, worker, message,
+                                        *standing[message.id])
                 except Unknown:
-                    _release(session, worker, ids[n + 1:])
+                    _release(session, worker, [m.id for m in messages[n + 1:]])
                     break
             session.commit()
         finally:
@@ -215,13 +226,10 @@ def _send_batch(rt, worker: str, ids: list[int]) -> int:
     return handed
 
 
-def _send_one(rt, session: Session, conn, worker: str, message_id: int) -> bool:
+def _send_one(rt, session: Session, conn, worker: str, message: OutboxMessage,
+              refusal: str, consent: dict) -> bool:
     """One message over an open connection; True if the server took it."""
     settings = rt.settings
-    message = session.get(OutboxMessage, message_id)
-    if message is None or message.state != "claimed" or message.claimed_by != worker:
-        return False  # the lease ran out and another worker took it
-    refusal = _refusal(session, message)
     try:
         if refusal:
             raise Permanent(refusal)
@@ -235,7 +243,7 @@ def _send_one(rt, session: Session, conn, worker: str, message_id: int) -> bool:
         _retry(session, settings, message, str(exc))
         session.commit()
         return False
-    if not _mark_sending(session, settings, worker, message):
+    if not _mark_sending(session, settings, worker, message, consent):
         session.commit()
         return False
     try:
@@ -255,20 +263,23 @@ def _send_one(rt, session: Session, conn, worker: str, message_id: int) -> bool:
     return False
 
 
-def _mark_sending(session: Session, settings, worker: str, message: OutboxMessage) -> bool:
+def _mark_sending(session: Session, settings, worker: str, message: OutboxMessage,
+                  consent: dict) -> bool:
     """Record the hand-over about to happen (committing the previous message's "sent"
     with it), if the message is still this worker's."""
+    lease = utcnow() + timedelta(seconds=settings.mail_lease_seconds)
     taken = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.state == "claimed",
                OutboxMessage.claimed_by == worker)
-        .values(state="sending", attempts=OutboxMessage.attempts + 1,
-                consent=_consent_now(session, message),
-                lease_until=utcnow() + timedelta(seconds=settings.mail_lease_seconds))
-        .execution_options(synchronize_session="fetch")).rowcount == 1
+        .values(state="sending", attempts=message.attempts + 1, consent=consent,
+                lease_until=lease)
+        .execution_options(synchronize_session=False)).rowcount == 1
     session.commit()
     if taken:
-        session.refresh(message)
+        for name, value in (("state", "sending"), ("attempts", message.attempts + 1),
+                            ("consent", consent), ("lease_until", lease)):
+            set_committed_value(message, name, value)
     return taken
 
 
@@ -281,32 +292,41 @@ def _release(session: Session, worker: str, ids: list[int]) -> None:
                                                        lease_until=None))
 
 
-def _refusal(session: Session, message: OutboxMessage) -> str:
-    """Why a marketing message may not go out now, or ""."""
-    if message.kind != "marketing":
-        return ""
-    suppressed = session.get(Suppression, message.to_address.lower())
-    if suppressed is not None:
-        return _("The address is on the list of addresses that get no marketing mail.")
-    if message.person_id is None or not message.purpose_key or not consents.has_consent(
-            session, message.person_id, message.purpose_key):
-        return _("No valid consent to “%(purpose)s” when the message was to be sent.",
-                 purpose=message.purpose_key or "")
-    return ""
-
-
-def _consent_now(session: Session, message: OutboxMessage) -> dict:
-    """The consent the message goes out under, as it stands now."""
-    if message.kind != "marketing" or message.person_id is None:
-        return {"basis": message.kind}
+def _standing(session: Session, messages: list[OutboxMessage]) -> dict[int, tuple[str, dict]]:
+    """For each message of a batch, just before it is sent: why it may not go out
+    ("" if it may) and the consent it goes out under. Marketing mail needs a valid
+    consent to its purpose and an address not on the no-marketing list."""
+    marketing = [m for m in messages if m.kind == "marketing"]
+    suppressed = set(session.scalars(select(Suppression.address).where(
+        Suppression.address.in_([m.to_address.lower() for m in marketing])))) \
+        if marketing else set()
     c, p = aliased(Consent), aliased(ProcessingPurpose)
-    row = session.execute(
-        select(c.id, c.at, c.evidence).join(p, p.id == c.purpose_id)
-        .where(c.person_id == message.person_id, p.key == message.purpose_key,
-               consents.newest(c))).first()
-    return {"basis": "consent", "purpose": message.purpose_key,
-            "consent_id": row.id if row else None,
-            "given_at": row.at.isoformat() if row else None}
+    rows = session.execute(
+        select(c.person_id, p.key, c.id, c.at, consents.valid_row(c, p))
+        .join(p, p.id == c.purpose_id)
+        .where(c.person_id.in_({m.person_id for m in marketing if m.person_id}),
+               p.key.in_({m.purpose_key for m in marketing if m.purpose_key}),
+               consents.newest(c))).all() if marketing else []
+    found = {(r[0], r[1]): r for r in rows}
+    standing = {}
+    for m in messages:
+        if m.kind != "marketing":
+            standing[m.id] = ("", {"basis": m.kind})
+            continue
+        row = found.get((m.person_id, m.purpose_key))
+        consent = {"basis": "consent", "purpose": m.purpose_key,
+                   "consent_id": row.id if row else None,
+                   "given_at": row.at.isoformat() if row else None}
+        if m.to_address.lower() in suppressed:
+            refusal = _("The address is on the list of addresses that get no marketing "
+                        "mail.")
+        elif row is None or not row[4]:
+            refusal = _("No valid consent to “%(purpose)s” when the message was to be "
+                        "sent.", purpose=m.purpose_key or "")
+        else:
+            refusal = ""
+        standing[m.id] = (refusal, consent)
+    return standing
 
 
 def _finish(session: Session, message: OutboxMessage, state: str, error: str | None = None
@@ -444,10 +464,10 @@ def _envelope(conn, settings, to_address: str) -> None:
     raise Permanent(text) if 500 <= code < 600 else Temporary(text)
 
 
-def _data(conn, message: EmailMessage) -> None:
+def _data(conn, message: bytes) -> None:
     """DATA: the hand-over. A broken connection here leaves the outcome unknown."""
     try:
-        code, reply = conn.data(message.as_bytes(policy=SMTP))
+        code, reply = conn.data(message)
     except smtplib.SMTPDataError as exc:
         text = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
         raise Permanent(text) if 500 <= exc.smtp_code < 600 else Temporary(text) from exc
@@ -457,31 +477,45 @@ def _data(conn, message: EmailMessage) -> None:
         raise Temporary(f"{code} {reply.decode(errors='replace')}")
 
 
-def build(rt, session: Session, message: OutboxMessage) -> EmailMessage:
-    """The message as it goes over the wire."""
+def build(rt, session: Session, message: OutboxMessage) -> bytes:
+    """The message as it goes over the wire. The email package's older MIME classes
+    build it about three times faster than EmailMessage, which counts at hundreds of
+    messages a second."""
     settings = rt.settings
-    email = EmailMessage()
-    email["From"] = sender(settings)
-    email["To"] = formataddr((message.to_name, message.to_address)) if message.to_name \
-        else message.to_address
-    email["Subject"] = message.subject
+    body = MIMEText(message.text_body or " ", "plain", "utf-8")
+    if message.html_body:
+        body = MIMEMultipart("alternative", _subparts=[
+            body, MIMEText(message.html_body, "html", "utf-8")])
+    files = _attachments(session, message.attachments)
+    email = MIMEMultipart("mixed", _subparts=[body]) if files else body
+    email["From"] = _address_header(sender(settings))
+    email["To"] = _address_header(formataddr((message.to_name, message.to_address))
+                                  if message.to_name else message.to_address)
+    email["Subject"] = Header(message.subject, "utf-8").encode()
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = message.message_id
     for name, value in (message.headers or {}).items():
         email[name] = value
-    email.set_content(message.text_body or " ")
-    if message.html_body:
-        email.add_alternative(message.html_body, subtype="html")
-    for attachment in _attachments(session, message.attachments):
+    for attachment in files:
         maintype, _slash, subtype = attachment.content_type.partition("/")
         try:
             content = attachments.path_of(settings, attachment).read_bytes()
         except OSError as exc:
             raise Permanent(_("The attached file %(name)s cannot be read.",
                               name=attachment.filename)) from exc
-        email.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream",
-                             filename=attachment.filename)
-    return email
+        part = MIMEBase(maintype, subtype or "octet-stream")
+        part.set_payload(content)
+        encoders.encode_base64(part)
+        part.add_header("Content-Disposition", "attachment",
+                        filename=("utf-8", "", attachment.filename))
+        email.attach(part)
+    return email.as_bytes(policy=WIRE)
+
+
+def _address_header(value: str) -> str:
+    """"Name <address>" with the name encoded if it is not ASCII (Łukasz)."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def _attachments(session: Session, ids: list) -> list[Attachment]:

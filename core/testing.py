@@ -86,8 +86,10 @@ class SmtpSink:
     def __init__(self):
         import threading
 
-        self.messages: list = []  # email.message.EmailMessage, in arrival order
+        self.raw: list[bytes] = []  # what arrived, in order
+        self.recipients: list[str] = []  # the envelope's recipients, in order
         self.refuse: dict[str, str] = {}
+        self._parsed: list = []
         self.lock = threading.Lock()
         self.host, self.port = "127.0.0.1", 0
 
@@ -98,12 +100,21 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        with self.lock:
+            self.raw.append(envelope.content)
+            self.recipients.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+    @property
+    def messages(self) -> list:
+        """What arrived as email.message.EmailMessage objects, parsed when asked for."""
         from email import message_from_bytes
         from email.policy import default
 
         with self.lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
+            for content in self.raw[len(self._parsed):]:
+                self._parsed.append(message_from_bytes(content, policy=default))
+            return list(self._parsed)
 
     def settings(self) -> dict:
         """The settings that send an app's mail here."""
@@ -126,3 +137,29 @@ def kartoteka_smtp():
     controller.start()
     yield sink
     controller.stop()
+
+
+def add_people(session, count: int, consent_to: str | None = None, start: int = 0) -> list[int]:
+    """Add ``count`` people with an e-mail address each (osobaN@example.org) in a few
+    statements, consenting to ``consent_to`` if given: audiences for mailing tests and
+    benchmarks. Returns their ids."""
+    from sqlalchemy import insert, select
+
+    from core.db import utcnow
+    from core.models import Consent, ContactPoint, Person, ProcessingPurpose
+
+    now = utcnow()
+    ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), [
+        {"first_name": f"Osoba{n}", "last_name": "Testowa", "name_key": f"osoba{n} testowa",
+         "created_at": now, "updated_at": now, "custom": {}, "version": 1}
+        for n in range(start, start + count)]).all()
+    session.execute(insert(ContactPoint), [
+        {"person_id": i, "kind": "email", "value": f"osoba{n}@example.org", "label": "",
+         "is_primary": True} for n, i in enumerate(ids, start)])
+    if consent_to:
+        purpose = session.scalar(select(ProcessingPurpose.id).where(
+            ProcessingPurpose.key == consent_to))
+        session.execute(insert(Consent), [
+            {"person_id": i, "purpose_id": purpose, "state": "given", "at": now,
+             "source": "import", "evidence": "Zgoda na newsletter.", "note": ""} for i in ids])
+    return list(ids)

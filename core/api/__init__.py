@@ -12,7 +12,18 @@ from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
 import core
-from core.api import auth, cases, consents, documents, errors, fields, openapi, records, schemas
+from core.api import (
+    auth,
+    cases,
+    consents,
+    documents,
+    errors,
+    fields,
+    mailings,
+    openapi,
+    records,
+    schemas,
+)
 
 PREFIX = "/api/v1"
 
@@ -39,7 +50,8 @@ def init_app(app: Flask, csrf) -> Api:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     blueprints = [records.blueprint(r) for r in records.RESOURCES] + [
-        fields.blueprint(), consents.blueprint(), *cases.blueprints(), *documents.blueprints()]
+        fields.blueprint(), consents.blueprint(), *cases.blueprints(), *documents.blueprints(),
+        *mailings.blueprints()]
     for bp in blueprints:
         bp.before_request(auth.authenticate)
         csrf.exempt(bp)  # checked in auth.authenticate for session calls

@@ -6,9 +6,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core import consents, documents, mailing, memberships, organisations, outbox, people
+from core import (
+    consents,
+    documents,
+    mailing,
+    memberships,
+    organisations,
+    outbox,
+    people,
+    segments,
+    unsubscribe,
+    users,
+)
 from core import timeline as timelines
-from core import unsubscribe, users
 from core.db import utcnow
 from core.documents import Template
 from core.errors import ValidationError
@@ -198,3 +208,23 @@ def test_unsubscribe_list_import_withdraws_and_suppresses(rt, made):
     with rt.session() as s:
         assert not consents.has_consent(s, made["Anna"], "newsletter")
         assert unsubscribe.is_suppressed(s, "new@example.org")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_a_ten_thousand_recipient_mailing_reaches_everyone_once(rt, made, kartoteka_smtp):
+    from core.testing import add_people
+
+    with rt.session() as s, s.begin():
+        segment_owner = s.get(User, made["admin"])
+        add_people(s, 10_000, consent_to="newsletter", start=100)
+        segment = segments.save(s, "Wszyscy Testowi", "person",
+                                {"field": "last_name", "op": "eq", "value": "Testowa"},
+                                segment_owner)
+    mailing_id = new_mailing(rt, made, audience="segment", segment_id=segment.id,
+                             person_ids=[])
+    send(rt, made, mailing_id)
+    arrived = kartoteka_smtp.recipients
+    assert len(arrived) == 10_000 and len(set(arrived)) == 10_000
+    with rt.session() as s:
+        stats = mailing.stats(s, s.get(Mailing, mailing_id))
+        assert stats["sent"] == 10_000 and stats["recipients"] == 10_000
