@@ -5,6 +5,7 @@ A plugin needs only what is imported here::
     from core import CustomField, FieldType, Manifest, Permission, Term, ValidationError
     from core import Forbidden, forms, hookimpl
     from core import db_session, pass_runtime, permissions, records
+    from core import jobs, outbox  # background work and mail (kartoteka_register_jobs)
 
 Everything else in ``core`` is internal and may change between releases.
 """
@@ -24,16 +25,16 @@ from core.permissions import Permission  # noqa: E402
 from core.terms import Term, forms, term  # noqa: E402
 
 __all__ = ["CustomField", "FieldType", "Forbidden", "Manifest", "OrgType", "Permission", "Term",
-           "ValidationError", "__version__", "db_session", "forms", "hookimpl", "pass_runtime",
-           "permissions", "records", "term"]
+           "ValidationError", "__version__", "db_session", "forms", "hookimpl", "jobs", "outbox",
+           "pass_runtime", "permissions", "records", "term"]
 
 
 def __getattr__(name: str):
     # Loaded on first use, so that importing ``core`` stays light for a plugin module.
-    if name == "records":
-        import core.records
+    if name in ("records", "jobs", "outbox"):
+        import importlib
 
-        return core.records
+        return importlib.import_module(f"core.{name}")
     if name == "db_session":
         from core.web.db import db
 

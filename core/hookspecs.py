@@ -201,6 +201,32 @@ def kartoteka_register_templates():
 
 
 @hookspec
+def kartoteka_register_jobs():
+    """Background work: kinds of job people start and watch, and periodic work.
+
+    A ``core.jobs.JobKind(key, run)`` is started with ``jobs.start(session, key, title,
+    params, actor)`` in a transaction and run by a worker after the commit as
+    ``run(rt, job, progress)``: ``progress.set_total(n)`` and ``progress.advance()``
+    move the bar its starter sees, and the dict it returns is the job's result. A job
+    may be run again after a crash or a failure (retried with growing pauses), so make
+    it idempotent. A ``core.jobs.Periodic(key, run, minutes=1)`` runs ``run(rt)`` every
+    that many minutes on a worker (reminders, sweeps). Mail goes through
+    ``core.outbox.queue`` like the core's, so it is delivered once and on the timeline.
+
+    Example::
+
+        from core.jobs import JobKind, Periodic
+
+        @hookimpl
+        def kartoteka_register_jobs():
+            return [JobKind("visits.recount", recount),
+                    Periodic("visits.reminders", send_reminders, minutes=60)]
+
+    :returns: a list of ``JobKind`` and ``Periodic``; keys start with the plugin's name.
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 

@@ -39,15 +39,25 @@ REPORT_EVERY = 0.5  # seconds between progress writes
 
 
 @dataclass(frozen=True)
-class Handler:
-    kind: str
-    run: Callable  # run(rt, job, progress) -> dict (the job's result)
+class JobKind:
+    """A kind of job: ``run(rt, job, progress)`` does one, returning its result (a dict
+    people see). Started with ``jobs.start(session, key, title, params, actor)``."""
+
+    key: str
+    run: Callable
 
 
-# What each kind of job does: "mailing.queue" -> Handler. Core modules register theirs
-# on import; plugins through ``kartoteka_register_jobs``.
-HANDLERS: dict[str, Handler] = {}
-# Work done every minute by the worker: name -> fn(rt).
+@dataclass(frozen=True)
+class Periodic:
+    """Work the worker does every ``minutes`` minutes: ``run(rt)`` (reminders, sweeps)."""
+
+    key: str
+    run: Callable
+    minutes: int = 1
+
+
+# The core's own, registered on import; plugins' come through kartoteka_register_jobs.
+HANDLERS: dict[str, JobKind] = {}
 EVERY_MINUTE: dict[str, Callable] = {}
 
 
@@ -55,7 +65,7 @@ def handler(kind: str):
     """Register the function that runs jobs of ``kind``."""
 
     def register(fn):
-        HANDLERS[kind] = Handler(kind, fn)
+        HANDLERS[kind] = JobKind(kind, fn)
         return fn
 
     return register
@@ -77,7 +87,8 @@ def every_minute(name: str):
 def start(session: Session, kind: str, title: str, params: dict | None = None,
           actor=None, total: int | None = None) -> Job:
     """Write a job row; it reaches the queue when the session commits."""
-    if kind not in HANDLERS:
+    host = session.info.get("host")
+    if kind not in HANDLERS and (host is None or kind not in host.jobs):
         raise ValueError(f"no handler for jobs of kind {kind!r}")
     job = Job(kind=kind, title=title[:300], params=params or {}, total=total,
               started_by_id=getattr(actor, "id", None), created_at=utcnow())
@@ -163,7 +174,10 @@ def run(rt, job_id: int) -> None:
     try:
         with rt.session() as session:
             job = session.get(Job, job_id)
-            result = HANDLERS[kind].run(rt, job, progress) or {}
+            found = HANDLERS.get(kind) or rt.host.jobs.get(kind)
+            if found is None:
+                raise LookupError(f"no handler for jobs of kind {kind!r} (plugin disabled?)")
+            result = found.run(rt, job, progress) or {}
     except Exception as exc:  # noqa: BLE001 (any failure of a handler is the job's)
         log.exception("job %s (%s) failed, attempt %s", job_id, kind, attempt)
         _failed(rt, job_id, attempt, exc)
@@ -247,12 +261,16 @@ class Queue:
             outbox.deliver(self.rt, worker_name())
 
     def minutely(self) -> None:
+        minute = utcnow().hour * 60 + utcnow().minute
+        work = [(name, fn) for name, fn in EVERY_MINUTE.items()]
+        work += [(p.key, p.run) for p in self.rt.host.periodic.values()
+                 if minute % max(p.minutes, 1) == 0]
         with self.context():
-            for name, fn in EVERY_MINUTE.items():
+            for name, fn in work:
                 try:
                     fn(self.rt)
                 except Exception:  # noqa: BLE001 (one failing sweep must not stop others)
-                    log.exception("minutely %s failed", name)
+                    log.exception("periodic work %s failed", name)
 
     def consumer(self, workers: int = 2):
         """The worker's consumer; each worker thread takes tasks from the queue."""

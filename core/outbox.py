@@ -124,6 +124,17 @@ def queue(session: Session, drafts: list[Draft], actor=None) -> list[int]:
     return list(ids)
 
 
+def notify(session: Session, users: list, subject: str, body: str, about: list = (),
+           actor=None) -> list[int]:
+    """Mail staff accounts (a new donor from the web form, an approval waiting): service
+    mail, on the timelines of the records in ``about``. Inactive accounts are skipped."""
+    from core import records
+
+    refs = [records.ref(r) for r in about]
+    return queue(session, [Draft(u.email, subject, body, to_name=u.full_name or "",
+                                 about=refs) for u in users if u.is_active], actor)
+
+
 def about_people(session: Session, person_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     """The timelines a message to each person belongs on: theirs and their current
     organisations'."""

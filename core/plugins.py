@@ -30,6 +30,7 @@ from core.documents import Template
 from core.errors import PluginError, ValidationError
 from core.fields import CustomField
 from core.fieldtypes import FieldType
+from core.jobs import JobKind, Periodic
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
 from core.models import PluginState
@@ -115,6 +116,8 @@ class PluginHost:
     fields: list[tuple[str, CustomField]] = field(default_factory=list)  # (plugin, field)
     processes: dict[str, Process] = field(default_factory=dict)
     templates: dict[str, Template] = field(default_factory=dict)
+    jobs: dict[str, JobKind] = field(default_factory=dict)
+    periodic: dict[str, Periodic] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -193,6 +196,9 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host.fields = _shipped_fields(host)
     host.processes = _processes(host)
     host.templates = _collect(host, "kartoteka_register_templates", Template)
+    work = _collect(host, "kartoteka_register_jobs", (JobKind, Periodic))
+    host.jobs = {k: w for k, w in work.items() if isinstance(w, JobKind)}
+    host.periodic = {k: w for k, w in work.items() if isinstance(w, Periodic)}
     return host
 
 
@@ -239,20 +245,23 @@ def _check_dependencies(loaded: dict[str, Loaded], available: dict[str, EntryPoi
         raise PluginError(next(iter(loaded)), str(exc)) from exc
 
 
-def _collect(host: PluginHost, hook_name: str, kind: type) -> dict:
+def _collect(host: PluginHost, hook_name: str, kind: type | tuple[type, ...]) -> dict:
     """Merge what each plugin registers by key; keys are '<owner>.<name>', claimed once."""
     found: dict = {}
     owners: dict[str, str] = {}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = " or ".join(k.__name__ for k in kinds)
     for owner, items in host.call_each(hook_name):
         for item in items:
-            if not isinstance(item, kind):
-                raise PluginError(owner, f"{hook_name} returned {item!r}, not a {kind.__name__}")
+            if not isinstance(item, kinds):
+                raise PluginError(owner, f"{hook_name} returned {item!r}, not a {names}")
+            label = type(item).__name__.lower()
             if not item.key.startswith(f"{owner}."):
-                raise PluginError(owner, f"{kind.__name__.lower()} key '{item.key}' must "
-                                         f"start with '{owner}.'")
+                raise PluginError(owner, f"{label} key '{item.key}' must start with "
+                                         f"'{owner}.'")
             if item.key in found:
-                raise PluginError(owner, f"{kind.__name__.lower()} '{item.key}' is already "
-                                         f"registered by '{owners[item.key]}'")
+                raise PluginError(owner, f"{label} '{item.key}' is already registered by "
+                                         f"'{owners[item.key]}'")
             found[item.key] = item
             owners[item.key] = owner
     return found

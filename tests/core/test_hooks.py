@@ -422,6 +422,37 @@ def test_hook_kartoteka_register_templates(monkeypatch, kartoteka_app_factory):
         build_host(["printing"])
 
 
+def test_hook_kartoteka_register_jobs(monkeypatch, kartoteka_app_factory):
+    from core import jobs
+    from core.jobs import JobKind, Periodic
+    from core.models import Job
+    from plugins.printing import plugin
+
+    ran = []
+
+    def recount(rt, job, progress):
+        progress.set_total(2)
+        progress.advance(2)
+        return {"counted": job.params["n"]}
+
+    work = [JobKind("printing.recount", recount),
+            Periodic("printing.tidy", lambda rt: ran.append("tidy"), minutes=1)]
+    monkeypatch.setattr(plugin, "kartoteka_register_jobs", hookimpl(lambda: work),
+                        raising=False)
+    rt = kartoteka_app_factory(["printing"]).extensions["kartoteka"]
+    with rt.session() as session, session.begin():
+        job_id = jobs.start(session, "printing.recount", "Recount", {"n": 7}).id
+    with rt.session() as session:
+        job = session.get(Job, job_id)
+        assert (job.state, job.done, job.total, job.result) == ("done", 2, 2, {"counted": 7})
+    rt.jobs.minutely()
+    assert ran == ["tidy"]
+    monkeypatch.setattr(plugin, "kartoteka_register_jobs",
+                        hookimpl(lambda: [JobKind("visits.recount", recount)]))
+    with pytest.raises(PluginError, match="must start with 'printing.'"):
+        build_host(["printing"])
+
+
 def test_hook_kartoteka_document_generated(spied_app):
     from core import documents, organisations, users
     from core.documents import Template

@@ -228,3 +228,49 @@ def test_a_ten_thousand_recipient_mailing_reaches_everyone_once(rt, made, kartot
     with rt.session() as s:
         stats = mailing.stats(s, s.get(Mailing, mailing_id))
         assert stats["sent"] == 10_000 and stats["recipients"] == 10_000
+
+
+def test_staff_notifications_go_to_active_accounts_and_onto_the_timeline(rt, made,
+                                                                          kartoteka_smtp):
+    with rt.session() as s, s.begin():
+        boss = users.create_user(s, "szef@example.org", "correct horse battery",
+                                 full_name="Jan Szef")
+        gone = users.create_user(s, "byly@example.org", "correct horse battery")
+        users.deactivate(s, gone)
+        org = s.get(Organisation, made["org"])
+        outbox.notify(s, [boss, gone], "Nowy darczyńca", "Z formularza: Anna Nowak.", [org])
+    assert [m["To"] for m in kartoteka_smtp.messages] == ["Jan Szef <szef@example.org>"]
+    with rt.session() as s:
+        entries = timelines.timeline(s, s.get(Organisation, made["org"]))
+        assert any(a.subject == "Nowy darczyńca" and a.data["state"] == "sent"
+                   for a in entries)
+
+
+def test_shared_and_personal_attachments_and_polish_headers_arrive_intact(rt, made,
+                                                                          kartoteka_smtp):
+    import io
+
+    from core import attachments
+
+    certificate = Template("test.certificate", "certificate", "person",
+                           {"pl": "Zaświadczenie", "en": "Certificate"},
+                           "<h1>Zaświadczenie dla {{ person.full_name }}</h1>")
+    with rt.session() as s, s.begin():
+        documents.ship(s, certificate)
+        programme = attachments.store(s, rt.settings, s.get(Organisation, made["org"]),
+                                      "Program szkolenia.txt",
+                                      io.BytesIO("Dzień 1: RODO".encode()), None)
+        s.get(Person, made["Anna"]).first_name = "Łucja"
+    mailing_id = new_mailing(rt, made, attachment_ids=[programme.id],
+                             own_document="test.certificate")
+    send(rt, made, mailing_id)
+    got = kartoteka_smtp.messages
+    assert len(got) == 1
+    assert got[0]["Subject"] == "Zaproszenie dla Łucja Nowak"
+    assert got[0]["To"] == "Łucja Nowak <anna@example.org>"
+    files = {p.get_filename(): p.get_content() for p in got[0].iter_attachments()}
+    assert files["Program szkolenia.txt"] == "Dzień 1: RODO"
+    assert files["Certificate.pdf"].startswith(b"%PDF")  # named in the installation's language
+    with rt.session() as s:  # the certificate is kept on Łucja's card
+        assert [d.title for d in documents.for_record(s, s.get(Person, made["Anna"]))] \
+            == ["Certificate"]
