@@ -322,14 +322,15 @@ def _company(settings: Settings | None) -> dict:
             "logo": pdf.LOGO_URL if logo is not None and logo.is_file() else ""}
 
 
-def _custom(session: Session, record, actor) -> dict:
+def _custom(session: Session, record, actor, definitions=None) -> dict:
     """Custom fields the actor may see, as people read them ("12 500,00 zł", "tak")."""
     from core import fields
 
     values = record.custom or {}
+    if definitions is None:
+        definitions = fields.definitions(session, type(record).record_type)
     return {d.key: "" if values.get(d.key) in (None, "") else fields.display(record, d)
-            for d in fields.definitions(session, type(record).record_type)
-            if fields.may_see(d, actor)}
+            for d in definitions if fields.may_see(d, actor)}
 
 
 def _organisation(session: Session, org: Organisation | None, actor) -> dict:
@@ -341,17 +342,19 @@ def _organisation(session: Session, org: Organisation | None, actor) -> dict:
             "region": org.region, "country": org.country, "custom": _custom(session, org, actor)}
 
 
-def person_data(session: Session, person: Person, actor=None) -> dict:
-    """What a template sees of a person (``person.first_name``...)."""
-    return _person(session, person, actor)
+def person_data(session: Session, person: Person, actor=None, definitions=None) -> dict:
+    """What a template sees of a person (``person.first_name``...); a caller filling
+    many (a mailing) passes the person field ``definitions`` read once."""
+    return _person(session, person, actor, definitions)
 
 
-def _person(session: Session, person: Person, actor) -> dict:
+def _person(session: Session, person: Person, actor, definitions=None) -> dict:
     emails = [c.value for c in person.contacts if c.kind == "email"]
     phones = [c.value for c in person.contacts if c.kind == "phone"]
     return {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
             "full_name": person.full_name, "email": emails[0] if emails else "",
-            "phone": phones[0] if phones else "", "custom": _custom(session, person, actor)}
+            "phone": phones[0] if phones else "",
+            "custom": _custom(session, person, actor, definitions)}
 
 
 def _user(user: User | None) -> dict:

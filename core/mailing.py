@@ -33,6 +33,7 @@ from core import (
     unsubscribe,
     validation,
 )
+from core import fields as custom_fields
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import (
@@ -282,16 +283,18 @@ class Letter:
         if case is not None:
             self.shared.update(documents.context(session, rt.host, case, actor, rt.settings))
         self.portal = f"{rt.settings.public_url.rstrip('/')}/"
+        self.definitions = custom_fields.definitions(session, "person")
 
     def fill(self, person: Person, message_id: str = "<preview>") -> dict:
-        """The subject, plain text and HTML ``person`` gets."""
+        """The subject, plain text and HTML ``person`` gets, and its unsubscribe link."""
         mailing, settings = self.mailing, self.rt.settings
         marketing = mailing.kind == "marketing"
         links = {"portal": self.portal,
                  "unsubscribe": unsubscribe.link(settings, person.id, mailing.purpose_key,
                                                  message_id) if marketing else ""}
         context = {**self.shared, "links": links,
-                   "person": documents.person_data(self.session, person, self.actor)}
+                   "person": documents.person_data(self.session, person, self.actor,
+                                                   self.definitions)}
         subject = templating.render(self.subject, context, "subject", html=False)
         html = templating.render(self.version.body, context, "body")
         text = templating.render(self.version.text_body, context, "text_body", html=False) \
@@ -303,7 +306,8 @@ class Letter:
             html += Markup('\n<p style="font-size:small;color:#666">{} <a href="{}">{}</a>.'
                            '</p>').format(_("To stop receiving these messages,"),
                                           links["unsubscribe"], _("unsubscribe"))
-        return {"subject": " ".join(subject.split())[:300], "text": text, "html": str(html)}
+        return {"subject": " ".join(subject.split())[:300], "text": text, "html": str(html),
+                "unsubscribe": links["unsubscribe"]}
 
 
 def personalise(session: Session, rt, mailing: Mailing, person: Person,
@@ -440,8 +444,7 @@ def _draft(session: Session, rt, letter: Letter, person: Person, address: str,
         purpose_key=mailing.purpose_key, person_id=person.id, case_id=mailing.case_id,
         mailing_id=mailing.id, attachments=list(mailing.attachment_ids or []) + own,
         about=about, message_id=message_id,
-        headers=unsubscribe.headers(rt.settings, person.id, mailing.purpose_key, message_id)
-        if mailing.kind == "marketing" else {})
+        headers=unsubscribe.headers(found["unsubscribe"]) if found["unsubscribe"] else {})
 
 
 def _own_document(session: Session, rt, mailing: Mailing, person: Person, actor) -> list[int]:

@@ -39,9 +39,9 @@ def link(settings, person_id: int, purpose_key: str, message_id: str) -> str:
             f"{token(settings, person_id, purpose_key, message_id)}")
 
 
-def headers(settings, person_id: int, purpose_key: str, message_id: str) -> dict:
-    """The RFC 8058 one-click headers of a marketing message."""
-    return {"List-Unsubscribe": f"<{link(settings, person_id, purpose_key, message_id)}>",
+def headers(url: str) -> dict:
+    """The RFC 8058 one-click headers of a marketing message with this unsubscribe link."""
+    return {"List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
