@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -147,8 +148,6 @@ class Progress:
         self._write()
 
     def _write(self, force: bool = False) -> None:
-        import time
-
         now = time.monotonic()
         if not force and now - self._written < REPORT_EVERY:
             return

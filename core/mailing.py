@@ -48,6 +48,7 @@ from core.models import (
     Suppression,
 )
 from core.models.mailing import AUDIENCES
+from core.models.outbox import KINDS
 
 PAGE = 500
 MAX_PEOPLE = 10_000  # a hand-picked list
@@ -106,7 +107,7 @@ def _clean(session: Session, data: dict, actor) -> dict:
     if "template" in values and template is None:
         errors["template"] = _("Choose an e-mail template.")
     kind = values.get("kind")
-    if kind not in outbox_kinds():
+    if kind not in KINDS:
         errors["kind"] = _("Choose marketing or service mail.")
     purpose = values.get("purpose") or None
     if kind == "marketing":
@@ -161,10 +162,6 @@ def _clean(session: Session, data: dict, actor) -> dict:
             "attachment_ids": attachment_ids,
             "own_document_template_id": own.id if own else None,
             "note": values.get("note", "").strip()}
-
-
-def outbox_kinds() -> tuple[str, ...]:
-    return ("marketing", "service")
 
 
 def _template(session: Session, key, kind: str | None) -> DocumentTemplate | None:
@@ -384,13 +381,9 @@ def cancel(session: Session, mailing: Mailing, actor) -> int:
     if mailing.state not in ("queuing", "sending"):
         raise ValidationError({"mailing": _("Only a scheduled mailing or one being sent can "
                                             "be stopped.")})
-    held = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.mailing_id == mailing.id, OutboxMessage.state == "queued")
-        .with_for_update(skip_locked=True)).all()
-    for message in held:
-        outbox._finish(session, message, "skipped", _("The mailing was stopped."))
+    held = outbox.hold_back(session, mailing.id, _("The mailing was stopped."))
     records.update(session, mailing, {"state": "cancelled"}, actor)
-    return len(held)
+    return held
 
 
 @jobs.handler("mailing.queue")
@@ -426,6 +419,7 @@ def _queue_job(rt, job, progress) -> dict:
         if mailing.state != "cancelled":
             mailing.state, mailing.left_out = "sending", left
         audit.write(session, mailing, "update", {"state": ("queuing", mailing.state)}, actor)
+        jobs.after_commit(session, lambda q: q.deliver())  # and so marked done when all went
         session.commit()
     return {"queued": queued, "left_out": left}
 
@@ -486,6 +480,9 @@ def mark_finished(rt) -> None:
                 OutboxMessage.mailing_id == mailing.id, OutboxMessage.state.not_in(FINAL)))
             if not open_:
                 mailing.state = "done"
+
+
+outbox.AFTER_DELIVERY.append(mark_finished)
 
 
 # --------------------------------------------------------------------- reading

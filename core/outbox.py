@@ -63,6 +63,10 @@ STATE_LABELS = {"queued": _l("queued"), "claimed": _l("being sent"),
                 "uncertain": _l("uncertain"), "skipped": _l("not sent")}
 
 
+# Called with the runtime after each round of delivery (a mailing marks itself sent).
+AFTER_DELIVERY: list = []
+
+
 @dataclass
 class Draft:
     """One message to queue: to whom, what, under which rule, about which records."""
@@ -135,6 +139,17 @@ def notify(session: Session, users: list, subject: str, body: str, about: list =
                                  about=refs) for u in users if u.is_active], actor)
 
 
+def hold_back(session: Session, mailing_id: int, reason: str) -> int:
+    """Settle a mailing's messages not yet taken by a worker as not sent; a message a
+    worker holds goes its way. Returns how many were held back."""
+    held = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.mailing_id == mailing_id, OutboxMessage.state == "queued")
+        .with_for_update(skip_locked=True)).all()
+    for message in held:
+        _finish(session, message, "skipped", reason)
+    return len(held)
+
+
 def about_people(session: Session, person_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
     """The timelines a message to each person belongs on: theirs and their current
     organisations'."""
@@ -187,6 +202,8 @@ def deliver(rt, worker: str, limit: int | None = None) -> int:
             break
         handed += _send_batch(rt, worker, ids)
     _schedule_next(rt)
+    for listener in AFTER_DELIVERY:
+        listener(rt)
     return handed
 
 

@@ -88,9 +88,10 @@ def import_addresses(session: Session, data: bytes | str, purpose_key: str | Non
     addresses, invalid = _addresses(data)
     if not addresses and not invalid:
         raise ValidationError({"file": _("The file holds no addresses.")})
-    known = set(session.scalars(select(Suppression.address).where(
-        Suppression.address.in_(addresses)))) if len(addresses) < 30_000 else {
-        a for a in session.scalars(select(Suppression.address)) if a in addresses}
+    known = set()
+    for start in range(0, len(addresses), 5000):  # bounded IN lists
+        known.update(session.scalars(select(Suppression.address).where(
+            Suppression.address.in_(addresses[start:start + 5000]))))
     now = utcnow()
     for address in sorted(set(addresses) - known):
         session.add(Suppression(address=address, reason="import", note=note[:300],
@@ -130,12 +131,14 @@ def _addresses(data: bytes | str) -> tuple[list[str], list[int]]:
 
 
 def _people_with(session: Session, addresses: list[str]) -> list[Person]:
-    if not addresses:
-        return []
-    ids = select(ContactPoint.person_id).where(ContactPoint.kind == "email",
-                                               func.lower(ContactPoint.value).in_(addresses))
-    return list(session.scalars(select(Person).where(Person.id.in_(ids),
-                                                     Person.deleted_at.is_(None))))
+    found: dict[int, Person] = {}
+    for start in range(0, len(addresses), 5000):  # bounded IN lists
+        ids = select(ContactPoint.person_id).where(
+            ContactPoint.kind == "email",
+            func.lower(ContactPoint.value).in_(addresses[start:start + 5000]))
+        found.update((p.id, p) for p in session.scalars(select(Person).where(
+            Person.id.in_(ids), Person.deleted_at.is_(None))))
+    return list(found.values())
 
 
 def is_suppressed(session: Session, address: str) -> bool:

@@ -99,6 +99,8 @@ def test_only_consenting_unsuppressed_people_are_mailed(rt, made, kartoteka_smtp
         stats = mailing.stats(s, s.get(Mailing, mailing_id))
     assert stats["sent"] == 1 and stats["recipients"] == 1
     assert stats["left_out_no_consent"] == 1 and stats["left_out_suppressed"] == 1
+    with rt.session() as s:
+        assert s.get(Mailing, mailing_id).state == "done"
 
 
 def test_each_delivery_is_on_the_person_and_organisation_timelines(rt, made):
