@@ -23,7 +23,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import config, records, timeline
+from core import config, jobs, records, timeline
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Task, TaskLink, Team, User
@@ -262,3 +262,34 @@ def due_reminders(session: Session, now: datetime | None = None) -> list[Task]:
     query = (select(Task).where(Task.id.in_(claimed)).order_by(Task.remind_at, Task.id)
              .execution_options(populate_existing=True))
     return list(session.scalars(query))
+
+
+@jobs.every_minute("tasks.reminders")
+def send_reminders(rt, now: datetime | None = None) -> int:
+    """Mail each due reminder to the task's assignee, or to its team's members, in the
+    transaction that claims it: a reminder is sent once, however many workers sweep."""
+    from core import outbox
+    from core.models import TeamMember
+
+    with rt.session() as session, session.begin():
+        due = due_reminders(session, now)
+        for task in due:
+            people = [session.get(User, task.assignee_id)] if task.assignee_id else \
+                list(session.scalars(select(User).join(TeamMember,
+                                                       TeamMember.user_id == User.id)
+                                     .where(TeamMember.team_id == task.team_id)))
+            outbox.notify(session, [u for u in people if u is not None],
+                          _("Reminder: %(title)s", title=task.title)[:300],
+                          _reminder_text(rt, task), [task])
+    return len(due)
+
+
+def _reminder_text(rt, task: Task) -> str:
+    lines = [task.title]
+    if task.due_at is not None:
+        lines.append(_("Due: %(when)s", when=task.due_at.astimezone(
+            ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M")))
+    if task.description:
+        lines += ["", task.description]
+    lines += ["", f"{rt.settings.public_url.rstrip('/')}/tasks/"]
+    return "\n".join(lines)

@@ -279,3 +279,23 @@ def test_two_workers_at_once_never_remind_twice(rt):
         time.sleep(0.5)  # the second worker meets the first one's claim still open
     worker.join(timeout=30)
     assert found == {"first": ["Task 0", "Task 1", "Task 2"], "second": []}
+
+
+def test_due_reminders_are_mailed_once_to_the_assignee_or_the_team(kartoteka_app_factory,
+                                                                   kartoteka_smtp):
+    rt = kartoteka_app_factory(default_locale="en", **kartoteka_smtp.settings()) \
+        .extensions["kartoteka"]
+    with rt.session() as session, session.begin():
+        anna, jan = staff(session, "Anna"), staff(session, "Jan")
+        office = teams.create_team(session, "Biuro", anna)
+        teams.add_member(session, office, anna)
+        teams.add_member(session, office, jan)
+        new(session, "Call the mayor", anna, remind_at=NOW, due_at=NOW + timedelta(hours=2))
+        new(session, "Order paper", team=office, remind_at=NOW)
+        new(session, "Not yet", anna, remind_at=NOW + timedelta(days=1))
+    assert tasks.send_reminders(rt, NOW) == 2
+    assert tasks.send_reminders(rt, NOW) == 0
+    got = sorted((m["To"], m["Subject"]) for m in kartoteka_smtp.messages)
+    assert got == [("Anna <anna@example.com>", "Reminder: Call the mayor"),
+                   ("Anna <anna@example.com>", "Reminder: Order paper"),
+                   ("Jan <jan@example.com>", "Reminder: Order paper")]
