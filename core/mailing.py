@@ -11,7 +11,7 @@ person), so a retried job carries on where the last attempt stopped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -54,7 +54,9 @@ PAGE = 500
 MAX_PEOPLE = 10_000  # a hand-picked list
 PERMISSION = "core.send_mailings"
 
+REPEAT = timedelta(hours=1)  # how often a recurring mailing looks for new recipients
 STATE_LABELS = {"draft": _l("draft"), "scheduled": _l("scheduled"), "queuing": _l("queuing"),
+                "active": _l("recurring"),
                 "sending": _l("sending"), "done": _l("sent"), "cancelled": _l("cancelled")}
 LEFT_OUT_LABELS = {"no_address": _l("no e-mail address"),
                    "no_consent": _l("no valid consent"),
@@ -76,6 +78,7 @@ class MailingSchema(Schema):
     attachment_ids = fields.List(fields.Integer(strict=True), load_default=list)
     own_document = fields.String(load_default=None, allow_none=True)  # a template's key
     note = fields.String(load_default="", validate=validation.max_length(5000))
+    recurring = fields.Boolean(load_default=False)
 
 
 # --------------------------------------------------------------------- composing
@@ -161,7 +164,7 @@ def _clean(session: Session, data: dict, actor) -> dict:
             "person_ids": values.get("person_ids", []) if audience == "people" else [],
             "attachment_ids": attachment_ids,
             "own_document_template_id": own.id if own else None,
-            "note": values.get("note", "").strip()}
+            "note": values.get("note", "").strip(), "recurring": bool(values.get("recurring"))}
 
 
 def _template(session: Session, key, kind: str | None) -> DocumentTemplate | None:
@@ -378,7 +381,7 @@ def cancel(session: Session, mailing: Mailing, actor) -> int:
     if mailing.state == "scheduled":
         records.update(session, mailing, {"state": "draft", "scheduled_at": None}, actor)
         return 0
-    if mailing.state not in ("queuing", "sending"):
+    if mailing.state not in ("queuing", "sending", "active"):
         raise ValidationError({"mailing": _("Only a scheduled mailing or one being sent can "
                                             "be stopped.")})
     held = outbox.hold_back(session, mailing.id, _("The mailing was stopped."))
@@ -417,7 +420,8 @@ def _queue_job(rt, job, progress) -> dict:
             progress.advance(len(page))
         mailing = session.get(Mailing, mailing.id)
         if mailing.state != "cancelled":
-            mailing.state, mailing.left_out = "sending", left
+            mailing.state = "active" if mailing.recurring else "sending"
+            mailing.left_out = left
         audit.write(session, mailing, "update", {"state": ("queuing", mailing.state)}, actor)
         jobs.after_commit(session, lambda q: q.deliver())  # and so marked done when all went
         session.commit()
@@ -461,6 +465,23 @@ def start_scheduled(rt) -> int:
     with rt.session() as session:
         due = list(session.scalars(select(Mailing).where(
             Mailing.state == "scheduled", Mailing.scheduled_at <= utcnow())
+            .with_for_update(skip_locked=True)))
+        for mailing in due:
+            actor = session.get(User, mailing.created_by_id) if mailing.created_by_id else None
+            _start(session, mailing, actor)
+        session.commit()
+    return len(due)
+
+
+@jobs.every_minute("mailing.recurring")
+def repeat_recurring(rt, now: datetime | None = None) -> int:
+    """Start another round of each recurring mailing whose last round is an hour old:
+    it reaches the people who joined its audience since."""
+    from core.models import User
+
+    with rt.session() as session:
+        due = list(session.scalars(select(Mailing).where(
+            Mailing.state == "active", Mailing.queued_at <= (now or utcnow()) - REPEAT)
             .with_for_update(skip_locked=True)))
         for mailing in due:
             actor = session.get(User, mailing.created_by_id) if mailing.created_by_id else None

@@ -97,8 +97,11 @@ class MailingSchema(Schema):
     own_document = fields.String(allow_none=True, metadata={
         "description": "The key of the document template made for each recipient."})
     note = fields.String()
+    recurring = fields.Boolean(metadata={
+        "description": "Every hour also reaches people who joined the audience since."})
     state = fields.String(metadata={
-        "description": "draft, scheduled, queuing, sending, done or cancelled"})
+        "description": "draft, scheduled, queuing, sending, active (a recurring mailing "
+                       "between rounds), done or cancelled"})
     state_name = fields.String(metadata={"description": "The state in the caller's "
                                                         "language."})
     scheduled_at = fields.DateTime(allow_none=True)
@@ -364,7 +367,7 @@ def _values(session, found: Mailing) -> dict:
             "person_ids": list(found.person_ids or []),
             "attachment_ids": list(found.attachment_ids or []),
             "own_document": _key(session, found.own_document_template_id),
-            "note": found.note or ""}
+            "note": found.note or "", "recurring": found.recurring}
 
 
 def _out(session, found: Mailing, detail: bool = False) -> dict:

@@ -16,7 +16,8 @@ from core.db import Base, UTCDateTime, utcnow
 from core.models.mixins import JSONType
 
 AUDIENCES = ("segment", "case", "people")
-STATES = ("draft", "scheduled", "queuing", "sending", "done", "cancelled")
+# active: a recurring mailing between its rounds.
+STATES = ("draft", "scheduled", "queuing", "sending", "active", "done", "cancelled")
 
 
 class Mailing(Base):
@@ -42,6 +43,9 @@ class Mailing(Base):
     own_document_template_id: Mapped[int | None] = mapped_column(
         ForeignKey("document_templates.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(10), default="draft")
+    # Keeps going: every hour it also reaches whoever joined the audience since (a
+    # reminder to a segment "training in 3 days"); each person gets it once.
+    recurring: Mapped[bool] = mapped_column(default=False)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))

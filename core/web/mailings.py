@@ -69,7 +69,7 @@ def index():
 # --------------------------------------------------------------------- composing
 
 FIELDS = ("name", "template", "kind", "purpose", "audience", "segment_id", "case_id",
-          "person_ids", "note")
+          "person_ids", "note", "recurring")
 
 
 def _options(session) -> dict:
@@ -108,6 +108,7 @@ def new():
         data = {"name": values["name"], "template": values["template"],
                 "kind": values["kind"], "purpose": values["purpose"] or None,
                 "audience": values["audience"], "note": values["note"],
+                "recurring": values["recurring"] == "1",
                 "segment_id": form_id(values["segment_id"]),
                 "case_id": form_id(values["case_id"]), "person_ids": ids}
         if values["case_id"] and data["case_id"] is None:

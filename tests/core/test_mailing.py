@@ -276,3 +276,23 @@ def test_shared_and_personal_attachments_and_polish_headers_arrive_intact(rt, ma
     with rt.session() as s:  # the certificate is kept on Łucja's card
         assert [d.title for d in documents.for_record(s, s.get(Person, made["Anna"]))] \
             == ["Certificate"]
+
+
+def test_a_recurring_mailing_reaches_people_who_join_its_audience_once(rt, made,
+                                                                       kartoteka_smtp):
+    mailing_id = new_mailing(rt, made, recurring=True, person_ids=[made["Anna"]])
+    send(rt, made, mailing_id)
+    with rt.session() as s:
+        assert s.get(Mailing, mailing_id).state == "active"
+    # Bogdan consents and is added to the list; an hour on, the next round finds him.
+    with rt.session() as s, s.begin():
+        consents.give(s, s.get(Person, made["Bogdan"]), "newsletter", "form", EVIDENCE)
+        s.get(Mailing, mailing_id).person_ids = [made["Anna"], made["Bogdan"]]
+    assert mailing.repeat_recurring(rt) == 0  # not an hour yet
+    assert mailing.repeat_recurring(rt, utcnow() + timedelta(hours=1, minutes=1)) == 1
+    assert sorted(m["To"] for m in kartoteka_smtp.messages) == [
+        "Anna Nowak <anna@example.org>", "Bogdan Lis <bogdan@example.org>"]
+    with rt.session() as s, s.begin():
+        assert s.get(Mailing, mailing_id).state == "active"
+        mailing.cancel(s, s.get(Mailing, mailing_id), s.get(User, made["admin"]))
+    assert mailing.repeat_recurring(rt, utcnow() + timedelta(hours=3)) == 0

@@ -84,6 +84,7 @@ def upgrade() -> None:
         ),
         sa.Column("own_document_template_id", sa.Integer(), nullable=True),
         sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("recurring", sa.Boolean(), nullable=False),
         sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("job_id", sa.Integer(), nullable=True),
