@@ -58,6 +58,14 @@ class KartotekaGroup(click.Group):
     def get_command(self, ctx, name):
         return self.commands.get(name) or self._load_plugin_commands().get(name)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            url = make_engine(config.load().database_url).url.render_as_string(
+                hide_password=True)
+            _fail(f"the database at {url} cannot be used: {_first_line(exc)}")
+
 
 @click.group(cls=KartotekaGroup)
 @click.version_option(core.__version__, prog_name="kartoteka")
@@ -972,8 +980,4 @@ def _first_line(exc: BaseException) -> str:
 
 
 def main() -> None:
-    try:
-        cli(prog_name="kartoteka")
-    except SQLAlchemyError as exc:
-        url = make_engine(config.load().database_url).url.render_as_string(hide_password=True)
-        _fail(f"the database at {url} cannot be used: {_first_line(exc)}")
+    cli(prog_name="kartoteka")

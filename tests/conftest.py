@@ -244,7 +244,30 @@ def third_party(fixture_plugins_dir, monkeypatch) -> Path:
 
 @pytest.fixture
 def cli(database_url, tmp_path, monkeypatch):
-    """Run the ``kartoteka`` command against the test's database."""
+    """Run the ``kartoteka`` command against the test's database, in this process (click's
+    runner): what a command does, without a second of interpreter start-up each time.
+    Tests about start-up itself use ``cli_process``."""
+    monkeypatch.setenv("KARTOTEKA_DATABASE_URL", database_url)
+    monkeypatch.setenv("KARTOTEKA_INSTANCE_PATH", str(tmp_path / "instance"))
+    from click.testing import CliRunner
+
+    from core import cli as module
+
+    def run(*args: str, input: str | None = None, env: dict | None = None):
+        module.cli._plugin_commands = None  # as a new process would find them
+        result = CliRunner().invoke(module.cli, list(args), input=input, env=env,
+                                   prog_name="kartoteka")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout,
+                                           result.stderr)
+
+    return run
+
+
+@pytest.fixture
+def cli_process(database_url, tmp_path, monkeypatch):
+    """Run the ``kartoteka`` command as a process of its own, against the test's database."""
     monkeypatch.setenv("KARTOTEKA_DATABASE_URL", database_url)
     monkeypatch.setenv("KARTOTEKA_INSTANCE_PATH", str(tmp_path / "instance"))
     command = Path(sys.executable).parent / "kartoteka"

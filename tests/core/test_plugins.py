@@ -14,6 +14,12 @@ from core.web import create_app
 BUILT_IN = {"training", "photovoltaics", "grants", "printing", "fundraising", "expertise"}
 
 
+@pytest.fixture
+def cli(cli_process):
+    """Discovery is what a new process finds installed: each command runs as one."""
+    return cli_process
+
+
 def listing(cli) -> dict:
     result = cli("plugins", "list", "--json")
     assert result.returncode == 0, result.stderr
