@@ -12,6 +12,7 @@ new document. The record's timeline (and its organisation's) says so.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import attachments, audit, events, numbering, permissions, records, templating
+from core import attachments, audit, events, jobs, numbering, permissions, records, templating
 from core import timeline as timelines
 from core.config import Settings
 from core.db import utcnow
@@ -30,6 +31,7 @@ from core.models import (
     CasePerson,
     Document,
     DocumentTemplate,
+    Job,
     NumberSeries,
     Organisation,
     Person,
@@ -48,6 +50,7 @@ KINDS = {
     "invoice": {"pl": "Faktura / rozliczenie", "en": "Invoice / settlement"},
 }
 SUBJECTS = {"organisation": Organisation, "person": Person, "case": Case}
+log = logging.getLogger(__name__)
 _LOCAL_KEY = re.compile(r"^local\.[a-z][a-z0-9_]{0,50}$")
 
 
@@ -453,6 +456,163 @@ def _about(session: Session, record) -> list:
 def _filename(title: str) -> str:
     safe = re.sub(r"[^\w.\- ]+", "-", title).strip(" -.") or "document"
     return f"{safe[:150]}.pdf"
+
+
+# Bulk generation: one document per record, made by a background job.
+
+MAX_RECORDS = 5000  # records one job makes documents for
+
+
+def generate_many(session: Session, template: DocumentTemplate | None, record_type: str,
+                  record_ids=None, segment_id=None, actor=None) -> Job:
+    """Start a job that makes a document from ``template`` for each record: those of
+    ``record_ids`` or the members of the saved segment ``segment_id`` (either, not both),
+    at most ``MAX_RECORDS``. Bad input is a ``ValidationError`` keyed by field and no job;
+    an actor who may edit no record of the type is refused. Whether each record may be
+    seen and changed is checked again when its document is made: a record that may not
+    is listed among the job's failures, never made."""
+    errors = {}
+    if template is None or not template.active:
+        errors["template"] = _("Choose a template from the list.")
+    elif template.kind == "email":
+        errors["template"] = _("E-mail templates are sent in mailings.")
+    elif template.subject_type != record_type:
+        errors["record_type"] = _("This template is not for this kind of record.")
+    if errors:
+        raise ValidationError(errors)
+    model = SUBJECTS[record_type]
+    if permissions.level(actor, record_type, "edit") == "none":
+        raise Forbidden(_("You may not do this with this record."))
+    has_ids = record_ids not in (None, "", [])
+    if has_ids and segment_id not in (None, ""):
+        raise ValidationError({"segment_id": _("Choose a segment or give the records, "
+                                               "not both.")})
+    if segment_id not in (None, ""):
+        ids = _segment_ids(session, segment_id, record_type, actor)
+    else:
+        ids = _given_ids(record_ids)
+        visible = session.scalar(select(func.count()).select_from(
+            records.visible(model, actor).where(model.id.in_(ids)).subquery())) if ids else 0
+        if ids and not visible:
+            raise ValidationError({"record_ids": _("There are no such records, or you may "
+                                                   "not see them.")})
+    name = template.name_en if _locale() == "en" and template.name_en else template.name_pl
+    return jobs.start(session, BULK_JOB, _("%(template)s for %(n)d records", template=name,
+                                           n=len(ids)),
+                      {"template_id": template.id, "record_type": record_type,
+                       "record_ids": ids, "actor_id": getattr(actor, "id", None)},
+                      actor, total=len(ids))
+
+
+def _given_ids(given) -> list[int]:
+    """Whole numbers, each once, in the order given; at most MAX_RECORDS."""
+    if isinstance(given, str):
+        given = [part for part in re.split(r"[\s,;]+", given) if part]
+    if not isinstance(given, (list, tuple)) or not given:
+        raise ValidationError({"record_ids": _("Give the numbers of the records.")})
+    ids = []
+    for value in given:
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**31:
+            raise ValidationError({"record_ids": _("Not a record's number: %(value)s",
+                                                   value=str(value)[:20])})
+        ids.append(value)
+    ids = list(dict.fromkeys(ids))
+    if len(ids) > MAX_RECORDS:
+        raise ValidationError({"record_ids": _("At most %(n)d records at a time.",
+                                               n=MAX_RECORDS)})
+    return ids
+
+
+def _segment_ids(session: Session, segment_id, record_type: str, actor) -> list[int]:
+    from core import segments
+
+    segment = segments.get(session, segment_id, actor) \
+        if isinstance(segment_id, int) and not isinstance(segment_id, bool) else None
+    if segment is None or segment.record_type != record_type:
+        raise ValidationError({"segment_id": _("Choose a segment from the list.")})
+    model = SUBJECTS[record_type]
+    members = segments.members(session, segment, actor).with_only_columns(model.id)
+    ids = list(session.scalars(members.order_by(model.id).limit(MAX_RECORDS + 1)))
+    if not ids:
+        raise ValidationError({"segment_id": _("The segment has no records now.")})
+    if len(ids) > MAX_RECORDS:
+        raise ValidationError({"segment_id": _("At most %(n)d records at a time.",
+                                               n=MAX_RECORDS)})
+    return ids
+
+
+BULK_JOB = "documents.bulk"
+
+
+@jobs.handler(BULK_JOB)
+def _bulk_job(rt, job, progress) -> dict:
+    """Make the documents of ``generate_many``, each committed on its own with the job's
+    result (``made``, ``document_ids``) in the same transaction: a document and the note
+    that it was made are kept together or not at all, so a job run again after a crash
+    skips exactly the records that got their document and makes the rest."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    params = job.params
+    ids = list(params.get("record_ids") or [])
+    progress.set_total(len(ids))
+    with rt.session() as session:
+        stored = session.scalar(select(Job.result).where(Job.id == job.id)) or {}
+        made = [int(i) for i in stored.get("document_ids") or []]
+        model = SUBJECTS.get(params.get("record_type", ""))
+        done = set(session.scalars(select(Document.record_id).where(
+            Document.id.in_(made), Document.record_type == params.get("record_type")))) \
+            if made else set()
+        failed: list[dict] = []
+        result = {"made": len(made), "failed": failed, "document_ids": made}
+        actor = session.get(User, params["actor_id"]) if params.get("actor_id") else None
+        template = session.get(DocumentTemplate, params.get("template_id") or 0)
+        gone = None
+        if params.get("actor_id") and (actor is None or not actor.active):
+            gone = _("The account that started this is no longer in use.")
+        elif template is None or not template.active or model is None:
+            gone = _("The template is no longer in use.")
+        session.rollback()
+        progress.advance(len(done))
+        for record_id in ids:
+            if record_id in done:
+                continue
+            if gone is not None:
+                failed.append({"id": record_id, "error": gone})
+                progress.advance()
+                continue
+            try:
+                record = records.get(session, model, record_id, actor)
+                if record is None:
+                    raise Forbidden(_("There is no such record, or you may not see it."))
+                document = generate(session, rt.host, rt.settings, template, record, actor)
+                made.append(document.id)
+                result["made"] = len(made)
+                session.execute(update(Job).where(Job.id == job.id).values(result=result))
+                session.commit()
+            except (ValidationError, Forbidden) as exc:
+                session.rollback()
+                message = "; ".join(map(str, exc.errors.values())) \
+                    if isinstance(exc, ValidationError) else str(exc)
+                failed.append({"id": record_id, "error": message})
+            except IntegrityError:
+                session.rollback()
+                failed.append({"id": record_id, "error": _(
+                    "The number this document would get is taken already: check the "
+                    "patterns of the number series.")})
+            except DBAPIError:
+                session.rollback()
+                raise  # the database is away: the job is run again later
+            except Exception as exc:  # noqa: BLE001 (one record's failure is its own)
+                session.rollback()
+                log.exception("document for %s %s in job %s", params.get("record_type"),
+                              record_id, job.id)
+                failed.append({"id": record_id, "error": _("It could not be made (%(what)s).",
+                                                           what=type(exc).__name__)})
+            progress.advance()
+    return result
 
 
 def for_record(session: Session, record, actor=None) -> list[Document]:

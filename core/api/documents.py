@@ -6,7 +6,9 @@ of a record the caller may not see are 404 (list, read, download, generate, prev
 never 403. Generating needs the right to edit the record (403 otherwise); a refused
 generation answers 422 with field errors: a template problem names its line
 (``template.body``: "Line 3: ..."). Changing a template saves a new version and, like
-changing a number series, needs the ``core.manage_templates`` permission.
+changing a number series, needs the ``core.manage_templates`` permission. Generating
+for many records at once is a background job: 202 with the job, its Location the
+job's address.
 """
 
 from __future__ import annotations
@@ -15,15 +17,24 @@ from flask import current_app, request, send_file, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
+from marshmallow import fields, validate
 from sqlalchemy import select
 
-from core import attachments, documents, numbering, permissions, records, templating
+from core import attachments, documents, jobs, numbering, permissions, records, templating
 from core.api import schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
+from core.api.jobs import JobSchema
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
-from core.models import Attachment, Document, DocumentTemplate, NumberSeries, TemplateVersion
+from core.models import (
+    Attachment,
+    Document,
+    DocumentTemplate,
+    Job,
+    NumberSeries,
+    TemplateVersion,
+)
 from core.web.attachments import content_disposition
 from core.web.db import db
 from core.web.i18n import current_locale
@@ -269,7 +280,62 @@ def _templates_blueprint() -> Blueprint:
                 return refused(exc.errors)
             return {"html": html}
 
+    @bp.route("/<key>/generate-many")
+    class GenerateMany(MethodView):
+        @bp.arguments(GenerateManyInSchema)
+        @bp.response(202, JobSchema, description="Started: the job makes the documents; "
+                                                 "``GET /jobs/{id}`` (the Location) shows "
+                                                 "how far it has got and, when done, its "
+                                                 "result: made, failed, document_ids.")
+        @bp.alt_response(403, description="The caller may change no record of the "
+                                          "template's type.")
+        @bp.alt_response(404, description="No such template.")
+        @bp.alt_response(422, description="Field-level errors: an e-mail or retired "
+                                          "template, another record type, no records, "
+                                          "too many, or no such segment.")
+        def post(self, data, key):
+            """Make a document from the template for each of many records (``record_ids``,
+            or the members of the saved segment ``segment_id``; at most 5000) in a
+            background job. Each record the caller may not see or change when its turn
+            comes is left out and listed among the job's failures."""
+            session = db()
+            template = _template(key)
+            try:
+                job = documents.generate_many(
+                    session, template, data["record_type"] or template.subject_type,
+                    record_ids=data["record_ids"], segment_id=data["segment_id"],
+                    actor=actor())
+                job_id = job.id
+                session.commit()
+            except Forbidden as exc:
+                session.rollback()
+                return problem(403, str(exc))
+            except ValidationError as exc:
+                session.rollback()
+                return refused(exc.errors)
+            job = session.get(Job, job_id)
+            session.refresh(job)  # jobs run at once (tests, scripts) are done already
+            return _job_out(job), 202, {"Location": url_for("api_jobs.Item", job_id=job_id,
+                                                            _external=True)}
+
     return bp
+
+
+class GenerateManyInSchema(schemas.Strict):
+    record_ids = fields.List(fields.Integer(strict=True), load_default=None, allow_none=True,
+                             validate=validate.Length(max=documents.MAX_RECORDS),
+                             metadata={"description": "The records' ids (or segment_id)."})
+    segment_id = fields.Integer(load_default=None, allow_none=True, strict=True, metadata={
+        "description": "A saved segment the caller may see: its members now."})
+    record_type = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "The template's own if left out."})
+
+
+def _job_out(job: Job) -> dict:
+    return {"id": job.id, "kind": job.kind, "title": job.title, "state": job.state,
+            "done": job.done, "total": job.total, "percent": jobs.percent(job),
+            "error": job.error, "result": job.result or {}, "created_at": job.created_at,
+            "started_at": job.started_at, "finished_at": job.finished_at}
 
 
 def _staff_only() -> None:

@@ -5,7 +5,9 @@ ones, and the editor, which saves each change as a new version, shows the text b
 typed filled for a chosen record (before it is saved) in a sandboxed frame, lists the
 history and takes an old version back. They also keep the number series. Staff make
 documents on a record's card: a template chosen there is numbered, filled, drawn as
-PDF and kept among the record's files (``documents.generate``).
+PDF and kept among the record's files (``documents.generate``); or, for many records at
+once (a saved segment or pasted numbers), by a background job whose page shows its
+progress (``documents.generate_many``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core import documents, numbering, records, templating
+from core import documents, numbering, records, segments, templating
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import DocumentTemplate, NumberSeries, TemplateVersion
@@ -442,3 +444,34 @@ def generate():
     else:
         flash(_("Document %(number)s generated.", number=document.number or document.title))
     return redirect(back)
+
+
+@bp.route("/documents/generate-many/<record_type>", methods=["GET", "POST"])
+@login_required
+def generate_many(record_type: str):
+    """Make a document from one template for many records (a saved segment, or the
+    numbers pasted), as a background job whose page shows how far it has got."""
+    session = db()
+    if record_type not in documents.SUBJECTS:
+        abort(404)
+    offered = documents.templates_for(session, record_type)
+    saved = segments.visible_segments(session, current_user, record_type)
+    values = {"template_id": request.values.get("template_id", ""),
+              "segment_id": request.values.get("segment_id", ""), "record_ids": ""}
+    errors: dict = {}
+    if request.method == "POST":
+        values = {name: request.form.get(name, "") for name in values}
+        template_id = form_id(values["template_id"])
+        template = next((t for t in offered if t.id == template_id), None)
+        job, errors = commit_or_errors(session, lambda: documents.generate_many(
+            session, template, record_type, record_ids=values["record_ids"].strip() or None,
+            segment_id=(form_id(values["segment_id"]) or 0) if values["segment_id"] else None,
+            actor=current_user))
+        if not errors:
+            return redirect(url_for("jobs.show", job_id=job.id))
+        if "template" in errors or "record_type" in errors:
+            errors["template_id"] = errors.pop("template", None) or errors.pop("record_type")
+    return render_template(
+        "core/documents/generate_many.html", record_type=record_type, values=values,
+        errors=errors, templates=[(str(t.id), template_name(t)) for t in offered],
+        segments=[(str(s.id), s.name) for s in saved], most=documents.MAX_RECORDS)
