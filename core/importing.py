@@ -21,26 +21,38 @@ import csv
 import datetime
 import hashlib
 import io
+import json
 import os
 import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import audit, bulk, bulk_duplicates, duplicates, events, organisations, people, records
+from core import (
+    audit,
+    bulk,
+    bulk_duplicates,
+    duplicates,
+    events,
+    jobs,
+    organisations,
+    people,
+    records,
+)
 from core import fields as custom_fields
 from core.errors import KartotekaError, ValidationError
 from core.fieldtypes import choice_labels, choice_values
-from core.models import ImportMapping, Organisation, Person
+from core.models import ImportMapping, Job, Organisation, Person, User
 from core.text import fold
 
 FIELDS = {
@@ -604,6 +616,22 @@ class ImportReport:
     failed: int = 0
     errors: list[RowError] = field(default_factory=list)
     duplicates: list[DuplicateRow] = field(default_factory=list)
+    last_row: int = 0  # the file's row number of the last row read
+
+    COUNTS = ("rows", "created", "updated", "skipped", "failed", "last_row")
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.COUNTS}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ImportReport:
+        return cls(data["record_type"], data["dry_run"],
+                   **{name: data.get(name, 0) for name in cls.COUNTS},
+                   errors=[RowError(**e) for e in data.get("errors", [])],
+                   duplicates=[DuplicateRow(**d) for d in data.get("duplicates", [])])
 
     def fail(self, errors: list[RowError]) -> None:
         self.failed += 1
@@ -854,7 +882,10 @@ def _open_source(source) -> tuple[TableFile, bool]:
 def run_import(session_factory: Callable[[], Session], host, source, record_type: str,
                mapping: dict[str, str], on_duplicate: str = "skip", dry_run: bool = False,
                actor=None, progress: Callable[[int, int, int | None], None] | None = None,
-               batch_size: int = 500, defaults: dict | None = None) -> ImportReport:
+               batch_size: int = 500, defaults: dict | None = None,
+               resume: ImportReport | None = None,
+               checkpoint: Callable[[Session, ImportReport], None] | None = None
+               ) -> ImportReport:
     """Import every row of ``source`` (a path, or what ``open_rows`` returned).
 
     ``on_duplicate`` says what to do with a row that resembles existing records:
@@ -863,18 +894,25 @@ def run_import(session_factory: Callable[[], Session], host, source, record_type
     of every organisation in a file that has no type column). ``progress`` is called
     as ``progress(rows_done, bytes_read, total_bytes)`` after every batch. A dry run
     does everything but keeps nothing; only a real run remembers the mapping.
+
+    To carry on an import that stopped half-way, pass as ``resume`` the report as it
+    stood after its last committed batch: the rows up to its ``last_row`` are passed
+    over and its counts go on growing. ``checkpoint(session, report)`` is called in
+    each batch's transaction, just before its commit, so that what it writes there
+    (such as that report) is kept exactly when the batch is.
     """
     if on_duplicate not in POLICIES:
         raise ValueError(f"on_duplicate must be one of {POLICIES}, not {on_duplicate!r}")
     table, owned = _open_source(source)
     try:
-        report = ImportReport(record_type, dry_run)
+        report = resume if resume is not None else ImportReport(record_type, dry_run)
         with session_factory() as session:
             mapping = check_mapping(table.headers, record_type, mapping, defaults, session,
                                     actor)
             rows = _Rows(session, host, record_type, mapping, defaults, actor)
             batches = _Batches(session, rows, report, on_duplicate, actor)
-            _run_batches(session, table, batches, report, progress, batch_size)
+            _run_batches(session, table, batches, report, progress, batch_size,
+                         None if dry_run else checkpoint)
             if not dry_run:
                 remember_mapping(session, table.headers, record_type, mapping)
                 session.commit()
@@ -885,7 +923,7 @@ def run_import(session_factory: Callable[[], Session], host, source, record_type
 
 
 def _run_batches(session: Session, table: TableFile, batches: _Batches,
-                 report: ImportReport, progress, batch_size: int) -> None:
+                 report: ImportReport, progress, batch_size: int, checkpoint=None) -> None:
     """Rows a batch at a time, each batch committed.
 
     A dry run keeps one transaction to the end and then rolls it back, so that a row
@@ -893,24 +931,31 @@ def _run_batches(session: Session, table: TableFile, batches: _Batches,
     """
     batch: list[_Prepared] = []
     for number, row in table:
+        if number <= report.last_row:
+            continue  # imported by the run this one resumes
         batch.append(batches.prepare(number, row))
         report.rows += 1
+        report.last_row = number
         if len(batch) == batch_size:
             batches.write(batch)
-            _end_batch(session, report, table, progress)
+            _end_batch(session, report, table, progress, checkpoint)
             batch = []
     batches.write(batch)
-    _end_batch(session, report, table, progress)  # the last call reports the whole file
+    # The last call reports the whole file.
+    _end_batch(session, report, table, progress, checkpoint)
     if report.dry_run:
         session.rollback()
 
 
-def _end_batch(session: Session, report: ImportReport, table: TableFile, progress) -> None:
+def _end_batch(session: Session, report: ImportReport, table: TableFile, progress,
+               checkpoint=None) -> None:
     if report.dry_run:
         # Nothing will be committed, so nobody will hear of these records: letting go
         # of their queued notifications keeps a dry run's memory constant too.
         session.info.pop(events.PENDING, None)
     else:
+        if checkpoint is not None:
+            checkpoint(session, report)
         session.commit()
     if progress is not None:
         progress(report.rows, table.bytes_read(), table.total_bytes)
@@ -1076,3 +1121,142 @@ def _preview_row(session: Session, rows: _Rows, number: int, row: Row, on_duplic
     action = "create" if not candidates or on_duplicate == "create" else on_duplicate
     return PreviewRow(number, action, values, [], candidates)
 
+
+
+# -- in the background --------------------------------------------------------------------
+
+JOB_BATCH = 500  # rows a batch of an import run as a job
+
+
+def upload_folder(settings) -> Path:
+    """Where uploaded files wait for their import, and imports leave their reports:
+    the instance folder, which the web application and the workers share."""
+    folder = Path(settings.instance) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def report_path(settings, token: str) -> Path:
+    return upload_folder(settings) / f"{token}.report.json"
+
+
+def load_report(settings, token: str) -> tuple[ImportReport, dict] | None:
+    """The report an import job left for upload ``token``, and what it says of the
+    upload (uploader, file name); None if there is none."""
+    path = report_path(settings, token)
+    if not token.isalnum() or not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    return ImportReport.from_dict(saved["report"]), saved["about"]
+
+
+def _save_report(path: Path, about: dict, report: ImportReport) -> None:
+    written = path.with_suffix(".tmp")
+    written.write_text(json.dumps({"about": about, "report": report.as_dict()}))
+    os.replace(written, path)  # a reader sees the old report or the new, never half
+
+
+def start_job(session: Session, token: str, upload: dict, mapping: dict[str, str],
+              on_duplicate: str, defaults: dict | None, actor, report_url: str = "") -> Job:
+    """Ask for the import of an uploaded file (``upload``: what the wizard keeps of it,
+    the stored file's name in ``upload_folder``) as a background job, "import.run".
+    It starts when ``session`` commits."""
+    params = {"token": token, "stored": upload["stored"], "filename": upload["filename"],
+              "record_type": upload["record_type"], "mapping": dict(mapping),
+              "on_duplicate": on_duplicate, "defaults": dict(defaults or {}),
+              "actor_id": getattr(actor, "id", None), "report_url": report_url}
+    return jobs.start(session, "import.run", f"{_('Import')}: {upload['filename']}",
+                      params, actor)
+
+
+@jobs.handler("import.run")
+def _import_job(rt, job, progress) -> dict:
+    """Import an uploaded file a batch at a time, reporting progress after each batch.
+
+    A job may be run again: after its worker died, or after a failure. Each batch is
+    committed together with a checkpoint in the job's own row (``params["checkpoint"]``:
+    the report's counts and the file's row number of the batch's last row), written
+    in the batch's transaction, so the checkpoint names exactly the rows that are in the
+    database. A run that finds a checkpoint carries on after that row with those counts,
+    so no row is imported twice, whatever the policy for duplicates. The rows' problems
+    are kept in a report file next to the upload, written before each commit; on
+    resuming, what it says of rows past the checkpoint (a batch that never committed) is
+    dropped. Once the whole file is in, the checkpoint says "finished" and a run after
+    that only reports what was done.
+    """
+    params = dict(job.params)
+    folder, token = upload_folder(rt.settings), params["token"]
+    source = folder / Path(params["stored"]).name
+    saved_report = report_path(rt.settings, token)
+    about = {"user_id": params.get("actor_id"), "filename": params["filename"],
+             "record_type": params["record_type"], "job_id": job.id}
+    done = params.get("checkpoint") or {}
+    if done.get("finished"):
+        _clean_up(folder, token, source)
+        return _job_result(done, params)
+    resume = _resumed(params["record_type"], done, saved_report)
+    with rt.session() as users:
+        actor = None
+        if params.get("actor_id") is not None:
+            actor = users.get(User, params["actor_id"])
+            if actor is None:
+                raise LookupError("the user who started this import no longer exists")
+        if not source.exists():
+            raise ImportFileError(_("The file cannot be read: save it again as CSV or XLSX "
+                                    "and try once more."))
+        with open_rows(source, params["filename"]) as table:
+            progress.set_total(sum(1 for _row in table))
+        if resume is not None:
+            progress.advance(resume.rows)
+        listed = {"errors": len(resume.errors) if resume else -1,
+                  "duplicates": len(resume.duplicates) if resume else -1}
+
+        def checkpoint(session: Session, report: ImportReport) -> None:
+            now = {"errors": len(report.errors), "duplicates": len(report.duplicates)}
+            if now != listed:  # the lists stop growing once full: then no more writing
+                _save_report(saved_report, about, report)
+                listed.update(now)
+            params["checkpoint"] = report.counts()
+            session.execute(update(Job).where(Job.id == job.id).values(params=dict(params)))
+
+        with open_rows(source, params["filename"]) as table:
+            report = run_import(
+                rt.Session, rt.host, table, params["record_type"], params["mapping"],
+                on_duplicate=params["on_duplicate"], actor=actor,
+                defaults=params.get("defaults") or None,
+                progress=lambda rows, *_: progress.advance(rows - progress.done),
+                batch_size=int(params.get("batch_size") or JOB_BATCH),
+                resume=resume, checkpoint=checkpoint)
+    _save_report(saved_report, about, report)
+    params["checkpoint"] = {**report.counts(), "finished": True}
+    with rt.session() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job.id).values(params=params))
+    _clean_up(folder, token, source)
+    return _job_result(params["checkpoint"], params)
+
+
+def _resumed(record_type: str, done: dict, saved_report: Path) -> ImportReport | None:
+    """The report as it stood at the checkpoint ``done``; None to start afresh."""
+    if not done:
+        return None
+    report = ImportReport(record_type, False,
+                          **{name: done.get(name, 0) for name in ImportReport.COUNTS})
+    if saved_report.exists():
+        listed = ImportReport.from_dict(json.loads(saved_report.read_text())["report"])
+        report.errors = [e for e in listed.errors if e.row <= report.last_row]
+        report.duplicates = [d for d in listed.duplicates if d.row <= report.last_row]
+    return report
+
+
+def _clean_up(folder: Path, token: str, source: Path) -> None:
+    """Imported: the upload is not needed, nor importable again; its report stays."""
+    source.unlink(missing_ok=True)
+    (folder / f"{token}.json").unlink(missing_ok=True)
+
+
+def _job_result(counts: dict, params: dict) -> dict:
+    result = {name: counts.get(name, 0)
+              for name in ("rows", "created", "updated", "skipped", "failed")}
+    if params.get("report_url"):
+        result["report"] = params["report_url"]
+    return result

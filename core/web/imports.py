@@ -1,4 +1,8 @@
-"""The import wizard: upload a file, map its columns, preview, then import or try."""
+"""The import wizard: upload a file, map its columns, preview, then import or try.
+
+A trial run is done while the page waits; a real import is a background job
+("import.run", see ``importing.start_job``) whose page shows its progress and links to
+the report it leaves (``/import/<token>/report``)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from core import fields as custom_fields
-from core import importing, organisations
+from core import importing, jobs, organisations
 from core.errors import KartotekaError, ValidationError
 from core.web.db import db
 from core.web.i18n import current_locale
@@ -22,9 +26,7 @@ POLICIES = ("skip", "update", "create")
 
 
 def _folder() -> Path:
-    folder = current_app.extensions["kartoteka"].settings.instance / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return importing.upload_folder(current_app.extensions["kartoteka"].settings)
 
 
 def _upload(token: str) -> tuple[Path, dict]:
@@ -78,6 +80,9 @@ def start():
 @login_required
 def mapping(token: str):
     path, meta = _upload(token)
+    started = meta.get("job_id") and jobs.get(db(), meta["job_id"], current_user)
+    if started:  # the file is being imported (or was): its job tells how far it got
+        return redirect(url_for("jobs.show", job_id=started.id))
     rt = current_app.extensions["kartoteka"]
     record_type, preview, report, errors = meta["record_type"], None, None, {}
     chosen = meta["mapping"]
@@ -97,14 +102,12 @@ def mapping(token: str):
                 preview = importing.preview(rt.Session, rt.host, path, record_type, chosen,
                                             on_duplicate=policy, defaults=defaults,
                                             actor=current_user)
-            else:
-                dry_run = request.form.get("dry_run") == "1"
+            elif request.form.get("dry_run") == "1":
                 report = importing.run_import(
                     rt.Session, rt.host, path, record_type, chosen, on_duplicate=policy,
-                    dry_run=dry_run, actor=current_user, defaults=defaults)
-                if not dry_run:  # imported: the upload is not needed, nor importable again
-                    path.unlink(missing_ok=True)
-                    (_folder() / f"{token}.json").unlink(missing_ok=True)
+                    dry_run=True, actor=current_user, defaults=defaults)
+            else:
+                return _start_job(token, meta, chosen, policy, defaults)
         except ValidationError as exc:
             errors = exc.errors
     types = organisations.types(db(), rt.host) if record_type == "organisation" else {}
@@ -115,6 +118,32 @@ def mapping(token: str):
                            shown_values=_shown_values(record_type, custom),
                            policy=policy, policies=POLICIES, preview=preview, report=report,
                            errors=errors, types=types, defaults=defaults)
+
+
+def _start_job(token: str, meta: dict, chosen: dict, policy: str, defaults: dict):
+    """Hand the import to a worker and show its progress. The upload remembers its job,
+    so the wizard leads there from now on rather than importing the file twice."""
+    session = db()
+    job = importing.start_job(session, token, meta, chosen, policy, defaults, current_user,
+                              report_url=url_for("imports.report", token=token))
+    meta["job_id"] = job.id
+    (_folder() / f"{token}.json").write_text(json.dumps(meta))
+    session.commit()  # the job starts now (or, with jobs_url = immediate, is done)
+    return redirect(url_for("jobs.show", job_id=job.id))
+
+
+@bp.get("/<token>/report")
+@login_required
+def report(token: str):
+    """What an import job did: the counts, and the rows it could not import."""
+    found = importing.load_report(current_app.extensions["kartoteka"].settings, token)
+    if found is None:
+        abort(404)
+    saved, about = found
+    if about.get("user_id") != current_user.id and not getattr(current_user, "is_admin", False):
+        abort(404)
+    job = jobs.get(db(), about["job_id"], current_user) if about.get("job_id") else None
+    return render_template("core/import/report.html", report=saved, meta=about, job=job)
 
 
 def _shown_values(record_type: str, custom: dict):

@@ -512,7 +512,8 @@ def test_the_import_wizard_maps_previews_tries_and_imports_a_windows_1250_file(a
     tried = show_post(client, wizard, {**form, "action": "run", "dry_run": "1"})
     assert "created: 1" in tried and "with errors: 1" in tried and "skipped: 1" in tried
     assert count(app, Organisation) == 1
-    show_post(client, wizard, {**form, "action": "run"})
+    ran = client.post(wizard, data={**form, "action": "run"})
+    assert ran.status_code == 302 and "/jobs/" in ran.headers["Location"]
     assert count(app, Organisation) == 2
     other = kartoteka_login_other(app)
     assert other.get(wizard).status_code == 404
