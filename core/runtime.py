@@ -32,7 +32,7 @@ class Runtime:
 
 
 def start(settings: config.Settings) -> Runtime:
-    from core import mailing, outbox, tasks  # noqa: F401 (they register their jobs)
+    from core import importing, mailing, outbox, tasks  # noqa: F401 (they register jobs)
 
     config.ensure_instance(settings)
     engine = make_engine(settings.database_url)

@@ -19,6 +19,7 @@ from core.api import (
     documents,
     errors,
     fields,
+    jobs,
     mailings,
     openapi,
     records,
@@ -51,7 +52,7 @@ def init_app(app: Flask, csrf) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     blueprints = [records.blueprint(r) for r in records.RESOURCES] + [
         fields.blueprint(), consents.blueprint(), *cases.blueprints(), *documents.blueprints(),
-        *mailings.blueprints()]
+        *mailings.blueprints(), *jobs.blueprints()]
     for bp in blueprints:
         bp.before_request(auth.authenticate)
         csrf.exempt(bp)  # checked in auth.authenticate for session calls

@@ -1,4 +1,4 @@
-"""Mailings, the jobs that queue them, and imported unsubscribe lists, through the API.
+"""Mailings and imported unsubscribe lists, through the API.
 
 Every call goes through the services the staff pages use (``core.mailing``,
 ``core.jobs``, ``core.unsubscribe``) and needs the ``core.send_mailings`` permission
@@ -22,7 +22,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from core import jobs, mailing, permissions, records, unsubscribe
+from core import mailing, permissions, records, unsubscribe
 from core.api import records as api_records
 from core.api import schemas
 from core.api.auth import actor
@@ -38,7 +38,7 @@ MAX_ADDRESSES = 10_000  # in one JSON request; a file may hold more
 
 def blueprints() -> list[Blueprint]:
     """New blueprints per application (several apps may live in one process)."""
-    return [_mailings_blueprint(), _jobs_blueprint(), _unsubscribes_blueprint()]
+    return [_mailings_blueprint(), _unsubscribes_blueprint()]
 
 
 def _runtime():
@@ -150,21 +150,6 @@ class MailingMessageSchema(Schema):
     sent_at = fields.DateTime(allow_none=True)
     unsubscribed_at = fields.DateTime(allow_none=True)
     person_id = fields.Integer(allow_none=True)
-
-
-class JobSchema(Schema):
-    id = fields.Integer()
-    kind = fields.String()
-    title = fields.String()
-    state = fields.String(metadata={"description": "queued, running, done or failed"})
-    done = fields.Integer()
-    total = fields.Integer(allow_none=True)
-    percent = fields.Integer(allow_none=True)
-    error = fields.String()
-    result = fields.Dict()
-    created_at = fields.DateTime()
-    started_at = fields.DateTime(allow_none=True)
-    finished_at = fields.DateTime(allow_none=True)
 
 
 class UnsubscribeInSchema(schemas.Strict):
@@ -384,33 +369,6 @@ def _out(session, found: Mailing, detail: bool = False) -> dict:
             out["reach"] = {"total": reach.total, "receive": reach.receive,
                             "left_out": reach.left_out}
     return out
-
-
-# ------------------------------------------------------------------ jobs
-
-
-def _jobs_blueprint() -> Blueprint:
-    bp = Blueprint("api_jobs", __name__, url_prefix="/jobs",
-                   description="Background jobs and how far they have got")
-
-    @bp.route("/<int:job_id>")
-    class Item(MethodView):
-        @bp.response(200, JobSchema)
-        @bp.alt_response(403, description="Needs the core.send_mailings permission.")
-        @bp.alt_response(404, description="No such job, or another account started it.")
-        def get(self, job_id):
-            """A job the caller started: its state, progress and result."""
-            _require()
-            job = jobs.get(db(), job_id, actor())
-            if job is None:
-                abort(404)
-            return {"id": job.id, "kind": job.kind, "title": job.title, "state": job.state,
-                    "done": job.done, "total": job.total, "percent": jobs.percent(job),
-                    "error": job.error, "result": job.result or {},
-                    "created_at": job.created_at, "started_at": job.started_at,
-                    "finished_at": job.finished_at}
-
-    return bp
 
 
 # ------------------------------------------------------------------ unsubscribes

@@ -14,11 +14,21 @@ from core.web.db import db
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 STATE_LABELS = {"queued": _l("waiting"), "running": _l("running"), "done": _l("done"),
                 "failed": _l("failed")}
+# How the keys of the core's job results read; a plugin's own keys show as they are.
+RESULT_LABELS = {"queued": _l("Messages queued"), "left_out": _l("Left out"),
+                 "no_address": _l("no e-mail address"), "no_consent": _l("no valid consent"),
+                 "suppressed": _l("address on the no-marketing list"),
+                 "made": _l("Documents made"), "failed": _l("Not made"),
+                 "document_ids": _l("Documents"), "rows": _l("Rows"),
+                 "created": _l("Created"), "updated": _l("Updated"),
+                 "skipped": _l("Skipped"), "report": _l("Report"), "id": _l("Record"),
+                 "error": _l("Error")}
 
 
 @bp.context_processor
 def _helpers():
-    return {"job_states": STATE_LABELS, "job_percent": jobs.percent}
+    return {"job_states": STATE_LABELS, "job_percent": jobs.percent,
+            "result_labels": RESULT_LABELS}
 
 
 def _job(job_id: int):
