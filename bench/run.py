@@ -4,7 +4,8 @@ Run by ``make bench``; prints a table and writes bench/results/latest.json. Figu
 are written up in docs/performance.md. Uses SQLite, and PostgreSQL when
 KARTOTEKA_BENCH_POSTGRES_URL names a database (schemas bench_platform, bench_records
 and bench_import are created in it afresh). KARTOTEKA_BENCH_SCALE scales the card
-index, KARTOTEKA_BENCH_IMPORT_ROWS the file of people imported (bench/importing.py).
+index, KARTOTEKA_BENCH_IMPORT_ROWS the file of people imported (bench/importing.py),
+KARTOTEKA_BENCH_MAIL_RECIPIENTS the mailing queued and delivered (bench/mailing.py).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def fresh_schema(url: str, schema: str) -> str:
 def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     import importing
+    import mailing
     import records
 
     results, card_index = {}, {}
@@ -97,11 +99,14 @@ def main() -> None:
         card_index["postgresql"] = records.run(fresh_schema(pg, "bench_records"))
     print("\nimport")
     imports = importing.main([importing.ROWS])
+    print("\nmailing")
+    mailings = mailing.main([str(mailing.RECIPIENTS)])
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"platform": results,
                                                  "card_index": card_index,
-                                                 "import": imports}, indent=2))
+                                                 "import": imports, "mailing": mailings},
+                                                indent=2, default=str))
     for title, table in (("platform", results), ("card index", card_index)):
         print(f"\n{title}")
         keys = list(next(iter(table.values())))

@@ -85,6 +85,7 @@ def core_demo(session) -> None:
         timeline.add(session, "call", f"Rozmowa z: {person.full_name}",
                      [person, by_name[org_name]],
                      body="Zainteresowanie szkoleniem z zamówień publicznych.")
+    _demo_mailing(session)
 
 
 def _demo_fields(session) -> None:
@@ -98,3 +99,42 @@ def _demo_fields(session) -> None:
                 FieldDefinition.record_type == "organisation",
                 FieldDefinition.key == data["key"])) is None:
             field_definitions.create(session, {"record_type": "organisation", **data})
+
+
+NEWSLETTER = "<p>Dzień dobry {{ person.first_name }},</p>\n<p>zapraszamy na szkolenie z " \
+    "zamówień publicznych w Poznaniu.</p>\n<p>{{ company.name }}</p>"
+
+
+def _demo_mailing(session) -> None:
+    """A newsletter purpose, the consents of three demo people, an e-mail template and a
+    draft mailing to them: a mailing to preview and test-send on a first look."""
+    from sqlalchemy import select
+
+    from core import consents, documents, records
+    from core.models import DocumentTemplate, Mailing, Person
+
+    if consents.purpose_by_key(session, "newsletter") is not None:
+        return
+    consents.create_purpose(session, {
+        "key": "newsletter", "name": "Newsletter o szkoleniach", "legal_basis": "consent",
+        "description": "Zaproszenia na szkolenia i konferencje."})
+    chosen = list(session.scalars(select(Person).where(
+        Person.first_name.in_(("Anna", "Piotr", "Katarzyna"))).order_by(Person.id)))
+    for person in chosen:
+        consents.give(session, person, "newsletter", "form",
+                      "Chcę otrzymywać zaproszenia na szkolenia.")
+    if session.scalar(select(DocumentTemplate.id).where(
+            DocumentTemplate.key == "local.newsletter")) is None:
+        documents.create(session, {"key": "local.newsletter", "kind": "email",
+                                   "subject_type": "person", "name_pl": "Zaproszenie",
+                                   "name_en": "Invitation", "body": NEWSLETTER,
+                                   "subject": "Zaproszenie na szkolenie, "
+                                              "{{ person.first_name }}"})
+    template = session.scalar(select(DocumentTemplate).where(
+        DocumentTemplate.key == "local.newsletter"))
+    # Tomasz gave no consent: the mailing's reach shows him left out.
+    audience = [p.id for p in chosen] + list(session.scalars(
+        select(Person.id).where(Person.first_name == "Tomasz")))
+    records.create(session, Mailing(
+        name="Zaproszenie na szkolenie", template_id=template.id, kind="marketing",
+        purpose_key="newsletter", audience="people", person_ids=audience), None)

@@ -137,11 +137,14 @@ def test_demo_gives_a_card_index_to_look_at_and_is_safe_to_repeat(cli, database_
     cli("init", "--plugins", "training", "--demo")
     assert cli("demo").returncode == 0
     engine = make_engine(database_url)
-    from core.models import Activity, Membership, Organisation, Person
+    from core.models import Activity, Mailing, Membership, Organisation, Person
 
     with Session(engine) as session:
         counts = [session.query(m).count() for m in (Organisation, Person, Membership, Activity)]
         kornik = session.scalar(select(Organisation).where(Organisation.name == "Gmina Kórnik"))
         assert kornik.nip == "7773061579" and kornik.postal_code == "62-035"
+        mailings = session.scalars(select(Mailing)).all()  # a draft to preview, once
+        assert [(m.name, m.state, len(m.person_ids)) for m in mailings] == [
+            ("Zaproszenie na szkolenie", "draft", 4)]
     engine.dispose()
     assert counts[0] == 7 and counts[1] == 5 and counts[2] == 5 and counts[3] >= 10
