@@ -165,6 +165,8 @@ def run(rt, job_id: int) -> None:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.state in ("done", "failed"):
             return
+        if job.state == "running" and job.heartbeat_at and job.heartbeat_at > utcnow() - STALE:
+            return  # another worker has it (the same job handed over twice)
         job.state, job.attempts = "running", job.attempts + 1
         job.started_at = job.started_at or utcnow()
         job.heartbeat_at = utcnow()
@@ -184,7 +186,7 @@ def run(rt, job_id: int) -> None:
     with rt.session() as session, session.begin():
         session.execute(update(Job).where(Job.id == job_id).values(
             state="done", result=result, finished_at=utcnow(), error="",
-            done=max(progress.done, progress.total or 0) if progress.total else progress.done))
+            done=progress.total if progress.total is not None else progress.done))
 
 
 def _failed(rt, job_id: int, attempt: int, exc: Exception) -> None:
@@ -208,7 +210,8 @@ def revive(rt) -> None:
             ((Job.heartbeat_at.is_(None)) & (Job.created_at < quiet))
             | (Job.heartbeat_at < quiet))))
         if ids:
-            session.execute(update(Job).where(Job.id.in_(ids)).values(heartbeat_at=utcnow()))
+            session.execute(update(Job).where(Job.id.in_(ids)).values(state="queued",
+                                                                      heartbeat_at=utcnow()))
     for job_id in ids:
         rt.jobs.run_job(job_id)
 

@@ -296,3 +296,43 @@ def test_a_recurring_mailing_reaches_people_who_join_its_audience_once(rt, made,
         assert s.get(Mailing, mailing_id).state == "active"
         mailing.cancel(s, s.get(Mailing, mailing_id), s.get(User, made["admin"]))
     assert mailing.repeat_recurring(rt, utcnow() + timedelta(hours=3)) == 0
+
+
+def test_a_job_whose_worker_died_is_run_again_and_a_live_one_is_not_run_twice(rt, made):
+    from core import jobs
+    from core.models import Job
+
+    with rt.session() as s, s.begin():
+        dead = Job(kind="mailing.queue", title="Zaproszenie", state="running",
+                   params={"mailing_id": 0}, heartbeat_at=utcnow() - timedelta(minutes=11))
+        alive = Job(kind="mailing.queue", title="Zaproszenie", state="running",
+                    params={"mailing_id": 0}, heartbeat_at=utcnow())
+        s.add_all([dead, alive])
+    jobs.run(rt, alive.id)  # handed over twice: the second hand-over does nothing
+    jobs.revive(rt)  # the dead one is queued and (here, at once) run to the end
+    with rt.session() as s:
+        assert s.get(Job, alive.id).state == "running"
+        assert s.get(Job, dead.id).state == "done"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_workers_sharing_the_outbox_never_take_the_same_message(rt, made, kartoteka_smtp):
+    import threading
+
+    host, rt.settings.smtp_host = rt.settings.smtp_host, ""
+    with rt.session() as s, s.begin():
+        outbox.queue(s, [outbox.Draft(f"osoba{n}@example.org", f"Wiadomość {n}", "Treść.")
+                         for n in range(120)])
+    rt.settings.smtp_host = host
+    handed = []
+    workers = [threading.Thread(target=lambda n=n: handed.append(
+        outbox.deliver(rt, f"worker-{n}"))) for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sum(handed) == 120
+    assert sorted(kartoteka_smtp.recipients) == sorted(f"osoba{n}@example.org"
+                                                        for n in range(120))
+    with rt.session() as s:
+        assert {m.state for m in s.scalars(select(OutboxMessage))} == {"sent"}

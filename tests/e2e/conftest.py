@@ -110,3 +110,30 @@ def page(context, request):
     yield found
     SHOTS.mkdir(parents=True, exist_ok=True)
     found.screenshot(path=str(SHOTS / f"{request.node.name}.png"), full_page=True)
+
+
+@pytest.fixture
+def mail_site(kartoteka_app_factory, kartoteka_smtp):
+    """Like ``site``, with mail going to the ``kartoteka_smtp`` server and ``public_url``
+    set to the served address, so that links in the mail (unsubscribe) lead back here.
+    The port is taken first and the app built on it, then handed to the server."""
+    server = make_server("127.0.0.1", 0, lambda environ, start_response: [], threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app = kartoteka_app_factory(default_locale="pl", WTF_CSRF_ENABLED=True,
+                                secure_cookies=False, TESTING=False, public_url=url,
+                                **kartoteka_smtp.settings())
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Site(app, url)
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def shoot(request):
+    """Save a screenshot of another page of the journey: ``shoot(page, "suffix")``."""
+    def save(found, suffix: str):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        found.screenshot(path=str(SHOTS / f"{request.node.name}-{suffix}.png"), full_page=True)
+    return save

@@ -112,3 +112,82 @@ def test_an_approval_is_returned_with_a_reason_then_approved(site, browser):
     rep.goto(f"{site.url}/cases/{case}")
     rep.locator(".move[data-target=offer] button").click()
     expect(rep.locator(".current-phase")).to_contain_text("Offer")
+
+
+def _newsletter_audience(site) -> dict:
+    """A newsletter purpose, an e-mail template, and two people: Anna consented,
+    Bogdan did not."""
+    from core import consents, documents, people
+    from core.documents import Template
+
+    with site.app.app_context(), site.rt.session() as s, s.begin():
+        consents.create_purpose(s, {"key": "newsletter", "name": "Newsletter",
+                                    "legal_basis": "consent"})
+        documents.ship(s, Template("test.news", "email", "person",
+                                   {"pl": "Newsletter", "en": "Newsletter"},
+                                   "<p>Dzień dobry {{ person.first_name }}</p>",
+                                   subject="Zaproszenie dla {{ person.full_name }}"))
+        anna = people.create(s, {"first_name": "Anna", "last_name": "Nowak",
+                                 "emails": ["anna@example.org"]})
+        bogdan = people.create(s, {"first_name": "Bogdan", "last_name": "Lis",
+                                   "emails": ["bogdan@example.org"]})
+        consents.give(s, anna, "newsletter", "form", "Chcę dostawać newsletter.")
+        return {"anna": anna.id, "bogdan": bogdan.id}
+
+
+def test_a_mailing_reaches_only_the_consenting_and_its_link_unsubscribes(
+        mail_site, page, browser, kartoteka_smtp, shoot):
+    site = mail_site
+    site.user(ADMIN, admin=True, name="Ada Admin")
+    ids = _newsletter_audience(site)
+    site.login(page, ADMIN)
+    page.get_by_role("link", name="Mailings", exact=True).click()
+    expect(page.locator("h1")).to_have_text("Mailings")
+    page.get_by_role("link", name="New mailing").click()
+    expect(page.locator("h1")).to_have_text("New mailing")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Zaproszenie na targi")
+    page.get_by_role("combobox", name="E-mail template").select_option(label="Newsletter")
+    page.get_by_role("combobox", name="Kind of mail").select_option("marketing")
+    page.get_by_role("combobox", name="Consent purpose").select_option(label="Newsletter")
+    page.get_by_role("combobox", name="Who receives it").select_option(label="chosen people")
+    page.get_by_label("People (ids separated by commas)").fill(f"{ids['anna']}, {ids['bogdan']}")
+    page.get_by_role("button", name="Save as a draft").click()
+
+    expect(page).to_have_url(re.compile(r"/mailings/\d+$"))
+    expect(page.locator("h1")).to_have_text("Zaproszenie na targi")
+    reach = page.locator(".mailing-reach")
+    expect(reach).to_contain_text("In the audience: 2")
+    expect(reach).to_contain_text("Will receive it: 1")
+    expect(reach).to_contain_text("Left out, no valid consent: 1")
+    expect(page.locator(".preview-subject")).to_have_text("Zaproszenie dla Anna Nowak")
+    page.get_by_role("button", name="Send now").click()
+    expect(page.locator(".mailing-stats .stat-sent")).to_have_text("1", timeout=20_000)
+    expect(page.locator(".mailing-summary .state")).to_contain_text("sent")
+
+    sent = kartoteka_smtp.messages
+    assert len(sent) == 1 and kartoteka_smtp.recipients == ["anna@example.org"]
+    assert sent[0]["To"].addresses[0].addr_spec == "anna@example.org"
+    assert sent[0]["Subject"] == "Zaproszenie dla Anna Nowak"
+    link = sent[0]["List-Unsubscribe"].strip("<>")
+    assert link.startswith(f"{site.url}/unsubscribe/")
+
+    # The recipient opens the link from the mail: a browser of their own, no login, so
+    # the page speaks the office's default language (Polish).
+    theirs = browser.new_context(locale="pl-PL")
+    try:
+        reader = theirs.new_page()
+        reader.set_default_timeout(10_000)
+        reader.goto(link)
+        expect(reader.locator("h1")).to_have_text("Wypisz się")  # "Unsubscribe"
+        expect(reader.locator("#unsubscribe")).to_contain_text("Newsletter")
+        reader.get_by_role("button", name="Wypisz się").click()
+        expect(reader.get_by_role("status")).to_contain_text("Wypisano Cię.")  # unsubscribed
+        expect(reader.get_by_role("button", name="Wypisz się")).to_have_count(0)
+        shoot(reader, "unsubscribe")
+    finally:
+        theirs.close()
+
+    from core import consents
+
+    with site.rt.session() as s:
+        assert not consents.has_consent(s, ids["anna"], "newsletter")
