@@ -458,31 +458,27 @@ def _own_document(session: Session, rt, mailing: Mailing, person: Person, actor)
 
 
 @jobs.every_minute("mailing.scheduled")
-def start_scheduled(rt) -> int:
+def start_scheduled(rt, now: datetime | None = None) -> int:
     """Start the mailings whose time has come."""
-    from core.models import User
-
-    with rt.session() as session:
-        due = list(session.scalars(select(Mailing).where(
-            Mailing.state == "scheduled", Mailing.scheduled_at <= utcnow())
-            .with_for_update(skip_locked=True)))
-        for mailing in due:
-            actor = session.get(User, mailing.created_by_id) if mailing.created_by_id else None
-            _start(session, mailing, actor)
-        session.commit()
-    return len(due)
+    return _start_due(rt, (Mailing.state == "scheduled")
+                      & (Mailing.scheduled_at <= (now or utcnow())))
 
 
 @jobs.every_minute("mailing.recurring")
 def repeat_recurring(rt, now: datetime | None = None) -> int:
     """Start another round of each recurring mailing whose last round is an hour old:
     it reaches the people who joined its audience since."""
+    return _start_due(rt, (Mailing.state == "active")
+                      & (Mailing.queued_at <= (now or utcnow()) - REPEAT))
+
+
+def _start_due(rt, condition) -> int:
+    """Start the mailings that meet ``condition``, on behalf of whoever wrote them."""
     from core.models import User
 
     with rt.session() as session:
-        due = list(session.scalars(select(Mailing).where(
-            Mailing.state == "active", Mailing.queued_at <= (now or utcnow()) - REPEAT)
-            .with_for_update(skip_locked=True)))
+        due = list(session.scalars(select(Mailing).where(condition)
+                                   .with_for_update(skip_locked=True)))
         for mailing in due:
             actor = session.get(User, mailing.created_by_id) if mailing.created_by_id else None
             _start(session, mailing, actor)

@@ -7,18 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import consents, documents, people, roles, tokens, unsubscribe, users
+from core import consents, roles, tokens, unsubscribe, users
 from core.db import utcnow
-from core.documents import Template
-from core.models import Mailing, Person
+from core.models import Mailing
+from mail_helpers import LETTER, newsletter_audience
 
 PASSWORD = "correct horse battery"
-EVIDENCE = "Chcę dostawać newsletter stowarzyszenia."
-LETTER = Template("test.api_newsletter", "email", "person",
-                  {"pl": "Newsletter", "en": "Newsletter"},
-                  "<p>Dzień dobry {{ person.first_name }}!</p>",
-                  subject="Zaproszenie dla {{ person.full_name }}",
-                  text_body="Dzień dobry {{ person.first_name }}!")
 
 
 @pytest.fixture
@@ -44,18 +38,8 @@ def made(app, rt):
         mailings = roles.create(s, "mailings", "Mailings")
         roles.set_permissions(s, mailings, ["core.send_mailings"])
         roles.assign(s, sender, ["staff", "mailings"])
-        consents.create_purpose(s, {"key": "newsletter", "name": "Newsletter",
-                                    "legal_basis": "consent"}, admin)
-        documents.ship(s, LETTER)
-        ids = {}
-        for first, last, email in (("Anna", "Nowak", "anna@example.org"),
-                                   ("Bogdan", "Lis", "bogdan@example.org"),
-                                   ("Cezary", "Wrona", "cezary@example.org")):
-            ids[first] = people.create(s, {"first_name": first, "last_name": last,
-                                           "emails": [email]}).id
-        for name in ("Anna", "Cezary"):
-            consents.give(s, s.get(Person, ids[name]), "newsletter", "form", EVIDENCE)
-        unsubscribe.import_addresses(s, "email\ncezary@example.org\n", None, admin)
+        ids = newsletter_audience(s, admin)
+        ids.pop("template")
         callers = {u.email.split("@")[0]: tokens.create(s, u, "test")[1]
                    for u in (admin, sender, rep)}
 

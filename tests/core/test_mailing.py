@@ -13,7 +13,6 @@ from core import (
     memberships,
     organisations,
     outbox,
-    people,
     segments,
     unsubscribe,
     users,
@@ -23,12 +22,7 @@ from core.db import utcnow
 from core.documents import Template
 from core.errors import ValidationError
 from core.models import Mailing, Organisation, OutboxMessage, Person, User
-
-EVIDENCE = "Chcę dostawać newsletter stowarzyszenia."
-LETTER = Template("test.newsletter", "email", "person", {"pl": "Newsletter", "en": "Newsletter"},
-                  "<p>Dzień dobry {{ person.first_name }}!</p>",
-                  subject="Zaproszenie dla {{ person.full_name }}",
-                  text_body="Dzień dobry {{ person.first_name }}!\nPortal: {{ links.portal }}")
+from mail_helpers import EVIDENCE, newsletter_audience
 
 
 @pytest.fixture
@@ -52,23 +46,12 @@ def made(rt):
     with rt.session() as s, s.begin():
         admin = users.create_user(s, "admin@example.com", "correct horse battery",
                                   is_admin=True)
-        consents.create_purpose(s, {"key": "newsletter", "name": "Newsletter",
-                                    "legal_basis": "consent"}, admin)
-        template = documents.ship(s, LETTER)
+        found = newsletter_audience(s, admin)
         org = organisations.create(s, rt.host, {"name": "Gmina Kórnik",
                                                 "type_key": "core.municipality"})
-        ids = {}
-        for first, last, email in (("Anna", "Nowak", "anna@example.org"),
-                                   ("Bogdan", "Lis", "bogdan@example.org"),
-                                   ("Cezary", "Wrona", "cezary@example.org")):
-            person = people.create(s, {"first_name": first, "last_name": last,
-                                       "emails": [email]})
-            memberships.join(s, person, org, role="sekretarz")
-            ids[first] = person.id
-        for name in ("Anna", "Cezary"):
-            consents.give(s, s.get(Person, ids[name]), "newsletter", "form", EVIDENCE)
-        unsubscribe.import_addresses(s, "email\ncezary@example.org\n", None, admin)
-        return {"admin": admin.id, "template": template.key, "org": org.id, **ids}
+        for name in ("Anna", "Bogdan", "Cezary"):
+            memberships.join(s, s.get(Person, found[name]), org, role="sekretarz")
+        return {"admin": admin.id, "org": org.id, **found}
 
 
 def new_mailing(rt, made, **changes):

@@ -9,17 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core import consents, documents, people, unsubscribe, users
-from core.documents import Template
-from core.models import Mailing, OutboxMessage, Person
+from core import consents, unsubscribe, users
+from core.models import Mailing, OutboxMessage
 from core.testing import ADMIN_EMAIL, ADMIN_PASSWORD
+from mail_helpers import newsletter_audience
 from page_helpers import count, text
-
-EVIDENCE = "Chcę dostawać newsletter stowarzyszenia."
-LETTER = Template("test.newsletter", "email", "person", {"pl": "Newsletter", "en": "Newsletter"},
-                  "<p>Dzień dobry {{ person.first_name }}!</p>",
-                  subject="Zaproszenie dla {{ person.full_name }}",
-                  text_body="Dzień dobry {{ person.first_name }}!")
 
 
 @pytest.fixture
@@ -35,19 +29,7 @@ def made(app):
     rt = app.extensions["kartoteka"]
     with app.app_context(), rt.session() as s, s.begin():
         admin = users.create_user(s, ADMIN_EMAIL, ADMIN_PASSWORD, "Ada Admin", is_admin=True)
-        consents.create_purpose(s, {"key": "newsletter", "name": "Newsletter",
-                                    "legal_basis": "consent"}, admin)
-        template = documents.ship(s, LETTER)
-        ids = {}
-        for first, last, email in (("Anna", "Nowak", "anna@example.org"),
-                                   ("Bogdan", "Lis", "bogdan@example.org"),
-                                   ("Cezary", "Wrona", "cezary@example.org")):
-            ids[first] = people.create(s, {"first_name": first, "last_name": last,
-                                           "emails": [email]}).id
-        for name in ("Anna", "Cezary"):
-            consents.give(s, s.get(Person, ids[name]), "newsletter", "form", EVIDENCE)
-        unsubscribe.import_addresses(s, "email\ncezary@example.org\n", None, admin)
-        return {"admin": admin.id, "template": template.key, **ids}
+        return {"admin": admin.id, **newsletter_audience(s, admin)}
 
 
 @pytest.fixture

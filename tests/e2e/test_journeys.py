@@ -160,6 +160,8 @@ def test_a_mailing_reaches_only_the_consenting_and_its_link_unsubscribes(
     expect(reach).to_contain_text("Will receive it: 1")
     expect(reach).to_contain_text("Left out, no valid consent: 1")
     expect(page.locator(".preview-subject")).to_have_text("Zaproszenie dla Anna Nowak")
+    expect(page.frame_locator("iframe.preview").locator("body")).to_contain_text(
+        "Dzień dobry Anna")
     page.get_by_role("button", name="Send now").click()
     expect(page.locator(".mailing-stats .stat-sent")).to_have_text("1", timeout=20_000)
     expect(page.locator(".mailing-summary .state")).to_contain_text("sent")
