@@ -208,19 +208,25 @@ def deliver(rt, worker: str, limit: int | None = None) -> int:
 
 
 def claim(rt, worker: str, n: int) -> list[int]:
-    """Take up to ``n`` due messages for ``worker``; no two workers take the same one."""
+    """Take up to ``n`` due messages for ``worker``; no two workers take the same one.
+    The rows are read (locked on PostgreSQL) and then marked if still queued, rather
+    than in one UPDATE: PostgreSQL may run a LIMIT inside ``IN (...)`` more than once,
+    taking more rows than asked for."""
     now = utcnow()
-    due = (select(OutboxMessage.id)
-           .where(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at <= now)
-           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n)
-           .with_for_update(skip_locked=True))
     with rt.session() as session, session.begin():
-        ids = session.scalars(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()), OutboxMessage.state == "queued")
-            .values(state="claimed", claimed_by=worker,
-                    lease_until=now + timedelta(seconds=rt.settings.mail_lease_seconds))
-            .returning(OutboxMessage.id)).all()
+        ids = list(session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(n)
+            .with_for_update(skip_locked=True)))
+        if ids:  # still queued: on SQLite another worker may have taken some since
+            ids = list(session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.state == "queued")
+                .values(state="claimed", claimed_by=worker,
+                        lease_until=now + timedelta(seconds=rt.settings.mail_lease_seconds))
+                .returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)))
     return sorted(ids)
 
 

@@ -319,3 +319,43 @@ def test_workers_sharing_the_outbox_never_take_the_same_message(rt, made, kartot
                                                         for n in range(120))
     with rt.session() as s:
         assert {m.state for m in s.scalars(select(OutboxMessage))} == {"sent"}
+
+
+def test_a_case_mailing_reaches_its_people_and_lands_on_the_case(kartoteka_app_factory,
+                                                                 kartoteka_smtp):
+    from core import cases
+    from core.models import Case
+
+    app = kartoteka_app_factory(["printing"], default_locale="en",
+                                **kartoteka_smtp.settings())
+    rt = app.extensions["kartoteka"]
+    with app.test_request_context(), rt.session() as s, s.begin():
+        admin = users.create_user(s, "admin@example.com", "correct horse battery",
+                                  is_admin=True)
+        made = {"admin": admin.id, **newsletter_audience(s, admin)}
+        case = cases.create(s, rt.host, {"title": "Baner na szkolenie",
+                                         "process_key": "printing.project"}, admin,
+                            people=[(s.get(Person, made["Anna"]), "zamawiający"),
+                                    (s.get(Person, made["Bogdan"]), "grafik")])
+    with app.test_request_context():
+        send(rt, made, new_mailing(rt, made, kind="service", purpose=None,
+                                   audience="case", case_id=case.id, person_ids=[]))
+    with rt.session() as s:
+        sent = {m.to_address: m.state for m in s.scalars(select(OutboxMessage))}
+        assert sent == {"anna@example.org": "sent", "bogdan@example.org": "sent"}
+        on_case = [a for a in timelines.timeline(s, s.get(Case, case.id))
+                   if a.kind == "email_out"]
+        assert sorted(a.subject for a in on_case) == ["Zaproszenie dla Anna Nowak",
+                                                      "Zaproszenie dla Bogdan Lis"]
+
+
+def test_the_installation_rate_limit_holds_mail_for_the_next_minute(rt, made,
+                                                                    kartoteka_smtp):
+    rt.settings.mail_rate_per_minute = 2
+    with rt.session() as s, s.begin():
+        outbox.queue(s, [outbox.Draft(f"osoba{n}@example.org", f"Wiadomość {n}", "Treść.")
+                         for n in range(5)])
+    assert len(kartoteka_smtp.recipients) == 2
+    with rt.session() as s:
+        states = sorted(m.state for m in s.scalars(select(OutboxMessage)))
+    assert states == ["queued", "queued", "queued", "sent", "sent"]
