@@ -77,7 +77,8 @@ def test_killed_workers_deliver_every_message_exactly_once(kartoteka_app_factory
                                                            tmp_path):
     settings = {"smtp_host": "127.0.0.1", "smtp_port": sink.port, "smtp_security": "none",
                 "mail_from": "Biuro <biuro@example.org>", "mail_lease_seconds": LEASE,
-                "jobs_url": "", "instance_path": str(tmp_path / "instance")}
+                "jobs_url": "", "instance_path": str(tmp_path / "instance"),
+                "default_locale": "en"}
     app = kartoteka_app_factory(**settings)
     rt = app.extensions["kartoteka"]
     env = {**os.environ, **{f"KARTOTEKA_{k.upper()}": str(v) for k, v in settings.items()},
