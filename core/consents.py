@@ -240,6 +240,17 @@ def has_consent(session: Session, person_id: int, purpose_key: str) -> bool:
     return bool(session.scalar(select(valid_consent(literal(person_id), purpose_key))))
 
 
+def valid_among(session: Session, person_ids: list[int], purpose_key: str) -> set[int]:
+    """Those of ``person_ids`` with a valid consent to the purpose, read from each one's
+    rows along the index (a page of a mailing's audience in one query; the filter form
+    ``valid_consent`` makes PostgreSQL scan every consent)."""
+    c, p = aliased(Consent), aliased(ProcessingPurpose)
+    return set(session.scalars(
+        select(c.person_id).join(p, p.id == c.purpose_id)
+        .where(c.person_id.in_(person_ids), p.key == purpose_key, newest(c),
+               valid_row(c, p))))
+
+
 def _newest_row(session: Session, person_id: int, purpose_id: int) -> Consent | None:
     return session.scalar(select(Consent).where(Consent.person_id == person_id,
                                                 Consent.purpose_id == purpose_id)

@@ -238,9 +238,7 @@ def _sort(session: Session, mailing: Mailing, people: list[Person]):
     consenting = set()
     suppressed = set()
     if mailing.kind == "marketing":
-        consenting = set(session.scalars(select(Person.id).where(
-            Person.id.in_(list(addresses)),
-            consents.valid_consent(Person.id, mailing.purpose_key))))
+        consenting = consents.valid_among(session, list(addresses), mailing.purpose_key)
         suppressed = set(session.scalars(select(Suppression.address).where(
             Suppression.address.in_([a.lower() for a in addresses.values() if a]))))
     for person in people:
