@@ -359,3 +359,28 @@ def test_the_installation_rate_limit_holds_mail_for_the_next_minute(rt, made,
     with rt.session() as s:
         states = sorted(m.state for m in s.scalars(select(OutboxMessage)))
     assert states == ["queued", "queued", "queued", "sent", "sent"]
+
+
+def test_a_renamed_term_reads_right_in_the_mail_people_get(kartoteka_app_factory,
+                                                          kartoteka_smtp):
+    from core import term_overrides
+
+    app = kartoteka_app_factory(default_locale="pl", **kartoteka_smtp.settings())
+    rt = app.extensions["kartoteka"]
+    letter = Template("test.term_letter", "email", "person", {"pl": "List", "en": "Letter"},
+                      "<p>Brak {{ term('core.organisation', 'gen', 5) }}.</p>",
+                      subject="Dla {{ term('core.organisation', 'gen') }}")
+    with app.test_request_context(), rt.session() as s, s.begin():
+        admin = users.create_user(s, "admin@example.com", "correct horse battery",
+                                  is_admin=True)
+        made = {"admin": admin.id, **newsletter_audience(s, admin)}
+        documents.ship(s, letter)
+        term_overrides.save(s, rt.host.terms, "core.organisation", "pl",
+                            {"nom": "jednostka członkowska", "gen": "jednostki członkowskiej"},
+                            {"nom": "jednostki członkowskie",
+                             "gen": "jednostek członkowskich"}, gender="f")
+    with app.test_request_context():
+        send(rt, made, new_mailing(rt, made, template="test.term_letter"))
+    got = kartoteka_smtp.messages[0]
+    assert got["Subject"] == "Dla jednostki członkowskiej"
+    assert "Brak jednostek członkowskich." in got.get_body(("html",)).get_content()
