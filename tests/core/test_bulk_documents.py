@@ -2,6 +2,8 @@
 leaves out what the starter may not see, refuses bad input before starting, does not
 make a document twice when run again, and is started from a page and the API."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -220,7 +222,11 @@ def test_a_job_that_died_halfway_carries_on_where_it_stopped(rt, made, monkeypat
         jobs.run(rt, job_id)
     assert job_of(rt, job_id).state == "running"
     assert len(documents_made(rt)) == 1
-    jobs.run(rt, job_id)  # as jobs.revive would
+    jobs.run(rt, job_id)  # handed over again while the worker may live: nothing happens
+    assert len(documents_made(rt)) == 1
+    with rt.session() as s, s.begin():  # ten minutes and more without a word
+        s.get(Job, job_id).heartbeat_at = utcnow() - timedelta(minutes=11)
+    jobs.revive(rt)  # queued again, and here run at once
     job = job_of(rt, job_id)
     year = utcnow().year
     assert job.state == "done" and job.result["made"] == 3
