@@ -282,6 +282,13 @@ class Letter:
             self.shared.update(documents.context(session, rt.host, case, actor, rt.settings))
         self.portal = f"{rt.settings.public_url.rstrip('/')}/"
         self.definitions = custom_fields.definitions(session, "person")
+        # The unsubscribe footer, translated once rather than for each of 100,000 people.
+        self.text_footer = "\n\n-- \n" + _(
+            "To stop receiving these messages, unsubscribe: %(link)s") + "\n"
+        self.html_footer = (
+            Markup('\n<p style="font-size:small;color:#666">{} <a href="').format(
+                _("To stop receiving these messages,")),
+            Markup('">{}</a>.</p>').format(_("unsubscribe")))
 
     def fill(self, person: Person, message_id: str = "<preview>") -> dict:
         """The subject, plain text and HTML ``person`` gets, and its unsubscribe link."""
@@ -298,12 +305,9 @@ class Letter:
         text = templating.render(self.version.text_body, context, "text_body", html=False) \
             if self.version.text_body.strip() else _text_of(html)
         if marketing:
-            text = f"{text.rstrip()}\n\n-- \n" + _(
-                "To stop receiving these messages, unsubscribe: %(link)s",
-                link=links["unsubscribe"]) + "\n"
-            html += Markup('\n<p style="font-size:small;color:#666">{} <a href="{}">{}</a>.'
-                           '</p>').format(_("To stop receiving these messages,"),
-                                          links["unsubscribe"], _("unsubscribe"))
+            text = text.rstrip() + self.text_footer % {"link": links["unsubscribe"]}
+            head, tail = self.html_footer
+            html = Markup(html) + head + links["unsubscribe"] + tail
         return {"subject": " ".join(subject.split())[:300], "text": text, "html": str(html),
                 "unsubscribe": links["unsubscribe"]}
 

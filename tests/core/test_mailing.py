@@ -78,6 +78,10 @@ def test_only_consenting_unsuppressed_people_are_mailed(rt, made, kartoteka_smtp
     assert got["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert got["List-Unsubscribe"].startswith("<https://crm.example.org/unsubscribe/")
     assert "Dzień dobry Anna!" in got.get_body(("plain",)).get_content()
+    html = got.get_body(("html",)).get_content()
+    link = got["List-Unsubscribe"].strip("<>")
+    assert html.startswith("<p>Dzień dobry Anna!</p>")  # the template's markup, not escaped
+    assert f'<a href="{link}">unsubscribe</a>' in html
     with rt.session() as s:
         stats = mailing.stats(s, s.get(Mailing, mailing_id))
     assert stats["sent"] == 1 and stats["recipients"] == 1
