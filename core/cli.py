@@ -22,7 +22,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import core
-from core import audit, config, demo, jobs, migrate, plugins, roles, runtime, tokens, users
+from core import (
+    audit,
+    config,
+    demo,
+    jobs,
+    migrate,
+    password_reset,
+    plugins,
+    roles,
+    runtime,
+    tokens,
+    users,
+)
 from core.db import make_engine, utcnow
 from core.errors import KartotekaError, PluginError, ValidationError
 from core.models import ApiToken, User
@@ -377,6 +389,20 @@ def users_activate(email: str):
     with rt.session() as session, session.begin():
         users.activate(session, _account(session, email))
     click.echo(f"Switched on {email.strip().lower()}.")
+
+
+@users_group.command("reset-link")
+@click.argument("email")
+def users_reset_link(email: str):
+    """Print a single-use link to choose a new password, for the account to be given by
+    other means than the mail (it works for KARTOTEKA_PASSWORD_RESET_MINUTES)."""
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        user = _account(session, email)
+        if not user.active:
+            _fail(f"{user.email} is switched off; switch it on first.")
+        link = password_reset.new_link(session, user, rt.settings)
+    click.echo(link)
 
 
 def _account(session, email: str) -> User:

@@ -34,6 +34,7 @@ class Settings:
     secure_cookies: bool = True
     session_idle_hours: int = 12  # a login session ends after this long unused
     session_max_days: int = 7  # and after this long in any case
+    password_reset_minutes: int = 60  # how long an e-mailed password reset link works
     # Who issues documents: printed in their headers ("{{ company.name }}").
     company_name: str = ""
     company_details: str = ""  # address, NIP, bank account: one item a line

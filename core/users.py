@@ -1,7 +1,8 @@
 """Accounts: creation, passwords (argon2), deactivation, and the trail of logins.
 
 Whatever ends a user's right to their sessions (a new password, deactivation) ends the
-sessions too (``core.auth_sessions``), so a copy of an old cookie opens nothing.
+sessions too (``core.auth_sessions``), so a copy of an old cookie opens nothing; a new
+password also voids the password reset links not yet used (``core.password_reset``).
 """
 
 from __future__ import annotations
@@ -103,10 +104,20 @@ def change_password(session: Session, user: User, old: str, new: str, actor=None
         errors["new_password"] = _("Choose a password different from the current one.")
     if errors:
         raise ValidationError(errors)
+    set_password(session, user, new, actor or user, keep_session)
+
+
+def set_password(session: Session, user: User, new: str, actor,
+                 keep_session: str | None = None) -> None:
+    """Store ``new``, already checked. What the old password opened ends with it: every
+    session but ``keep_session``'s, and every password reset link not yet used."""
+    from core import password_reset  # it builds on this module
+
     records.update(session, user, {"password_hash": hasher.hash(new),
                                    "password_changed_at": utcnow()},
-                   actor or user, action="password_changed")
+                   actor, action="password_changed")
     auth_sessions.revoke_all(session, user, except_token=keep_session)
+    password_reset.cancel_all(session, user)
 
 
 def deactivate(session: Session, user: User, actor=None) -> None:

@@ -31,6 +31,7 @@ from core.web import (
     jobs,
     mailings,
     organisations,
+    password_reset,
     people,
     privacy,
     processes,
@@ -95,10 +96,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.teardown_appcontext(close_session)
 
     app.url_map.converters["int"] = RecordId
-    for blueprint in (health.bp, auth.bp, home.bp, organisations.bp, people.bp, admin.bp,
-                      attachments.bp, calendar_feed.bp, calendar.bp, tasks.bp, search.bp,
-                      segments.bp, imports.bp, terms.bp, fields_bp, account.bp, roles.bp,
-                      users.bp, cases.bp, processes.bp, documents.bp, mailings.bp, jobs.bp):
+    for blueprint in (health.bp, auth.bp, password_reset.bp, home.bp, organisations.bp,
+                      people.bp, admin.bp, attachments.bp, calendar_feed.bp, calendar.bp,
+                      tasks.bp, search.bp, segments.bp, imports.bp, terms.bp, fields_bp,
+                      account.bp, roles.bp, users.bp, cases.bp, processes.bp, documents.bp,
+                      mailings.bp, jobs.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)
@@ -159,7 +161,8 @@ def _can(key: str) -> bool:
 
 
 # What a portal account may open: logging in and out, its own account, static files.
-PORTAL_BLUEPRINTS = {"auth", "account", "health", "portal", "unsubscribe", None}
+PORTAL_BLUEPRINTS = {"auth", "password_reset", "account", "health", "portal", "unsubscribe",
+                     None}
 
 
 def _staff_pages_only_for_staff():

@@ -121,13 +121,13 @@ def logout():
     users.logged_out(store, user, client_ip())
     store.commit()
     logout_user()
-    _fresh_session()
+    fresh_session()
     flash(_("You have been logged out."))
     return redirect(url_for("auth.login"))
 
 
 def _ask_for_code(user: User):
-    _fresh_session()
+    fresh_session()
     session[PENDING] = {"user": user.id, "at": int(time.time()),
                         "next": request.args.get("next")}
     return redirect(url_for("auth.login_code"))
@@ -145,7 +145,7 @@ def _pending_user() -> User | None:
 def _complete(user: User, next_page: str | None):
     """Open the server session and hand its token to a fresh Flask session."""
     store, ip = db(), client_ip()
-    _fresh_session()
+    fresh_session()
     auth_sessions.open(store, user, ip, request.user_agent.string, lifetime())
     login_throttle.succeeded(store, user.email, ip)
     users.logged_in(store, user, ip)
@@ -155,7 +155,7 @@ def _complete(user: User, next_page: str | None):
     return redirect(safe_next(next_page))
 
 
-def _fresh_session() -> None:
+def fresh_session() -> None:
     """A new Flask session on each step of logging in, so that a session planted
     before (fixation) never becomes a logged-in one; the language choice stays."""
     language = session.get("lang")
