@@ -52,6 +52,7 @@ class Settings:
     smtp_password: str = ""
     mail_from: str = ""  # "Name <address>" every message is sent from
     mail_rate_per_minute: int = 0  # for the whole installation; 0: no limit
+    mail_connections: int = 2  # SMTP connections each worker sends over at once
     mail_max_attempts: int = 12  # temporary SMTP failures, retried with growing pauses
     # How long a worker may hold a message it took before others count it as dead.
     mail_lease_seconds: int = 120

@@ -16,10 +16,12 @@ mail already queued.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import smtplib
 import ssl
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import encoders
@@ -33,11 +35,11 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import attachments, consents, jobs, timeline
+from core import attachments, bulk, consents, jobs, timeline
 from core.db import utcnow
 from core.models import (
     Activity,
@@ -104,28 +106,24 @@ def queue(session: Session, drafts: list[Draft], actor=None) -> list[int]:
     for draft in drafts:
         draft.message_id = draft.message_id or new_message_id(settings)
     actor_id = getattr(actor, "id", None)
-    activity_ids = session.scalars(
-        insert(Activity).returning(Activity.id, sort_by_parameter_order=True),
-        [{"kind": "email_out", "event": "mail", "subject": d.subject[:300],
-          "body": d.text_body, "occurred_at": now, "created_at": now,
-          "created_by_id": actor_id, "data": _activity_data(d, "queued")} for d in drafts]).all()
-    links = [{"activity_id": a, "record_type": t, "record_id": i, "occurred_at": now}
-             for a, d in zip(activity_ids, drafts, strict=True)
-             for t, i in dict.fromkeys(d.about)]
-    if links:
-        session.execute(insert(ActivityLink), links)
-    ids = session.scalars(
-        insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
-        [{"message_id": d.message_id, "kind": d.kind, "purpose_key": d.purpose_key,
-          "mailing_id": d.mailing_id, "person_id": d.person_id, "case_id": d.case_id,
-          "activity_id": a, "to_address": d.to_address, "to_name": d.to_name[:300],
-          "subject": d.subject[:300], "text_body": d.text_body, "html_body": d.html_body,
-          "headers": d.headers, "attachments": list(d.attachments), "state": "queued",
-          "attempts": 0, "next_attempt_at": now, "claimed_by": "", "error": "",
-          "consent": {}, "created_at": now, "created_by_id": actor_id}
-         for a, d in zip(activity_ids, drafts, strict=True)]).all()
+    activity_ids = bulk.add_rows(session, Activity, [
+        {"kind": "email_out", "event": "mail", "subject": d.subject[:300],
+         "body": d.text_body, "occurred_at": now, "created_at": now,
+         "created_by_id": actor_id, "data": _activity_data(d, "queued")} for d in drafts])
+    bulk.add_rows(session, ActivityLink, [
+        {"activity_id": a, "record_type": t, "record_id": i, "occurred_at": now}
+        for a, d in zip(activity_ids, drafts, strict=True) for t, i in dict.fromkeys(d.about)])
+    ids = bulk.add_rows(session, OutboxMessage, [
+        {"message_id": d.message_id, "kind": d.kind, "purpose_key": d.purpose_key,
+         "mailing_id": d.mailing_id, "person_id": d.person_id, "case_id": d.case_id,
+         "activity_id": a, "to_address": d.to_address, "to_name": d.to_name[:300],
+         "subject": d.subject[:300], "text_body": d.text_body, "html_body": d.html_body,
+         "headers": d.headers, "attachments": list(d.attachments), "state": "queued",
+         "attempts": 0, "next_attempt_at": now, "claimed_by": "", "error": "",
+         "consent": {}, "created_at": now, "created_by_id": actor_id}
+        for a, d in zip(activity_ids, drafts, strict=True)])
     jobs.after_commit(session, lambda q: q.deliver())
-    return list(ids)
+    return ids
 
 
 def notify(session: Session, users: list, subject: str, body: str, about: list = (),
@@ -191,6 +189,26 @@ def deliver(rt, worker: str, limit: int | None = None) -> int:
     if not settings.smtp_host:
         return 0
     recover(rt)
+    # A rate-limited installation is not short of speed: one connection keeps count.
+    lanes = 1 if settings.mail_rate_per_minute else max(1, settings.mail_connections)
+    if lanes == 1:
+        handed = _lane(rt, worker, limit)
+    else:  # most of a message's time is waiting for the database and the mail server
+        shares = [None if limit is None else limit // lanes + (n < limit % lanes)
+                  for n in range(lanes)]
+        with ThreadPoolExecutor(lanes) as pool:
+            handed = sum(pool.map(
+                lambda n: contextvars.copy_context().run(
+                    _lane, rt, f"{worker}/{n + 1}", shares[n]), range(lanes)))
+    _schedule_next(rt)
+    for listener in AFTER_DELIVERY:
+        listener(rt)
+    return handed
+
+
+def _lane(rt, worker: str, limit: int | None) -> int:
+    """One SMTP connection's share of the work: batches until nothing is due, the
+    rate limit is reached or ``limit`` messages went."""
     handed = 0
     while limit is None or handed < limit:
         room = _room(rt)
@@ -201,9 +219,6 @@ def deliver(rt, worker: str, limit: int | None = None) -> int:
         if not ids:
             break
         handed += _send_batch(rt, worker, ids)
-    _schedule_next(rt)
-    for listener in AFTER_DELIVERY:
-        listener(rt)
     return handed
 
 
@@ -214,6 +229,7 @@ def claim(rt, worker: str, n: int) -> list[int]:
     taking more rows than asked for."""
     now = utcnow()
     with rt.session() as session, session.begin():
+        bulk.begin(session)  # on SQLite the write lock first: the read is then the claim
         ids = list(session.scalars(
             select(OutboxMessage.id)
             .where(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at <= now)
@@ -247,6 +263,10 @@ def _send_batch(rt, worker: str, ids: list[int]) -> int:
                 OutboxMessage.id.in_(ids), OutboxMessage.state == "claimed",
                 OutboxMessage.claimed_by == worker).order_by(OutboxMessage.id)))
             standing = _standing(session, messages)
+            # Held for the batch: the session keeps loaded rows only while referenced.
+            session.info["timeline_entries"] = session.scalars(
+                select(Activity).options(_ACTIVITY_DATA).where(Activity.id.in_(
+                    [m.activity_id for m in messages if m.activity_id]))).all()
             for n, message in enumerate(messages):
                 try:
                     handed += _send_one(rt, session, conn, worker, message,
@@ -406,10 +426,16 @@ def _settle_unknown(session: Session, message: OutboxMessage, error: str) -> Non
 
 
 def _record(session: Session, message: OutboxMessage) -> None:
-    """The message's state on the recipients' timelines."""
-    if message.activity_id is not None:
-        session.execute(update(Activity).where(Activity.id == message.activity_id).values(
-            data=_activity_data(message, message.state, message.error, message.consent)))
+    """The message's state on the recipients' timelines, written with the message's
+    own next change (a batch reads its entries beforehand)."""
+    activity = session.get(Activity, message.activity_id, options=[_ACTIVITY_DATA]) \
+        if message.activity_id is not None else None
+    if activity is not None:
+        activity.data = _activity_data(message, message.state, message.error,
+                                       message.consent)
+
+
+_ACTIVITY_DATA = load_only(Activity.id, Activity.data)
 
 
 def recover(rt, now: datetime | None = None) -> int:

@@ -21,7 +21,7 @@ from core import timeline as timelines
 from core.db import utcnow
 from core.documents import Template
 from core.errors import ValidationError
-from core.models import Mailing, Organisation, OutboxMessage, Person, User
+from core.models import Activity, Mailing, Organisation, OutboxMessage, Person, User
 from mail_helpers import EVIDENCE, newsletter_audience
 
 
@@ -219,6 +219,9 @@ def test_a_ten_thousand_recipient_mailing_reaches_everyone_once(database_url, rt
     with rt.session() as s:
         stats = mailing.stats(s, s.get(Mailing, mailing_id))
         assert stats["sent"] == 10_000 and stats["recipients"] == 10_000
+        # each person's timeline entry says their message went
+        states = s.scalars(select(Activity.data).where(Activity.kind == "email_out")).all()
+        assert len(states) == 10_000 and {d["state"] for d in states} == {"sent"}
 
 
 def test_staff_notifications_go_to_active_accounts_and_onto_the_timeline(rt, made,
