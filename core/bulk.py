@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from core import audit, events, permissions
@@ -224,23 +224,20 @@ def _defaults(table) -> dict:
 def add_rows(session: Session, model: type, rows: list[dict]) -> list[int]:
     """Write plain rows of one table (no veto, no trail: the outbox, the timeline) in
     bulk, with the columns' defaults; their ids, in order (none for a table without an
-    ``id``). On PostgreSQL the ids are taken first and the rows copied in, because
-    psycopg parses a multi-row INSERT's text anew each time, which cost more than the
-    writing itself."""
+    ``id``). The ids are handed out first (``IdBlock``, under SQLite's write lock) so
+    that the rows go in without RETURNING: by COPY on PostgreSQL, where psycopg would
+    otherwise parse a multi-row INSERT's text anew each time, and by the driver's own
+    loop on SQLite."""
     if not rows:
         return []
     table = model.__table__
     defaults = _defaults(table)
     rows = [{**defaults, **row} for row in rows]
-    numbered = "id" in table.c
-    if session.get_bind().dialect.name != "postgresql":
-        if not numbered:
-            session.execute(insert(model), rows)
-            return []
-        return list(session.scalars(
-            insert(model).returning(model.id, sort_by_parameter_order=True), rows))
-    ids = IdBlock(session, model)._reserve(len(rows)) if numbered else []
-    if numbered:
+    ids = []
+    if "id" in table.c:
+        begin(session)
+        block = IdBlock(session, model)
+        ids = [block.take(len(rows)) for _ in rows]
         for id_, row in zip(ids, rows, strict=True):
             row["id"] = id_
     _insert(session, table, rows)
