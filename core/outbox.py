@@ -63,6 +63,7 @@ timeline.EVENT_LABELS.update({"mail": _l("E-mail")})
 STATE_LABELS = {"queued": _l("queued"), "claimed": _l("being sent"),
                 "sending": _l("being sent"), "sent": _l("sent"), "failed": _l("failed"),
                 "uncertain": _l("uncertain"), "skipped": _l("not sent")}
+timeline.STATE_LABELS["mail"] = STATE_LABELS
 
 
 # Called with the runtime after each round of delivery (a mailing marks itself sent).

@@ -41,8 +41,18 @@ EVENT_LABELS = {
 }
 
 
+# Entries whose state moves on after they are written (a message: queued, then sent or
+# failed): event -> {state: label}. The state is kept in the entry's data.
+STATE_LABELS: dict[str, dict] = {}
+
+
 def label(activity: Activity) -> str:
-    """How the kind of an activity (or a system event's name) is shown."""
+    """How the kind of an activity (or a system event's name) is shown, with its state
+    for an entry that has one ("E-mail: failed")."""
+    if activity.event in STATE_LABELS:
+        state = (activity.data or {}).get("state", "")
+        return _("%(what)s: %(state)s", what=EVENT_LABELS[activity.event],
+                 state=STATE_LABELS[activity.event].get(state, state))
     if activity.kind == "system" and activity.event in EVENT_LABELS:
         return str(EVENT_LABELS[activity.event])
     return str(KIND_LABELS.get(activity.kind, activity.kind))

@@ -155,6 +155,11 @@ def test_smtp_refusals_fail_for_good_or_retry_later(rt, made, kartoteka_smtp):
     later = found["bogdan@example.org"]
     assert later.state == "queued" and later.attempts == 1
     assert later.next_attempt_at > utcnow() + timedelta(seconds=30)
+    with rt.session() as s:  # each person's timeline says what became of their message
+        for name, state in (("Anna", "failed"), ("Bogdan", "queued")):
+            entry = next(a for a in timelines.timeline(s, s.get(Person, made[name]))
+                         if a.kind == "email_out")
+            assert timelines.label(entry) == f"E-mail: {state}"
 
 
 def test_service_mail_caught_in_the_hand_over_is_resent_with_its_message_id(rt, made,
@@ -199,6 +204,7 @@ def test_unsubscribe_list_import_withdraws_and_suppresses(rt, made):
         assert unsubscribe.is_suppressed(s, "new@example.org")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_a_ten_thousand_recipient_mailing_reaches_everyone_once(database_url, rt, made,
                                                                kartoteka_smtp):

@@ -130,6 +130,8 @@ def test_send_now_reaches_consenting_people_and_the_job_reports_done(app, client
     assert job["result"]["queued"] == 1
     assert client.get(f"/jobs/{found.job_id}").status_code == 200
     assert "Mailing: Zaproszenie" in text(client.get("/jobs/"))
+    card = text(client.get(f"/people/{made['Anna']}"))
+    assert '<span class="kind">E-mail: sent</span>' in card  # the delivery, on her timeline
     # sent once: a second press refuses
     again = client.post(f"/mailings/{mailing_id}/send", follow_redirects=True)
     assert "already sent" in text(again)
