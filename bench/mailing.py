@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -54,17 +53,20 @@ print(json.dumps({"sent": first + rest, "seconds": took,
 
 
 def queue(database_url: str, instance: Path, recipients: int) -> dict:
-    env = {"KARTOTEKA_DATABASE_URL": database_url, "KARTOTEKA_INSTANCE_PATH": str(instance)}
+    """Make the people, then prepare the mailing with one worker and again with two."""
+    env = {**os.environ, "KARTOTEKA_DATABASE_URL": database_url,
+           "KARTOTEKA_INSTANCE_PATH": str(instance), "KARTOTEKA_SMTP_HOST": ""}
     subprocess.run([sys.executable, "-c", "from core.cli import main; main()", "db",
-                    "upgrade"], env={**os.environ, **env}, check=True, capture_output=True)
-    from core import consents, documents, mailing, segments, users
+                    "upgrade"], env=env, check=True, capture_output=True)
+    from core import consents, documents, segments, users
     from core.documents import Template
-    from core.models import Mailing
     from core.testing import add_people
     from core.web import create_app
 
+    # The queue of jobs is the installation's own (a SQLite file in the instance folder),
+    # worked off by real worker processes, as `make run` does.
     app = create_app({"database_url": database_url, "instance_path": str(instance),
-                      "jobs_url": "immediate", "smtp_host": ""})
+                      "smtp_host": ""})
     rt = app.extensions["kartoteka"]
     with app.test_request_context():
         with rt.session() as s, s.begin():
@@ -82,21 +84,59 @@ def queue(database_url: str, instance: Path, recipients: int) -> dict:
             segment = segments.save(s, "Wszyscy", "person",
                                     {"field": "last_name", "op": "eq", "value": "Testowa"},
                                     admin)
-            made = mailing.create(s, {"name": "Zaproszenie", "template": "bench.letter",
-                                      "purpose": "newsletter", "audience": "segment",
-                                      "segment_id": segment.id}, admin)
+        found = {"recipients": recipients}
+        for workers in (1, 2):
+            found[f"workers_{workers}"] = prepare(rt, env, admin.id, segment.id, workers)
+    rt.engine.dispose()
+    return found
+
+
+def prepare(rt, env: dict, admin_id: int, segment_id: int, workers: int) -> dict:
+    """Time one mailing from "send" until every message is in the outbox, prepared by
+    ``workers`` worker processes (two threads each, as `kartoteka worker` runs)."""
+    from core import mailing
+    from core.models import Mailing, User
+
+    logs = [Path(env["KARTOTEKA_INSTANCE_PATH"]) / f"worker-{workers}-{n}.log"
+            for n in range(workers)]
+    procs = [subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()",
+                               "worker"], env={**env, "PYTHONUNBUFFERED": "1"},
+                              stdout=log.open("w"), stderr=subprocess.STDOUT)
+             for log in logs]
+    try:
+        while not all("Kartoteka worker" in log.read_text() for log in logs):
+            time.sleep(0.1)  # started: each says so once its queue is open
+        with rt.session() as s, s.begin():
+            admin = s.get(User, admin_id)
+            made = mailing.create(s, {"name": f"Zaproszenie {workers}",
+                                      "template": "bench.letter", "purpose": "newsletter",
+                                      "audience": "segment", "segment_id": segment_id}, admin)
         start = time.perf_counter()
         with rt.session() as s, s.begin():
-            mailing.send(s, s.get(Mailing, made.id), s.get(type(admin), admin.id))
+            mailing.send(s, s.get(Mailing, made.id), s.get(User, admin_id))
+        while True:
+            with rt.session() as s:
+                if s.get(Mailing, made.id).state != "queuing":
+                    break
+            time.sleep(0.1)
         took = time.perf_counter() - start
         with rt.session() as s:
-            stats = mailing.stats(s, s.get(Mailing, made.id))
-    rt.engine.dispose()
-    return {"recipients": recipients, "queued": stats.get("queued", 0),
-            "queue_seconds": round(took, 1),
-            "queued_per_second": round(stats.get("queued", 0) / took),
-            "queue_peak_rss_mib": round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+            queued = mailing.stats(s, s.get(Mailing, made.id)).get("queued", 0)
+        rss = [_rss_mib(proc.pid) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+    return {"queued": queued, "seconds": round(took, 1),
+            "per_second": round(queued / took), "worker_rss_mib": rss}
+
+
+def _rss_mib(pid: int) -> int:
+    """A worker's resident memory now (its peak is not readable from outside)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0
 
 
 def deliver(database_url: str, instance: Path, workers: int, each: int, port: int) -> dict:

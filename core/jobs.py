@@ -26,7 +26,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import events
+from core import bulk, events
 from core.db import utcnow
 from core.errors import StartupError
 from core.models import Job
@@ -147,6 +147,11 @@ class Progress:
         self.done += n
         self._write()
 
+    def reached(self, done: int) -> None:
+        """How far the work has come in all (counted elsewhere, such as by parts)."""
+        self.done = done
+        self._write()
+
     def _write(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._written < REPORT_EVERY:
@@ -162,6 +167,7 @@ class Progress:
 def run(rt, job_id: int) -> None:
     """Run one job (the queue's task); a failure is retried later, then marked."""
     with rt.session() as session, session.begin():
+        bulk.begin(session)  # on SQLite too, one worker at a time reads and takes it
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.state in ("done", "failed"):
             return

@@ -10,6 +10,7 @@ person), so a retried job carries on where the last attempt stopped.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,16 +42,20 @@ from core.models import (
     Case,
     CasePerson,
     DocumentTemplate,
+    Job,
     Mailing,
     OutboxMessage,
     Person,
     Segment,
     Suppression,
+    User,
 )
 from core.models.mailing import AUDIENCES
 from core.models.outbox import KINDS
 
 PAGE = 500
+PART = 10_000  # people a preparing job takes on: the parts of a large mailing are shared
+WAIT_SECONDS = 0.5  # between looks at the parts other workers are preparing
 MAX_PEOPLE = 10_000  # a hand-picked list
 PERMISSION = "core.send_mailings"
 
@@ -221,9 +226,13 @@ def reach(session: Session, mailing: Mailing, actor=None) -> Reach:
     return Reach(total, total - sum(left.values()), left)
 
 
-def _pages(session: Session, mailing: Mailing, actor, after: int = 0):
-    """The audience, PAGE people at a time, with their contacts loaded."""
+def _pages(session: Session, mailing: Mailing, actor, after: int = 0,
+           upto: int | None = None):
+    """The audience (with ids above ``after`` and up to ``upto``), PAGE people at a
+    time, with their contacts loaded."""
     base = audience(session, mailing, actor).options(selectinload(Person.contacts))
+    if upto is not None:
+        base = base.where(Person.id <= upto)
     while True:
         page = list(session.scalars(base.where(Person.id > after).limit(PAGE)))
         if not page:
@@ -393,22 +402,97 @@ def cancel(session: Session, mailing: Mailing, actor) -> int:
 
 @jobs.handler("mailing.queue")
 def _queue_job(rt, job, progress) -> dict:
-    """Write each recipient's message to the outbox (the job behind ``send``)."""
-    from core.models import User
+    """Prepare the mailing (the job behind ``send``). The audience is cut into parts of
+    PART people, each a job of its own that any worker may take, so that several
+    workers share a large mailing; this job takes the parts nobody has, waits for the
+    rest, then hands the mailing over to delivery."""
+    with rt.session() as session:
+        mailing = session.get(Mailing, job.params["mailing_id"])
+        if mailing is None or mailing.state == "cancelled":
+            return {"queued": 0}
+        parts = job.params.get("parts")  # a retry finds the parts it made before
+        if parts is None:
+            parts = _cut(session, job, mailing, progress)
+        else:
+            progress.set_total(job.total or 0)
+    results = _work_off(rt, parts, progress)
+    return _handed_over(rt, job, results)
 
+
+def _cut(session: Session, job, mailing: Mailing, progress) -> list[int]:
+    """The part jobs of the mailing's audience, noted on ``job``; queued at the commit."""
+    actor = session.get(User, job.params.get("actor_id") or 0)
+    ids = list(session.scalars(audience(session, mailing, actor).with_only_columns(
+        Person.id)))
+    progress.set_total(len(ids))
+    tops = ids[PART - 1::PART]
+    if ids and (not tops or tops[-1] != ids[-1]):
+        tops.append(ids[-1])
+    parts = [jobs.start(session, "mailing.queue_part",
+                        _("Mailing: %(name)s, part %(n)d of %(of)d", name=mailing.name,
+                          n=n + 1, of=len(tops)),
+                        {"mailing_id": mailing.id, "actor_id": job.params.get("actor_id"),
+                         "after": after, "upto": upto}, actor,
+                        total=None).id
+             for n, (after, upto) in enumerate(zip([0, *tops[:-1]], tops, strict=True))]
+    noted = session.get(Job, job.id)
+    noted.params = {**noted.params, "parts": parts}
+    session.commit()
+    return parts
+
+
+def _work_off(rt, parts: list[int], progress) -> list[dict]:
+    """Run each part no worker is running, until every part is done; their results."""
+    while True:
+        for part in parts:
+            jobs.run(rt, part)  # returns at once if done, failed or another worker's
+        with rt.session() as session:
+            rows = session.execute(select(Job.state, Job.done, Job.result, Job.error)
+                                   .where(Job.id.in_(parts))).all()
+        progress.reached(sum(r.done or 0 for r in rows))
+        failed = [r.error for r in rows if r.state == "failed"]
+        if failed:
+            raise RuntimeError(failed[0])
+        if all(r.state == "done" for r in rows):
+            return [r.result or {} for r in rows]
+        time.sleep(WAIT_SECONDS)
+
+
+def _handed_over(rt, job, results: list[dict]) -> dict:
+    """Every part written: the mailing goes to delivery, with who was left out."""
+    left = {"no_address": 0, "no_consent": 0, "suppressed": 0}
+    for result in results:
+        for reason, count in (result.get("left_out") or {}).items():
+            left[reason] = left.get(reason, 0) + count
     with rt.session() as session:
         mailing = session.get(Mailing, job.params["mailing_id"])
         actor = session.get(User, job.params.get("actor_id") or 0)
-        if mailing is None or mailing.state == "cancelled":
-            return {"queued": 0}
-        progress.set_total(session.scalar(select(func.count()).select_from(
-            audience(session, mailing, actor).subquery())))
-        done = set(session.scalars(select(OutboxMessage.person_id).where(
-            OutboxMessage.mailing_id == mailing.id)))
+        if mailing.state != "cancelled":
+            mailing.state = "active" if mailing.recurring else "sending"
+            mailing.left_out = left
+        audit.write(session, mailing, "update", {"state": ("queuing", mailing.state)}, actor)
+        jobs.after_commit(session, lambda q: q.deliver())  # and so marked done when all went
+        session.commit()
+    return {"queued": sum(r.get("queued", 0) for r in results), "left_out": left}
+
+
+@jobs.handler("mailing.queue_part")
+def _queue_part(rt, job, progress) -> dict:
+    """Write the messages of one part of a mailing's audience to the outbox; a person
+    whose message is already there (an earlier attempt) is not written again."""
+    params = job.params
+    with rt.session() as session:
+        mailing = session.get(Mailing, params["mailing_id"])
+        actor = session.get(User, params.get("actor_id") or 0)
         left = {"no_address": 0, "no_consent": 0, "suppressed": 0}
+        if mailing is None or mailing.state == "cancelled":
+            return {"queued": 0, "left_out": left}
+        done = set(session.scalars(select(OutboxMessage.person_id).where(
+            OutboxMessage.mailing_id == mailing.id, OutboxMessage.person_id > params["after"],
+            OutboxMessage.person_id <= params["upto"])))
         queued = 0
         letter = Letter(session, rt, mailing, actor)
-        for page in _pages(session, mailing, actor):
+        for page in _pages(session, mailing, actor, params["after"], params["upto"]):
             drafts = []
             about = outbox.about_people(session, [p.id for p in page])
             for person, address, reason in _sort(session, mailing, page):
@@ -420,13 +504,6 @@ def _queue_job(rt, job, progress) -> dict:
             queued += len(outbox.queue(session, drafts, actor))
             session.commit()
             progress.advance(len(page))
-        mailing = session.get(Mailing, mailing.id)
-        if mailing.state != "cancelled":
-            mailing.state = "active" if mailing.recurring else "sending"
-            mailing.left_out = left
-        audit.write(session, mailing, "update", {"state": ("queuing", mailing.state)}, actor)
-        jobs.after_commit(session, lambda q: q.deliver())  # and so marked done when all went
-        session.commit()
     return {"queued": queued, "left_out": left}
 
 
@@ -476,8 +553,6 @@ def repeat_recurring(rt, now: datetime | None = None) -> int:
 
 def _start_due(rt, condition) -> int:
     """Start the mailings that meet ``condition``, on behalf of whoever wrote them."""
-    from core.models import User
-
     with rt.session() as session:
         due = list(session.scalars(select(Mailing).where(condition)
                                    .with_for_update(skip_locked=True)))

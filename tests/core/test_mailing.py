@@ -4,11 +4,12 @@ unsubscribe link works with one click, and SMTP answers are honoured."""
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import (
     consents,
     documents,
+    jobs,
     mailing,
     memberships,
     organisations,
@@ -21,7 +22,7 @@ from core import timeline as timelines
 from core.db import utcnow
 from core.documents import Template
 from core.errors import ValidationError
-from core.models import Activity, Mailing, Organisation, OutboxMessage, Person, User
+from core.models import Activity, Job, Mailing, Organisation, OutboxMessage, Person, User
 from mail_helpers import EVIDENCE, newsletter_audience
 
 
@@ -228,6 +229,39 @@ def test_a_ten_thousand_recipient_mailing_reaches_everyone_once(database_url, rt
         # each person's timeline entry says their message went
         states = s.scalars(select(Activity.data).where(Activity.kind == "email_out")).all()
         assert len(states) == 10_000 and {d["state"] for d in states} == {"sent"}
+
+
+def test_a_large_mailing_is_prepared_in_parts_that_any_worker_may_take(rt, made,
+                                                                      kartoteka_smtp,
+                                                                      monkeypatch):
+    from core.testing import add_people
+
+    monkeypatch.setattr(mailing, "PART", 2)
+    with rt.session() as s, s.begin():
+        add_people(s, 4, consent_to="newsletter", start=100)
+    ids = [made["Anna"], made["Bogdan"], made["Cezary"]]
+    with rt.session() as s:
+        ids += list(s.scalars(select(Person.id).where(Person.last_name == "Testowa")))
+    mailing_id = new_mailing(rt, made, person_ids=ids)
+    send(rt, made, mailing_id)
+    arrived = kartoteka_smtp.recipients
+    assert len(arrived) == 5 == len(set(arrived))  # Anna and the four, once each
+    with rt.session() as s:
+        found = s.get(Mailing, mailing_id)
+        parent = s.get(Job, found.job_id)
+        parts = [s.get(Job, n) for n in parent.params["parts"]]
+        assert [p.title for p in parts] == [f"Mailing: Zaproszenie, part {n} of 4"
+                                            for n in (1, 2, 3, 4)]
+        assert all(p.state == "done" for p in parts) and parent.state == "done"
+        assert parent.result["queued"] == 5 and parent.done == parent.total == 7
+        assert found.left_out == {"no_address": 0, "no_consent": 1, "suppressed": 1}
+    # a part run again (its worker died after writing) writes nobody twice
+    with rt.session() as s, s.begin():
+        s.get(Job, parts[0].id).state = "queued"
+    jobs.run(rt, parts[0].id)
+    with rt.session() as s:
+        assert s.get(Job, parts[0].id).result["queued"] == 0
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 5
 
 
 def test_staff_notifications_go_to_active_accounts_and_onto_the_timeline(rt, made,
