@@ -10,7 +10,8 @@ in one of the user's teams does) or all. A user's level is the highest any of th
 roles gives. ``scope`` turns it into a SQL condition, which ``records.visible`` applies
 to every list, search, count, export and API query; ``require`` checks a write before
 anything is written. Administrators reach everything; a portal account reaches only
-its own organisation.
+its own organisation, and only a portal administrator changes anything there: its
+people and their memberships (``_portal_require``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class Grants:
     teammates: tuple[int, ...] = ()  # users sharing a team with this one, itself included
     teams: tuple[int, ...] = ()
     portal_organisation: int | None = None
+    portal_admin: bool = False  # a portal account that keeps its organisation's people
     # Permission keys an API token is limited to; None: the user's own.
     token_scopes: frozenset[str] | None = field(default=None)
 
@@ -153,7 +155,8 @@ def _load(session: Session | None, user) -> Grants:
     if user.is_admin:
         return Grants(user_id=user.id, admin=True)
     if getattr(user, "kind", "staff") == "portal":
-        return Grants(user_id=user.id, portal_organisation=user.organisation_id or 0)
+        return Grants(user_id=user.id, portal_organisation=user.organisation_id or 0,
+                      portal_admin=bool(user.portal_admin))
     if session is None:
         raise RuntimeError("The actor is not attached to a database session.")
     from core.models import Role, RoleAccess, RolePermission, TeamMember, UserRole
@@ -262,10 +265,13 @@ def require(session: Session, actor, record, action: str, changes: dict | None =
     """
     model = type(record)
     found = grants(actor, session)
-    if found.admin or not is_scoped(model):
+    if found.admin:
         return
     if found.portal_organisation is not None:
-        raise Forbidden(_("A portal account cannot change this record."))
+        _portal_require(session, found, record, action, changes)
+        return
+    if not is_scoped(model):
+        return
     reach = found.level(model.record_type, action)
     if reach == "none":
         raise Forbidden(_("You may not do this with this record."))
@@ -294,3 +300,97 @@ def _check_owners(record, found: Grants, reach: str, changes: dict | None) -> No
             errors[column] = _("You may not give this record to that person.")
     if errors:
         raise ValidationError(errors)
+
+
+# -- What a portal account may change ------------------------------------------------------
+
+# A portal administrator keeps its organisation's people: their names and contact data,
+# and their memberships there (which also move the organisation's card). Staff fields
+# (owner, notes, PESEL, custom fields) and everything else stay the staff's.
+PORTAL_PERSON_CHANGES = frozenset({"first_name", "last_name", "name_key", "emails", "phones",
+                                   "addresses", "memberships"})
+PORTAL_ORGANISATION_CHANGES = frozenset({"memberships"})
+PORTAL_MEMBERSHIP_CHANGES = frozenset({"end_date"})
+# Columns a new record has whoever creates it.
+_BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "created_by_id", "updated_by_id",
+                          "version"})
+# session.info key: people a portal account created in the open transaction, with the
+# organisation each must have joined by the commit.
+PORTAL_NEW_PEOPLE = "kartoteka_portal_new_people"
+
+
+def _portal_require(session: Session, found: Grants, record, action: str,
+                    changes: dict | None) -> None:
+    """A portal administrator adds and edits its organisation's people and starts and
+    ends their memberships there; nothing else is changed by a portal account. Records
+    of another organisation are refused here as well, though pages never find them."""
+    from core.models import Membership, Organisation, OrgUnit, Person
+
+    model = type(record)
+    if model not in (Membership, OrgUnit) and not is_scoped(model):
+        return  # its own account, the events on timelines: as for anyone
+    org = found.portal_organisation
+    if found.portal_admin:
+        if model is Person and action == "create" and _portal_new_person(record):
+            session.info.setdefault(PORTAL_NEW_PEOPLE, []).append((record, org))
+            return
+        if model is Person and action == "edit" and _only(changes, PORTAL_PERSON_CHANGES) \
+                and _within(session, record, _portal_scope(Person, org)):
+            return
+        if model is Organisation and action == "edit" and record.id == org \
+                and _only(changes, PORTAL_ORGANISATION_CHANGES):
+            return
+        if model is Membership and record.organisation_id == org \
+                and _portal_membership(session, record, action, changes, org):
+            return
+    raise Forbidden(_("A portal account cannot change this record."))
+
+
+def _only(changes: dict | None, allowed: frozenset[str]) -> bool:
+    """Something changes, and only what ``allowed`` names (an empty change is a check
+    made before work on the record, such as making a document: not the portal's)."""
+    return bool(changes) and set(changes) <= allowed
+
+
+def _portal_new_person(person) -> bool:
+    from sqlalchemy import inspect
+
+    given = {a.key for a in inspect(type(person)).column_attrs
+             if getattr(person, a.key) not in (None, "", {}, [])}
+    return given - _BOOKKEEPING <= PORTAL_PERSON_CHANGES
+
+
+def _portal_membership(session: Session, membership, action: str, changes: dict | None,
+                       org: int) -> bool:
+    """Ending one of the organisation's memberships; starting one for someone already
+    the organisation's (or just added by this account), never pulling in a stranger."""
+    from core.models import Person
+
+    if action == "edit":
+        return _only(changes, PORTAL_MEMBERSHIP_CHANGES)
+    if action != "create":
+        return False
+    new = session.info.get(PORTAL_NEW_PEOPLE, [])
+    return any(person.id == membership.person_id for person, _org in new) or \
+        session.scalar(select(Person.id).where(Person.id == membership.person_id,
+                                               _portal_scope(Person, org))) is not None
+
+
+@event.listens_for(Session, "before_commit")
+def _portal_people_belong(session: Session) -> None:
+    """A person a portal account adds must have joined its organisation by the commit:
+    else it would be nobody's, out of the account's sight (an API call alone)."""
+    from core.models import Membership
+
+    for person, org in session.info.get(PORTAL_NEW_PEOPLE, []):
+        joined = select(Membership.id).where(Membership.person_id == person.id,
+                                             Membership.organisation_id == org)
+        if person.id is None or session.scalar(joined) is None:
+            raise Forbidden(_("A portal account cannot change this record."))
+    session.info.pop(PORTAL_NEW_PEOPLE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_portal_people(session: Session, transaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: the list was this one's
+        session.info.pop(PORTAL_NEW_PEOPLE, None)

@@ -103,7 +103,8 @@ def update(session: Session, record, values: dict, actor=None, expected_version=
     changes = {**own, **(related or {})}
     if not changes:
         return record
-    permissions.require(session, actor, record, WRITE_ACTIONS.get(action, "edit"), own)
+    # With the owned rows: what a portal administrator may change depends on them.
+    permissions.require(session, actor, record, WRITE_ACTIONS.get(action, "edit"), changes)
     events.before_save(session, record, changes, actor)
     for key, (_old, new) in own.items():
         setattr(record, key, new)

@@ -45,6 +45,8 @@ def create_user(session: Session, email: str, password: str, full_name: str = ""
     short = too_short(password)
     if short:
         errors["password"] = short
+    if portal_of is not None and person is not None and not _member(session, person, portal_of):
+        errors["person_id"] = _("Choose a person who belongs to this organisation.")
     if errors:
         raise ValidationError(errors)
     user = User(email=email, full_name=full_name.strip(), is_admin=is_admin and not portal_of,
@@ -59,6 +61,16 @@ def create_user(session: Session, email: str, password: str, full_name: str = ""
     records.create(session, user, actor, related={"roles": (None, keys)})
     role_service.assign(session, user, keys, actor, audited=False)
     return user
+
+
+def _member(session: Session, person, organisation) -> bool:
+    """Whether ``person`` is (or was) a member of ``organisation``: a portal account
+    stands only for someone its organisation's portal can see."""
+    from core.models import Membership
+
+    return session.scalar(select(Membership.id).where(
+        Membership.person_id == person.id, Membership.organisation_id == organisation.id)
+        .limit(1)) is not None
 
 
 def too_short(password: str) -> str | None:

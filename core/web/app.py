@@ -33,6 +33,7 @@ from core.web import (
     organisations,
     password_reset,
     people,
+    portal,
     privacy,
     processes,
     roles,
@@ -79,14 +80,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             i18n.compile_translations(settings.instance / "translations")),
     )
     app.config.update({k: v for k, v in overrides.items() if k.lower() not in setting_names})
-    app.extensions["kartoteka"] = rt
-    # Jobs run in this process (immediate mode, the worker) see the app as requests do.
-    rt.jobs.bind(rt, context=app.test_request_context)
+    attach(app, rt)
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.current_locale)
     auth.login_manager.init_app(app)
-    app.jinja_env.globals.update(term=term, term_adj=term_adj, plugins=rt.host.plugins,
+    app.jinja_env.globals.update(term=term, term_adj=term_adj,
                                  current_locale=i18n.current_locale,
                                  activity_label=timeline.label,
                                  activity_kinds=timeline.KIND_LABELS,
@@ -100,7 +99,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                       people.bp, admin.bp, attachments.bp, calendar_feed.bp, calendar.bp,
                       tasks.bp, search.bp, segments.bp, imports.bp, terms.bp, fields_bp,
                       account.bp, roles.bp, users.bp, cases.bp, processes.bp, documents.bp,
-                      mailings.bp, jobs.bp):
+                      mailings.bp, jobs.bp, portal.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)
@@ -116,6 +115,16 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
                            f"{exc.plugin}") from exc
     return app
+
+
+def attach(app: Flask, rt: runtime.Runtime) -> None:
+    """Make ``rt`` the installation ``app`` runs. All that the app holds of its runtime is
+    set here: the test suite gives an app built without plugins a fresh runtime for each
+    test (``core.testing``) instead of building it again."""
+    app.extensions["kartoteka"] = rt
+    # Jobs run in this process (immediate mode, the worker) see the app as requests do.
+    rt.jobs.bind(rt, context=app.test_request_context)
+    app.jinja_env.globals["plugins"] = rt.host.plugins
 
 
 def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
@@ -168,13 +177,15 @@ PORTAL_BLUEPRINTS = {"auth", "password_reset", "account", "health", "portal", "u
 def _staff_pages_only_for_staff():
     """A portal account never reaches a staff page or the staff API: they do not exist
     for it (404), whatever the URL."""
-    from flask import abort, request
+    from flask import abort, redirect, request, url_for
     from flask_login import current_user
 
     if request.endpoint == "static" or request.path.startswith("/api/"):
         return None
     if current_user.is_authenticated and current_user.is_portal \
             and request.blueprint not in PORTAL_BLUEPRINTS:
+        if request.endpoint == "home.index":  # the site's front door leads to its own
+            return redirect(url_for("portal.index"))
         abort(404)
     return None
 

@@ -73,6 +73,13 @@ def download(attachment_id: int):
     if attachment is None or attachment.deleted_at is not None:
         abort(404)
     _record_or_404(attachment.record_type, attachment.record_id, include_deleted=True)
+    return send_attachment(attachment)
+
+
+def send_attachment(attachment: Attachment):
+    """The file as a download, never shown in the browser; a file gone missing is 404."""
+    if attachment is None or attachment.deleted_at is not None:
+        abort(404)
     path = attachments.path_of(_settings(), attachment)
     if not path.is_file():
         current_app.logger.error("attachment %s: file %s is missing", attachment.id, path)

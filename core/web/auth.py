@@ -198,4 +198,5 @@ def safe_next(target: str | None) -> str:
         if (not parts.netloc or parts.netloc == request.host) and parts.path.startswith("/") \
                 and not parts.path.startswith("//"):
             return parts.path + (f"?{parts.query}" if parts.query else "")
-    return url_for("home.index")
+    portal = current_user.is_authenticated and current_user.is_portal
+    return url_for("portal.index" if portal else "home.index")

@@ -1,5 +1,5 @@
 """Administrators' account pages: staff accounts, their roles and teams, switching an
-account off and on, and the teams themselves."""
+account off and on, the teams themselves, and the portal accounts of organisations."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import roles, teams, users
+from core import memberships, records, roles, teams, users
 from core.errors import ValidationError
-from core.models import User
+from core.models import Organisation, Person, User
 from core.web.admin import permission_required
 from core.web.db import db
 from core.web.forms import form_id, optional_int
@@ -31,7 +31,7 @@ def index():
                                      for u in accounts},
                            role_names={r.key: r.name for r in roles.all_roles(session)},
                            names={u.id: u.full_name or u.email for u in accounts},
-                           team_errors={}, team_name="")
+                           team_errors={}, team_name="", portal=_portal_accounts())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -95,7 +95,7 @@ def edit(user_id: int):
 def set_active(user_id: int):
     """Switch an account off (its sessions and tokens stop at once) or on again."""
     session = db()
-    account = _account(user_id)
+    account = _account(user_id, ("staff", "portal"))
     if account.id == current_user.id:
         flash(_("You cannot switch off your own account."), "error")
         return redirect(url_for("users.edit", user_id=user_id))
@@ -127,11 +127,77 @@ def new_team():
     return redirect(url_for("users.index"))
 
 
-def _account(user_id: int) -> User:
+def _account(user_id: int, kinds: tuple[str, ...] = ("staff",)) -> User:
     account = db().get(User, user_id)
-    if account is None or account.kind != "staff":
+    if account is None or account.kind not in kinds:
         abort(404)
     return account
+
+
+def _portal_accounts() -> list[tuple[User, str, str]]:
+    """Portal accounts with the names of their organisation and person."""
+    rows = db().execute(
+        select(User, Organisation.name, Person.first_name, Person.last_name)
+        .join(Organisation, Organisation.id == User.organisation_id)
+        .outerjoin(Person, Person.id == User.person_id)
+        .where(User.kind == "portal").order_by(Organisation.name_key, User.email)).all()
+    return [(u, org, f"{first or ''} {last or ''}".strip()) for u, org, first, last in rows]
+
+
+@bp.route("/portal/new", methods=["GET", "POST"])
+@manage
+def new_portal():
+    """A portal account for one organisation: chosen first, so that the person it
+    stands for is chosen among that organisation's people."""
+    session, errors = db(), {}
+    organisation = records.get(session, Organisation,
+                               form_id(request.values.get("organisation_id")) or 0,
+                               current_user)
+    values = {"email": "", "full_name": "", "person_id": None, "portal_admin": False}
+    if organisation is not None and request.method == "POST":
+        values = {"email": request.form.get("email", ""),
+                  "full_name": request.form.get("full_name", ""),
+                  "person_id": form_id(request.form.get("person_id")),
+                  "portal_admin": request.form.get("portal_admin") == "1"}
+        try:
+            user = users.create_user(
+                session, values["email"], request.form.get("password", ""),
+                values["full_name"], actor=current_user, portal_of=organisation,
+                person=_chosen_person(values["person_id"]),
+                portal_admin=values["portal_admin"])
+            session.commit()
+        except ValidationError as exc:
+            session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Portal account %(email)s created for %(organisation)s; give its owner "
+                    "the password you chose.", email=user.email, organisation=organisation.name))
+            return redirect(url_for("users.index"))
+    return render_template("core/admin/portal_form.html", organisation=organisation,
+                           values=values, errors=errors, **_portal_choices(organisation))
+
+
+def _chosen_person(person_id: int | None) -> Person | None:
+    if person_id is None:
+        return None
+    person = records.get(db(), Person, person_id, current_user)
+    if person is None:
+        raise ValidationError({"person_id": _("Choose a person from the list.")})
+    return person
+
+
+def _portal_choices(organisation: Organisation | None) -> dict:
+    """The organisations to choose from, then that organisation's people."""
+    session = db()
+    if organisation is None:
+        found = session.scalars(records.visible(Organisation, current_user)
+                                .order_by(Organisation.name_key).limit(1000)).all()
+        return {"organisations": [(str(o.id), o.name) for o in found], "people": []}
+    members = {m.person.id: m.person
+               for m in memberships.history(session, organisation=organisation)}
+    return {"organisations": [], "people": sorted(
+        ((str(p.id), f"{p.last_name} {p.first_name}") for p in members.values()),
+        key=lambda option: option[1])}
 
 
 def _posted() -> dict:
