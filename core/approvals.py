@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import events, permissions, timeline
+from core import audit, events, permissions, timeline
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Case, Role, Task, TaskLink, User, UserRole
@@ -308,7 +308,7 @@ def _ask(session: Session, host, case: Case, transition: Transition, level: Requ
         raise ValidationError({"approval": _(
             "Nobody can approve this: %(who)s. Ask an administrator to fill the role or "
             "set the supervisor.", who=level.approver.name())})
-    supersede(session, case, transition)
+    supersede(session, case, transition, actor=actor)
     values = bound_values(case, transition.approval)
     req = ApprovalRequest(case_id=case.id, transition=transition.key, level=level.level,
                           step_key=level.step_key, reason=level.reason,
@@ -319,6 +319,11 @@ def _ask(session: Session, host, case: Case, transition: Transition, level: Requ
                           requested_at=utcnow())
     session.add(req)
     session.flush()
+    _audit(session, req, "create", {
+        "case_id": (None, case.id), "transition": (None, req.transition),
+        "level": (None, req.level), "approver_id": (None, req.approver_id),
+        "approver_role": (None, req.approver_role), "values": (None, values),
+        "status": (None, req.status)}, actor)
     for user in users:
         _task(session, case, user.id, _("Approve: %(case)s", case=case.title),
               _("%(why)s. Approve it, correct the values and approve, or return it with a "
@@ -330,7 +335,7 @@ def _ask(session: Session, host, case: Case, transition: Transition, level: Requ
 
 
 def supersede(session: Session, case: Case, transition: Transition | None = None,
-              keep: ApprovalRequest | None = None) -> int:
+              keep: ApprovalRequest | None = None, actor=None) -> int:
     """Requests for values the case no longer has stop counting; their tasks are
     cancelled. Called whenever the case's values change."""
     count = 0
@@ -340,6 +345,7 @@ def supersede(session: Session, case: Case, transition: Transition | None = None
         rule_binds = _binds_of(req, case)
         if rule_binds is not None and req.fingerprint == fingerprint(rule_binds):
             continue
+        _audit(session, req, "update", {"status": (req.status, "superseded")}, actor)
         req.status = "superseded"
         _close_tasks(session, req, "cancelled")
         count += 1
@@ -378,10 +384,12 @@ def decide(session: Session, host, req: ApprovalRequest, decision: str, actor,
     if corrections:
         cases.update(session, host, case, corrections, actor=actor, keep=req)
     transition = process_of(host, case).transition(*req.transition.split("->"))
+    before = (req.status, req.values)
     req.values = bound_values(case, transition.approval)
     req.fingerprint = fingerprint(req.values)
     req.status, req.decided_by_id, req.decided_at = "approved", actor.id, utcnow()
     req.comment = comment
+    _audit_decision(session, req, before, actor)
     _close_tasks(session, req, "done")
     timeline.record_event(session, "approval_decided", [case], subject=_("Approved"),
                           actor=actor, data={"request_id": req.id, "comment": comment})
@@ -412,8 +420,10 @@ def _may_decide(session: Session, host, req: ApprovalRequest, case: Case, actor)
 
 def _return(session: Session, req: ApprovalRequest, case: Case, actor, comment: str
             ) -> ApprovalRequest:
+    before = (req.status, req.values)
     req.status, req.decided_by_id, req.decided_at = "returned", actor.id, utcnow()
     req.comment = comment
+    _audit_decision(session, req, before, actor)
     _close_tasks(session, req, "done")
     author = req.requested_by_id or case.owner_id
     if author is not None:
@@ -425,6 +435,21 @@ def _return(session: Session, req: ApprovalRequest, case: Case, actor, comment: 
     events.after_commit(session, "kartoteka_approval_decided", request=req, actor=actor)
     session.flush()
     return req
+
+
+def _audit_decision(session: Session, req: ApprovalRequest, before: tuple, actor) -> None:
+    status, values = before
+    changes = {"status": (status, req.status), "decided_by_id": (None, req.decided_by_id),
+               "comment": (None, req.comment)}
+    if values != req.values:  # corrected before approving
+        changes["values"] = (values, req.values)
+    _audit(session, req, "update", changes, actor)
+
+
+def _audit(session: Session, req: ApprovalRequest, action: str, changes: dict, actor) -> None:
+    """An entry on the request, named after its case so the trail reads on its own."""
+    audit.write(session, req, action, changes, actor, summary=req.case.title
+                if req.case is not None else "")
 
 
 # --- Tasks -------------------------------------------------------------------------------

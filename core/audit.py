@@ -8,6 +8,12 @@ pass it along.
 
 Values are stored as JSON: dates and times as ISO text, decimals as text. Secrets
 (password hashes, tokens) are never stored, only the fact that they changed.
+
+Writes that change no business data or configuration leave no entry: login attempts,
+sessions, password-reset requests, job states and heartbeats, outbox delivery states,
+number counters (the document's entry has its number), configuration stamps, usage
+counters, a token's last use, remembered import mappings, a case's reminder marks and
+a new tag's name (the tagged record's entry names it).
 """
 
 from __future__ import annotations

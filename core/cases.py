@@ -118,7 +118,7 @@ def update(session: Session, host, case: Case, data: dict, actor=None,
     values = custom_fields.validated(session, Case, data, case,
                                      lambda d: clean(session, host, d, case, actor), actor)
     records.update(session, case, values, actor, expected_version)
-    approvals.supersede(session, case, keep=keep)
+    approvals.supersede(session, case, keep=keep, actor=actor)
     return case
 
 

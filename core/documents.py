@@ -171,6 +171,9 @@ def ship(session: Session, shipped: Template) -> DocumentTemplate | None:
     session.flush()
     _new_version(session, row, shipped.body, shipped.subject, shipped.text_body,
                  _("As shipped"), None)
+    # As a field a plugin ships: an entry made by the system, at start-up.
+    audit.event(session, "create", "template", {"key": shipped.key, "series": row.series_key},
+                None, summary=row.name_pl)
     return row
 
 

@@ -566,7 +566,8 @@ def last_mapping(session: Session, headers: Iterable[str], record_type: str
 
 def remember_mapping(session: Session, headers: Iterable[str], record_type: str,
                      mapping: dict[str, str]) -> ImportMapping:
-    """Keep ``mapping`` for the next file with the same headers."""
+    """Keep ``mapping`` for the next file with the same headers (a convenience for the
+    next import, not data: not audited; the import's records are)."""
     source = source_signature(headers)
     saved = session.scalar(select(ImportMapping).where(
         ImportMapping.source == source, ImportMapping.record_type == record_type))

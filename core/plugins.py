@@ -24,7 +24,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 import core
-from core import defaults, hookspecs, migrate
+from core import audit, defaults, hookspecs, migrate
 from core.db import Base
 from core.documents import Template
 from core.errors import PluginError, ValidationError
@@ -296,10 +296,15 @@ def enable(engine, names: Iterable[str]) -> list[Loaded]:
         for name in new:
             manifest = host.plugins[name].manifest
             state = session.get(PluginState, name) or PluginState(name=name)
+            before = (bool(state.enabled), state.version)
             state.enabled = True
             state.version = manifest.version
             state.depends = list(manifest.depends)
             session.add(state)
+            if before != (True, manifest.version):
+                audit.write(session, state, "update", {
+                    "enabled": (before[0], True),
+                    "version": (before[1] or None, manifest.version)})
     return [host.plugins[n] for n in new]
 
 
@@ -318,6 +323,7 @@ def disable(engine, name: str) -> bool:
             raise PluginError(name, f"plugin '{dependents[0]}' depends on it; disable "
                                     f"that first: kartoteka plugins disable {dependents[0]}")
         states[name].enabled = False
+        audit.write(session, states[name], "update", {"enabled": (True, False)})
     return True
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from core import records
+from core import audit, records
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import ActivityLink, QualityRule
@@ -27,7 +27,7 @@ CHECKABLE = {
 
 
 def set_rule(session: Session, record_type: str, required: list[str],
-             stale_days: int | None) -> QualityRule:
+             stale_days: int | None, actor=None) -> QualityRule:
     allowed = CHECKABLE.get(record_type)
     if allowed is None:
         raise ValidationError({"record_type": _("Quality rules are not available for this "
@@ -38,10 +38,16 @@ def set_rule(session: Session, record_type: str, required: list[str],
                                              fields=", ".join(unknown))})
     if stale_days is not None and not 1 <= stale_days <= 36500:
         raise ValidationError({"stale_days": _("Give a number of days from 1 to 36500.")})
-    rule = session.get(QualityRule, record_type) or QualityRule(record_type=record_type)
+    rule = session.get(QualityRule, record_type)
+    before = (list(rule.required or []), rule.stale_days) if rule else (None, None)
+    rule = rule or QualityRule(record_type=record_type)
     rule.required, rule.stale_days = list(dict.fromkeys(required)), stale_days
     session.add(rule)
     session.flush()
+    changes = {"required": (before[0], rule.required), "stale_days": (before[1], stale_days)}
+    # The rule has no id of its own: the summary names the record type it is for.
+    audit.write(session, rule, "update" if before[0] is not None else "create",
+                {k: v for k, v in changes.items() if v[0] != v[1]}, actor, summary=record_type)
     return rule
 
 

@@ -17,7 +17,7 @@ def tag(session: Session, record, name: str, actor=None) -> Tag:
     if not name or len(name) > 60:
         raise ValidationError({"tag": _("A tag has 1 to 60 characters.")})
     found = session.scalar(select(Tag).where(Tag.name == name))
-    if found is None:
+    if found is None:  # the name alone: the record's entry says it was tagged with it
         found = Tag(name=name)
         session.add(found)
         session.flush()

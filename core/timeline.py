@@ -14,7 +14,7 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from core import records
+from core import audit, records
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Activity, ActivityLink, Membership, Person
@@ -88,13 +88,15 @@ def record_event(session: Session, event: str, about: list, subject: str = "", a
     return add(session, "system", subject, about, actor=actor, event=event, data=data)
 
 
-def link(session: Session, activity: Activity, record) -> None:
+def link(session: Session, activity: Activity, record, actor=None) -> None:
     """Link an existing activity to one more record (an e-mail to a case, say)."""
     record_type, record_id = records.ref(record)
     if session.get(ActivityLink, (activity.id, record_type, record_id)) is None:
         session.add(ActivityLink(activity_id=activity.id, record_type=record_type,
                                  record_id=record_id, occurred_at=activity.occurred_at))
         session.flush()
+        audit.write(session, activity, "update",
+                    {"links": (None, [record_type, record_id])}, actor)
 
 
 def timeline(session: Session, record, include_people: bool = False,

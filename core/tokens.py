@@ -3,6 +3,7 @@
 A token reads ``kt_<prefix>_<secret>``; only the SHA-256 of the whole token is kept, with
 the prefix so that people can tell their tokens apart in a list. Looking a token up by
 its hash is one indexed read and takes the same time whether or not it exists.
+Creating and revoking a token are audited; its use (``last_used_at``) is not.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import ApiToken, User
@@ -28,8 +30,9 @@ def _digest(token: str) -> str:
 
 
 def create(session: Session, user: User, name: str, expires_at: datetime | None = None,
-           scopes: list[str] | None = None) -> tuple[ApiToken, str]:
-    """A new token for ``user``; the plain text is returned once and never stored."""
+           scopes: list[str] | None = None, actor=None) -> tuple[ApiToken, str]:
+    """A new token for ``user``; the plain text is returned once and never stored.
+    ``actor`` is who asks for it (the user on their account page, None on the CLI)."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationError({"name": _("Give the token a name of at most 100 characters.")})
@@ -41,6 +44,9 @@ def create(session: Session, user: User, name: str, expires_at: datetime | None 
                    scopes=list(scopes or []), expires_at=expires_at)
     session.add(row)
     session.flush()
+    audit.write(session, row, "create", {
+        "user_id": (None, user.id), "name": (None, name), "prefix": (None, prefix),
+        "scopes": (None, row.scopes), "expires_at": (None, expires_at)}, actor)
     return row, token
 
 
@@ -62,10 +68,11 @@ def authenticate(session: Session, token: str) -> tuple[User, ApiToken] | None:
     return user, row
 
 
-def revoke(session: Session, row: ApiToken) -> None:
+def revoke(session: Session, row: ApiToken, actor=None) -> None:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         session.flush()
+        audit.write(session, row, "update", {"revoked_at": (None, row.revoked_at)}, actor)
 
 
 def of_user(session: Session, user: User) -> list[ApiToken]:

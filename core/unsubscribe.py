@@ -22,7 +22,7 @@ from itsdangerous.encoding import base64_encode
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import consents
+from core import audit, consents
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import ContactPoint, OutboxMessage, Person, Suppression
@@ -117,8 +117,13 @@ def import_addresses(session: Session, data: bytes | str, purpose_key: str | Non
                                              "(imported list)."))
                 withdrawn += 1
     session.flush()
-    return {"added": len(set(addresses) - known), "known": len(known),
-            "withdrawn": withdrawn, "invalid": invalid}
+    result = {"added": len(set(addresses) - known), "known": len(known),
+              "withdrawn": withdrawn, "invalid": invalid}
+    # One entry for the list, with counts (each withdrawn consent has its own entry).
+    audit.event(session, "import", "suppression", {
+        **result, "invalid": len(invalid), "purpose": purpose_key, "note": note[:300]},
+        actor, summary=note)
+    return result
 
 
 def _addresses(data: bytes | str) -> tuple[list[str], list[int]]:

@@ -141,7 +141,8 @@ def create_token():
     if not errors:
         try:
             _row, token = tokens.create(store, me(), request.form.get("name", ""),
-                                        utcnow() + timedelta(days=days) if days else None)
+                                        utcnow() + timedelta(days=days) if days else None,
+                                        actor=me())
         except ValidationError as exc:
             errors = {"expires_days" if k == "expires_at" else k: v
                       for k, v in exc.errors.items()}
@@ -159,7 +160,7 @@ def revoke_token(token_id: int):
                                               ApiToken.user_id == me().id))
     if row is None:
         abort(404)
-    tokens.revoke(store, row)
+    tokens.revoke(store, row, me())
     store.commit()
     flash(_("The token %(name)s has been revoked.", name=row.name))
     return redirect(url_for("account.index"))

@@ -70,7 +70,8 @@ def quality_page(record_type: str):
         try:
             number = form_id(days)
             quality.set_rule(session, record_type, lines("required"),
-                             None if not days else number if number is not None else -1)
+                             None if not days else number if number is not None else -1,
+                             current_user)
             session.commit()
             flash(_("Saved."))
             return redirect(url_for("admin.quality_page", record_type=record_type))

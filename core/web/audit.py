@@ -59,16 +59,20 @@ FIELD_LABELS = {
 }
 
 
+API_PATH = "/api/"  # core.api.PREFIX's first part (importing it here would be circular)
+
+
 def init_app(app: Flask) -> None:
-    """Web requests come through the "ui" door; the pages of this module."""
-    app.before_request(_enter_ui)
+    """Web requests come through the "ui" door, REST API calls through "api"; the pages
+    of this module."""
+    app.before_request(_enter_door)
     app.teardown_request(_leave)
     app.register_blueprint(bp)
     app.jinja_env.globals["change_history"] = card_history
 
 
-def _enter_ui() -> None:
-    g.audit_door = audit.enter("ui")
+def _enter_door() -> None:
+    g.audit_door = audit.enter("api" if request.path.startswith(API_PATH) else "ui")
 
 
 def _leave(_exc=None) -> None:
