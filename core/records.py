@@ -101,10 +101,12 @@ def update(session: Session, record, values: dict, actor=None, expected_version=
     _custom_values(session, record, values, actor)
     own = {k: (getattr(record, k), v) for k, v in values.items() if getattr(record, k) != v}
     changes = {**own, **(related or {})}
+    # Even a save that changes nothing is refused to whom may not edit: "Saved." would
+    # tell them otherwise. With the owned rows: what a portal administrator may change
+    # depends on them.
+    permissions.require(session, actor, record, WRITE_ACTIONS.get(action, "edit"), changes)
     if not changes:
         return record
-    # With the owned rows: what a portal administrator may change depends on them.
-    permissions.require(session, actor, record, WRITE_ACTIONS.get(action, "edit"), changes)
     events.before_save(session, record, changes, actor)
     for key, (_old, new) in own.items():
         setattr(record, key, new)
