@@ -186,6 +186,8 @@ def test_a_service_refuses_an_edit_out_of_reach_and_writes_nothing(rt, world, re
         target = session.scalar(select(Organisation).where(Organisation.owner_id == world["ola"]))
         with pytest.raises(Forbidden):
             organisations.update(session, rt.host, target, {"name": "Taken over"}, edwin)
+        with pytest.raises(Forbidden):  # not "saved" either when nothing would change
+            organisations.update(session, rt.host, target, {"name": target.name}, edwin)
         with pytest.raises(Forbidden):
             records.soft_delete(session, target, edwin)
         session.rollback()
