@@ -12,15 +12,44 @@ Each app gets a throwaway database (SQLite in a temporary folder unless the
 ``kartoteka_database_url`` fixture is overridden) with the core migrated and the
 named plugins enabled through the same path as ``kartoteka plugins enable``. Jobs run
 in the test's process as soon as their transaction commits; ``kartoteka_smtp`` is a
-real SMTP server on 127.0.0.1 that keeps what it is sent.
+real SMTP server on 127.0.0.1 that keeps what it is sent. The instance folder is one
+a process, emptied for each test (``kartoteka_instance_path``); an app with the same
+plugins and settings as one built for an earlier test is that app on a fresh runtime.
+Passwords are hashed with argon2's cheapest parameters (``kartoteka_quick_passwords``).
 """
 
 from __future__ import annotations
+
+import functools
+import shutil
+from collections import OrderedDict
+from dataclasses import fields, replace
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kartoteka_quick_passwords():
+    """Passwords are hashed with argon2's cheapest parameters in the tests' process.
+
+    Production's (64 MiB, 3 passes, 4 lanes) cost about 0.2 s of CPU a hash, and nearly
+    every test creates an account and logs in: that was half of what a test cost.
+    Verifying reads the parameters from the stored hash, so hashes made either way
+    check alike. Yields the production hasher, for the test that proves it is used.
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from core import users
+
+    production = users.hasher
+    users.hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield production
+    users.hasher = production
 
 
 @pytest.fixture
@@ -30,33 +59,127 @@ def kartoteka_database_url(tmp_path) -> str:
 
 
 @pytest.fixture
-def kartoteka_app_factory(kartoteka_database_url, tmp_path):
-    """Build apps on the test's database: ``factory(plugins=[...], **config)``."""
+def kartoteka_instance_path(tmp_path_factory) -> Path:
+    """The instance folder of the apps a test builds: one a process, emptied for each
+    test of all but its secret key and compiled translations, so that an application
+    built for an earlier test is the one this test would build (see the factory)."""
+    folder = tmp_path_factory.getbasetemp() / "kartoteka-instance"
+    folder.mkdir(exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.name in ("secret_key", "translations"):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return folder
+
+
+@pytest.fixture
+def kartoteka_app_factory(kartoteka_database_url, kartoteka_instance_path):
+    """Build apps on the test's database: ``factory(plugins=[...], **config)``.
+
+    Building an app costs about 0.25 s, as much as the rest of a typical test, so an app
+    is built once a process for each configuration and plugin set, and a later test
+    asking for the same gets it with a runtime of its own: new settings, engine, plugin
+    host, caches and job queue (``core.web.app.attach``). Within one test each call is a
+    new app, as two processes would be.
+    """
     from core import migrate, plugins
     from core.db import make_engine
     from core.web import create_app
 
     engines = []
+    handed_out: set[tuple] = set()  # this test's: a second call builds a second app
 
     def factory(plugins_to_enable=(), **config):
         config.setdefault("database_url", kartoteka_database_url)
-        config.setdefault("instance_path", str(tmp_path / "instance"))
+        config.setdefault("instance_path", str(kartoteka_instance_path))
         config.setdefault("TESTING", True)
         config.setdefault("WTF_CSRF_ENABLED", False)
         # Jobs (mailings, delivery) run as soon as what asks for them commits.
         config.setdefault("jobs_url", "immediate")
         engine = make_engine(config["database_url"])
         engines.append(engine)
-        migrate.upgrade(engine, migrate.CORE_BRANCH)
+        with engine.connect() as conn:  # an up-to-date database is most often handed in
+            current = migrate.current(conn, migrate.CORE_BRANCH)
+        if current != _core_head():
+            migrate.upgrade(engine, migrate.CORE_BRANCH)
         if plugins_to_enable:
             plugins.enable(engine, plugins_to_enable)
-        app = create_app(config)
+        key = (tuple(plugins_to_enable),
+               tuple(sorted((k, repr(v)) for k, v in config.items() if k != "database_url")))
+        app = None if key in handed_out else _reuse(key, config)
+        if app is None:
+            app = create_app(config)
+            _remember(key, app)
+        handed_out.add(key)
         engines.append(app.extensions["kartoteka"].engine)
         return app
 
     yield factory
     for engine in engines:
         engine.dispose()
+
+
+@functools.cache
+def _core_head() -> str:
+    """The core's newest revision; reading it parses every revision (a test's worth)."""
+    from core import migrate
+
+    return migrate.head(migrate.CORE_BRANCH)
+
+
+# Apps built by the factory, by plugins and configuration (the database aside), newest
+# last; each with its configuration, settings and plugins as built.
+_built: OrderedDict[tuple, tuple] = OrderedDict()
+_KEEP = 8  # many tests use one configuration, some a port of their own that never recurs
+
+
+def _plugins_of(rt) -> tuple | None:
+    """The enabled plugins and their versions, or None when the app may not be reused:
+    a plugin's pages and start-up hook are given the app once, as it is built."""
+    hooks = rt.host.pm.hook
+    if hooks.kartoteka_startup.get_hookimpls() or \
+            hooks.kartoteka_register_blueprints.get_hookimpls():
+        return None
+    return tuple(sorted((name, p.manifest.version) for name, p in rt.host.plugins.items()))
+
+
+def _remember(key: tuple, app) -> None:
+    rt = app.extensions["kartoteka"]
+    enabled = _plugins_of(rt)
+    if enabled is None:
+        return
+    _built[key] = (app, dict(app.config), replace(rt.settings), enabled)
+    _built.move_to_end(key)
+    while len(_built) > _KEEP:
+        _built.popitem(last=False)
+
+
+def _reuse(key: tuple, config: dict):
+    """The app built earlier for ``config``, on a fresh runtime, if nothing differs but
+    the database: the same plugins are enabled and the settings (environment, instance
+    file and secret key included) are the same."""
+    from core import config as settings_module
+    from core import runtime
+    from core.web.app import attach
+
+    if key not in _built:
+        return None
+    app, app_config, built_with, enabled = _built[key]
+    names = {f.name for f in fields(settings_module.Settings)}  # as create_app reads them
+    rt = runtime.start(settings_module.load(
+        {k: v for k, v in config.items() if k.lower() in names}))
+    if _plugins_of(rt) != enabled or \
+            replace(rt.settings, database_url="") != replace(built_with, database_url=""):
+        rt.engine.dispose()
+        return None
+    app.config.clear()
+    app.config.update(app_config)  # as built, whatever an earlier test changed
+    attach(app, rt)
+    _built.move_to_end(key)
+    return app
 
 
 @pytest.fixture
@@ -125,18 +248,39 @@ class SmtpSink:
 @pytest.fixture
 def kartoteka_smtp():
     """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1, for one test."""
-    import socket
-
+    global _smtp_port
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        sink.port = probe.getsockname()[1]
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    # The previous test's port when it is free: apps that send there have the same
+    # settings, so the factory can hand them on.
+    sink.port = _smtp_port = _free_port(_smtp_port)
+    # aiosmtpd reads every attribute of its handler at each connection, ``messages`` too,
+    # which parsed all mail received so far: it is handed the two hooks alone.
+    handler = SimpleNamespace(handle_RCPT=sink.handle_RCPT, handle_DATA=sink.handle_DATA)
+    controller = Controller(handler, hostname=sink.host, port=sink.port)
     controller.start()
     yield sink
     controller.stop()
+
+
+_smtp_port = 0
+
+
+def _free_port(preferred: int) -> int:
+    """``preferred`` if it can be bound on 127.0.0.1 now, else any free port there."""
+    import socket
+
+    for port in ((preferred, 0) if preferred else (0,)):
+        with socket.socket() as probe:
+            # As the server binds: a port whose last connections are closing is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError("no free port on 127.0.0.1")
 
 
 def add_people(session, count: int, consent_to: str | None = None, start: int = 0) -> list[int]:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
+from argon2 import extract_parameters, profiles
 from sqlalchemy import select, update
 
 from core import audit, auth_sessions, login_throttle, totp, users
@@ -49,6 +50,21 @@ def entries(rt, action) -> list[AuditEntry]:
     with rt.session() as session:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)
                                     .order_by(AuditEntry.id)))
+
+
+# --- Passwords -----------------------------------------------------------------------------
+
+def test_passwords_are_stored_with_argon2s_production_parameters(app, rt, monkeypatch,
+                                                                kartoteka_quick_passwords):
+    """The other tests hash with the cheapest parameters (core.testing); this one puts
+    back the hasher core.users defines and logs in with what it stored."""
+    monkeypatch.setattr(users, "hasher", kartoteka_quick_passwords)
+    with rt.session() as session, session.begin():
+        users.create_user(session, STAFF_EMAIL, STAFF_PASSWORD)
+    assert log_in(app.test_client()).status_code == 302
+    with rt.session() as session:
+        stored = users.find_by_email(session, STAFF_EMAIL).password_hash
+    assert extract_parameters(stored) == profiles.RFC_9106_LOW_MEMORY
 
 
 # --- Server-side sessions ------------------------------------------------------------------

@@ -509,6 +509,7 @@ def test_a_preview_shows_what_the_first_rows_would_become_and_writes_nothing(rt,
     assert count(rt) == 1
 
 
+@pytest.mark.slow
 def test_a_20_mb_file_imports_in_constant_memory(rt, tmp_path):
     """Streaming keeps one row and one batch in memory, whatever the file's size.
 
