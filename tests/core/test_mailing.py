@@ -163,6 +163,24 @@ def test_smtp_refusals_fail_for_good_or_retry_later(rt, made, kartoteka_smtp):
             assert timelines.label(entry) == f"E-mail: {state}"
 
 
+def test_line_breaks_in_names_subjects_and_addresses_never_add_a_recipient(rt, made,
+                                                                          kartoteka_smtp):
+    with rt.session() as s, s.begin():
+        outbox.queue(s, [
+            outbox.Draft("anna@example.org", "Potwierdzenie\r\nBcc: evil@example.net",
+                         "Treść.", to_name="Anna\r\nBcc: evil2@example.net"),
+            outbox.Draft("bogdan@example.org\r\nRCPT TO:<evil3@example.net>", "Hej",
+                         "Treść.")])
+    assert kartoteka_smtp.recipients == ["anna@example.org"]
+    got = kartoteka_smtp.messages[0]
+    assert got["Bcc"] is None  # the name is shown, quoted, and adds nobody
+    assert got["To"] == '"Anna Bcc: evil2@example.net" <anna@example.org>'
+    assert str(got["Subject"]) == "Potwierdzenie Bcc: evil@example.net"  # one line, inert
+    with rt.session() as s:
+        refused = s.scalar(select(OutboxMessage).where(OutboxMessage.subject == "Hej"))
+        assert refused.state == "failed" and "cannot be built" in refused.error
+
+
 def test_service_mail_caught_in_the_hand_over_is_resent_with_its_message_id(rt, made,
                                                                            kartoteka_smtp):
     host, rt.settings.smtp_host = rt.settings.smtp_host, ""
