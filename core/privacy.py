@@ -13,7 +13,9 @@ addresses, notes and custom field values of the person and of the records merged
 it; the text of notes, calls, meetings and e-mails about the person alone (activities
 shared with other records lose only the person's name, e-mails, phones and PESEL);
 those strings in the titles of their tasks and in the notes and evidence of their
-consents; and their files, deleted from disk once the transaction commits.
+consents; their files, deleted from disk once the transaction commits; and the
+address, name and text of every message in the outbox to them or about them alone
+(mail not yet sent to them is not sent).
 
 The audit trail is append-only except here: a trail that kept the erased values would
 defeat the erasure. In the entries of the person's own rows (the person, those merged
@@ -42,7 +44,19 @@ from pathlib import Path
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import Select, Text, and_, cast, event, exists, false, func, or_, select
+from sqlalchemy import (
+    Select,
+    Text,
+    and_,
+    cast,
+    event,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import inspect as inspect_model
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -61,6 +75,7 @@ from core.models import (
     Consent,
     Membership,
     Organisation,
+    OutboxMessage,
     Person,
     ProcessingPurpose,
     RecordLink,
@@ -273,6 +288,7 @@ def anonymise(session: Session, person: Person, actor=None,
     for one in rows.people:
         _erase_person(session, one, keep, actor)
     own = _erase_activities(session, rows, pattern, actor)
+    _erase_mail(session, rows, own)
     _erase_tasks(session, rows.tasks, pattern, actor)
     _erase_consents(session, rows.consents, pattern, actor)
     if "attachments" not in keep and rows.attachments:
@@ -371,6 +387,21 @@ def _erase_activities(session: Session, rows: Held, pattern, actor) -> list[Acti
         values["data"] = _redact(activity.data, pattern)
         records.update(session, activity, values, actor)
     return own
+
+
+def _erase_mail(session: Session, rows: Held, own: list[Activity]) -> None:
+    """The outbox keeps each message as it went out: to the person, or on their own
+    timeline. Mail still waiting is not sent; every copy loses the address, the name
+    and the text (the message's id, state and consent stay, for the record)."""
+    mine = or_(OutboxMessage.person_id.in_(rows.ids),
+               OutboxMessage.activity_id.in_([a.id for a in own]))
+    session.execute(update(OutboxMessage).where(
+        mine, OutboxMessage.state.in_(("queued", "claimed"))).values(
+        state="skipped", error=_("The person was anonymised."), claimed_by="",
+        lease_until=None).execution_options(synchronize_session=False))
+    for message in session.scalars(select(OutboxMessage).where(mine)):
+        message.to_address, message.to_name, message.headers = "", "", {}
+        message.subject, message.text_body, message.html_body = ERASED, "", ""
 
 
 def _erase_tasks(session: Session, tasks: list[Task], pattern, actor) -> None:

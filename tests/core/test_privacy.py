@@ -17,6 +17,7 @@ from core import (
     memberships,
     merge,
     organisations,
+    outbox,
     people,
     privacy,
     tasks,
@@ -32,6 +33,7 @@ from core.models import (
     AuditEntry,
     Consent,
     ContactPoint,
+    OutboxMessage,
     Person,
     ProcessingPurpose,
     Task,
@@ -198,6 +200,25 @@ def test_anonymisation_leaves_no_trace_keeps_the_record_and_is_audited(rt, zofia
         assert session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.record_type == "organisation", AuditEntry.record_id == zofia["kornik"],
             AuditEntry.changes["memberships"].is_not(None))) >= 1
+
+
+def test_anonymisation_reaches_the_outbox_and_holds_back_mail_not_yet_sent(rt, zofia):
+    person = zofia["zofia"]
+    with rt.session() as session, session.begin():
+        sent, waiting = outbox.queue(session, [
+            outbox.Draft(EMAIL, f"Dla {NAME}", f"Dzień dobry, {NAME}!", to_name=NAME,
+                         person_id=person, about=[("person", person)]),
+            outbox.Draft(EMAIL, "Przypomnienie", "Ogrodowa 5", to_name=NAME,
+                         person_id=person)])
+        session.get(OutboxMessage, sent).state = "sent"
+    with rt.session() as session, session.begin():
+        assert anonymise(rt, session, person, session.get(users.User, zofia["boss"]))
+    with rt.session() as session:
+        rows = {m.id: m for m in session.scalars(select(OutboxMessage))}
+        assert rows[sent].state == "sent" and rows[waiting].state == "skipped"
+        kept = json.dumps([privacy._row(m) for m in rows.values()], ensure_ascii=False)
+    for trace in (*TRACES, "Zofia"):
+        assert trace not in kept, trace
 
 
 def test_a_second_anonymisation_changes_nothing(rt, zofia):
