@@ -443,12 +443,14 @@ def _cut(session: Session, job, mailing: Mailing, progress) -> list[int]:
 
 def _work_off(rt, parts: list[int], progress) -> list[dict]:
     """Run each part no worker is running, until every part is done; their results."""
+    waiting = list(parts)
     while True:
-        for part in parts:
-            jobs.run(rt, part)  # returns at once if done, failed or another worker's
+        for part in waiting:
+            jobs.run(rt, part)  # returns at once if another worker has it meanwhile
         with rt.session() as session:
-            rows = session.execute(select(Job.state, Job.done, Job.result, Job.error)
+            rows = session.execute(select(Job.id, Job.state, Job.done, Job.result, Job.error)
                                    .where(Job.id.in_(parts))).all()
+        waiting = [r.id for r in rows if r.state == "queued"]
         progress.reached(sum(r.done or 0 for r in rows))
         failed = [r.error for r in rows if r.state == "failed"]
         if failed:

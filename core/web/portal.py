@@ -22,7 +22,7 @@ from core.errors import ValidationError
 from core.models import Attachment, Document, Membership, Organisation, Person
 from core.web.attachments import send_attachment
 from core.web.db import db
-from core.web.forms import Outcome, fields_from_form, lines, save
+from core.web.forms import Outcome, commit_or_flash, fields_from_form, lines, save
 from core.web.people import _by_list_field
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -169,15 +169,14 @@ def end_membership(record_id: int, membership_id: int):
     if membership is None or membership.person_id != found.id \
             or membership.organisation_id != current_user.organisation_id:
         abort(404)
-    try:
+
+    def leave() -> date:
         on = _date(request.form.get("on"))
         memberships.leave(session, membership, on, current_user)
-        session.commit()
-    except ValidationError as exc:
-        session.rollback()
-        for message in exc.errors.values():
-            flash(message, "error")
-    else:
+        return on
+
+    on = commit_or_flash(session, leave)
+    if on is not None:
         flash(_("%(name)s leaves %(organisation)s; the last day is %(day)s.",
                 name=found.full_name, organisation=membership.organisation.name,
                 day=format_date(on)))
