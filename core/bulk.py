@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from core import audit, events, permissions
+from core import audit, events, permissions, webhooks
 from core.db import utcnow
 from core.models import AuditEntry
 
@@ -53,6 +53,8 @@ class NewRecord:
 def listened(session: Session, hook_name: str) -> bool:
     """Whether any enabled plugin implements ``hook_name``."""
     host = events.host_of(session)
+    if hook_name == CREATED and webhooks.wanted(session, ".created"):
+        return True
     return host is not None and bool(getattr(host.pm.hook, hook_name).get_hookimpls())
 
 

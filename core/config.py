@@ -56,6 +56,10 @@ class Settings:
     mail_max_attempts: int = 12  # temporary SMTP failures, retried with growing pauses
     # How long a worker may hold a message it took before others count it as dead.
     mail_lease_seconds: int = 120
+    # Webhooks: how long a receiver may take to answer, and whether addresses on this
+    # machine or in private networks may receive them (off: a webhook cannot probe them).
+    webhook_timeout_seconds: int = 10
+    webhook_private_addresses: bool = False
 
     @property
     def instance(self) -> Path:

@@ -226,8 +226,8 @@ def revive(rt) -> None:
 
 
 class Queue:
-    """One installation's Huey queue with Kartoteka's three tasks: run a job, deliver
-    the outbox, and the minutely sweep."""
+    """One installation's Huey queue with Kartoteka's four tasks: run a job, deliver
+    the outbox, deliver webhooks, and the minutely sweep."""
 
     def __init__(self, settings):
         self.huey = _huey(settings)
@@ -235,6 +235,7 @@ class Queue:
         self.context: Callable = nullcontext  # the app's context for work run here
         self._run = self.huey.task(name="kartoteka.run_job")(self._run_job)
         self._deliver = self.huey.task(name="kartoteka.deliver")(self._deliver_outbox)
+        self._webhooks = self.huey.task(name="kartoteka.webhooks")(self._deliver_webhooks)
         self.huey.periodic_task(crontab(minute="*"), name="kartoteka.minutely")(self.minutely)
 
     @property
@@ -258,6 +259,12 @@ class Queue:
         else:
             self._deliver()
 
+    def deliver_webhooks(self, delay: float | None = None) -> None:
+        if delay:
+            self._webhooks.schedule(delay=delay)
+        else:
+            self._webhooks()
+
     def _run_job(self, job_id: int) -> None:
         with self.context():
             run(self.rt, job_id)
@@ -267,6 +274,12 @@ class Queue:
 
         with self.context():
             outbox.deliver(self.rt, worker_name())
+
+    def _deliver_webhooks(self) -> None:
+        from core import webhook_delivery
+
+        with self.context():
+            webhook_delivery.deliver(self.rt, worker_name())
 
     def minutely(self) -> None:
         minute = utcnow().hour * 60 + utcnow().minute

@@ -40,7 +40,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, aliased, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import attachments, bulk, consents, jobs, timeline
+from core import attachments, bulk, consents, jobs, timeline, webhooks
 from core.db import utcnow
 from core.models import (
     Activity,
@@ -61,6 +61,7 @@ BACKOFF_SECONDS = 60  # after the first temporary failure; doubled after each ne
 MAX_BACKOFF = timedelta(hours=6)
 
 timeline.EVENT_LABELS.update({"mail": _l("E-mail")})
+TOLD = {"sent": "message.delivered", "failed": "message.failed"}  # to webhooks
 STATE_LABELS = {"queued": _l("queued"), "claimed": _l("being sent"),
                 "sending": _l("being sent"), "sent": _l("sent"), "failed": _l("failed"),
                 "uncertain": _l("uncertain"), "skipped": _l("not sent")}
@@ -404,6 +405,12 @@ def _finish(session: Session, message: OutboxMessage, state: str, error: str | N
         message.error = error[:2000]
     message.claimed_by, message.lease_until = "", None
     _record(session, message)
+    if state in TOLD:
+        webhooks.emit(session, TOLD[state], {
+            "id": message.id, "message_id": message.message_id, "kind": message.kind,
+            "mailing_id": message.mailing_id, "person_id": message.person_id,
+            "case_id": message.case_id, "to": message.to_address,
+            "subject": message.subject, "error": message.error if state == "failed" else ""})
 
 
 def _retry(session: Session, settings, message: OutboxMessage, error: str) -> None:

@@ -62,6 +62,7 @@ CORE_PERMISSIONS = [
     _core("manage_templates", "Szablony dokumentów i serie numeracji",
           "Document templates and number series"),
     _core("send_mailings", "Wysyłka korespondencji seryjnej", "Send mailings"),
+    _core("manage_webhooks", "Webhooki dla integracji", "Webhooks for integrations"),
 ]
 
 

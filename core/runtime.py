@@ -32,7 +32,13 @@ class Runtime:
 
 
 def start(settings: config.Settings) -> Runtime:
-    from core import importing, mailing, outbox, tasks  # noqa: F401 (they register jobs)
+    from core import (  # noqa: F401 (they register jobs)
+        importing,
+        mailing,
+        outbox,
+        tasks,
+        webhook_delivery,
+    )
 
     config.ensure_instance(settings)
     engine = make_engine(settings.database_url)

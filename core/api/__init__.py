@@ -24,6 +24,7 @@ from core.api import (
     openapi,
     records,
     schemas,
+    webhooks,
 )
 
 PREFIX = "/api/v1"
@@ -52,7 +53,7 @@ def init_app(app: Flask, csrf) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     blueprints = [records.blueprint(r) for r in records.RESOURCES] + [
         fields.blueprint(), consents.blueprint(), *cases.blueprints(), *documents.blueprints(),
-        *mailings.blueprints(), *jobs.blueprints()]
+        *mailings.blueprints(), *jobs.blueprints(), *webhooks.blueprints()]
     for bp in blueprints:
         bp.before_request(auth.authenticate)
         csrf.exempt(bp)  # checked in auth.authenticate for session calls

@@ -36,6 +36,7 @@ from core.models.team import Team, TeamMember
 from core.models.term_override import TermOverride
 from core.models.usage import UsageEvent
 from core.models.user import User
+from core.models.webhook import Webhook, WebhookDelivery
 
 __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest", "Case",
            "CasePerson", "PhaseChange", "ProcessSetting", "Document", "DocumentTemplate",
@@ -46,4 +47,5 @@ __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest",
            "OutboxMessage", "Suppression", "OrgUnit", "PasswordReset",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
-           "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User"]
+           "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User",
+           "Webhook", "WebhookDelivery"]

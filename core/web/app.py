@@ -43,6 +43,7 @@ from core.web import (
     terms,
     unsubscribe,
     users,
+    webhooks,
 )
 from core.web.db import close_session
 from core.web.fields import bp as fields_bp
@@ -99,7 +100,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                       people.bp, admin.bp, attachments.bp, calendar_feed.bp, calendar.bp,
                       tasks.bp, search.bp, segments.bp, imports.bp, terms.bp, fields_bp,
                       account.bp, roles.bp, users.bp, cases.bp, processes.bp, documents.bp,
-                      mailings.bp, jobs.bp, portal.bp):
+                      mailings.bp, jobs.bp, portal.bp, webhooks.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)
