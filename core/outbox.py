@@ -30,7 +30,7 @@ from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
 from urllib.parse import urlsplit
 
@@ -55,7 +55,20 @@ from core.models import (
 
 log = logging.getLogger(__name__)
 
-WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+
+
+class _Wire(Compat32):
+    """compat32 on the wire, without a Header object for each header that needs no
+    folding or encoding: building those was a third of the cost of a message."""
+
+    def fold_binary(self, name, value):
+        if (isinstance(value, str) and value.isascii() and "\r" not in value
+                and "\n" not in value and len(name) + len(value) + 2 <= self.max_line_length):
+            return f"{name}: {value}{self.linesep}".encode("ascii")
+        return super().fold_binary(name, value)
+
+
+WIRE = _Wire(linesep="\r\n", max_line_length=998)
 BATCH = 50
 BACKOFF_SECONDS = 60  # after the first temporary failure; doubled after each next one
 MAX_BACKOFF = timedelta(hours=6)

@@ -40,7 +40,7 @@ EVENTS = {
     "message.failed": _l("An e-mail could not be delivered"),
     "webhook.test": _l("A test sent from the webhook's page"),
 }
-CACHE = "kartoteka_webhooks"  # the transaction's active subscriptions, read once
+CACHE = "kartoteka_webhooks"  # the session's subscriptions: (id, events), read once
 
 
 def register(key: str, label) -> None:
@@ -116,6 +116,7 @@ def create(session: Session, data: dict, actor=None) -> Webhook:
                    created_by_id=getattr(actor, "id", None))
     session.add(hook)
     session.flush()
+    session.info.pop(CACHE, None)
     audit.write(session, hook, "create", {k: (None, v) for k, v in values.items()}, actor)
     return hook
 
@@ -134,6 +135,7 @@ def update(session: Session, hook: Webhook, data: dict, actor=None,
             setattr(hook, key, new)
         hook.updated_at = utcnow()
         session.flush()
+        session.info.pop(CACHE, None)
         audit.write(session, hook, "update", changes, actor)
     return hook
 
@@ -153,11 +155,12 @@ def delete(session: Session, hook: Webhook, actor=None) -> None:
                 actor)
     session.delete(hook)
     session.flush()
+    session.info.pop(CACHE, None)
 
 
 def test(session: Session, hook: Webhook, actor=None) -> WebhookDelivery:
     """Send ``webhook.test`` to this one address, whatever it subscribes to."""
-    delivery = _delivery(hook, "webhook.test", {"webhook_id": hook.id,
+    delivery = _delivery(hook.id, "webhook.test", {"webhook_id": hook.id,
                                                 "by": _actor(actor)})
     session.add(delivery)
     session.flush()
@@ -182,9 +185,10 @@ def redeliver(session: Session, delivery: WebhookDelivery) -> WebhookDelivery:
 def emit(session: Session, key: str, data: dict) -> int:
     """Write a delivery of event ``key`` for each subscription to it; they are sent once
     the transaction commits. Returns how many were written."""
-    hooks = [h for h in _subscriptions(session) if ALL in h.events or key in h.events]
-    for hook in hooks:
-        session.add(_delivery(hook, key, data))
+    hooks = [hook_id for hook_id, events in _subscriptions(session)
+             if ALL in events or key in events]
+    for hook_id in hooks:
+        session.add(_delivery(hook_id, key, data))
     if hooks:
         _deliver_after_commit(session)
     return len(hooks)
@@ -193,20 +197,24 @@ def emit(session: Session, key: str, data: dict) -> int:
 def wanted(session: Session, key_suffix: str) -> bool:
     """Whether a subscription may want events ending in ``key_suffix``
     (bulk writing asks before it reports each record it creates)."""
-    return any(ALL in h.events or any(e.endswith(key_suffix) for e in h.events)
-               for h in _subscriptions(session))
+    return any(ALL in events or any(e.endswith(key_suffix) for e in events)
+               for _id, events in _subscriptions(session))
 
 
-def _subscriptions(session: Session) -> list[Webhook]:
-    """Every subscription, paused ones too: their events wait until they are resumed."""
+def _subscriptions(session: Session) -> list[tuple[int, frozenset]]:
+    """Every subscription's id and events, paused ones too (their events wait until
+    they are resumed). Read once per session: a worker tells a batch of deliveries
+    with one query, and a change to a subscription is seen from the next session."""
     if CACHE not in session.info:
-        session.info[CACHE] = list(session.scalars(select(Webhook)))
+        with session.no_autoflush:
+            session.info[CACHE] = [(hook_id, frozenset(events)) for hook_id, events
+                                   in session.execute(select(Webhook.id, Webhook.events))]
     return session.info[CACHE]
 
 
-def _delivery(hook: Webhook, key: str, data: dict) -> WebhookDelivery:
+def _delivery(hook_id: int, key: str, data: dict) -> WebhookDelivery:
     now = utcnow()
-    return WebhookDelivery(webhook_id=hook.id, event_id=f"evt_{uuid.uuid4().hex}", event=key,
+    return WebhookDelivery(webhook_id=hook_id, event_id=f"evt_{uuid.uuid4().hex}", event=key,
                            payload={"type": key, "timestamp": now.isoformat(), "data": data},
                            created_at=now, next_attempt_at=now)
 
@@ -233,7 +241,6 @@ def _from_notifications(session: Session) -> None:
             emit(session, *told)
 
 
-@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(CACHE, None)
