@@ -68,6 +68,11 @@ def make_engine(url: str, **kwargs) -> Engine:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs at checkpoints, not at each commit: the database cannot be
+    # corrupted, and only a power cut (not a crash of the program) may undo the last
+    # commits. It makes a small transaction several times cheaper (the outbox commits
+    # each message before handing it over).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
