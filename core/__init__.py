@@ -6,6 +6,7 @@ A plugin needs only what is imported here::
     from core import Forbidden, forms, hookimpl
     from core import db_session, pass_runtime, permissions, records
     from core import jobs, outbox  # background work and mail (kartoteka_register_jobs)
+    from core.api import crud  # resources in the REST API (kartoteka_register_api_blueprints)
 
 Everything else in ``core`` is internal and may change between releases.
 """

@@ -248,9 +248,10 @@ def plugins_group():
 
 @plugins_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def plugins_list(as_json: bool):
+@click.option("--locale", help="The language of titles (default: the installation's).")
+def plugins_list(as_json: bool, locale: str | None):
     """Show every installed or enabled plugin with its status and error."""
-    lines = plugins.report(_engine(), locale=config.load().default_locale)
+    lines = plugins.report(_engine(), locale=locale or config.load().default_locale)
     if as_json:
         click.echo(json.dumps([line.as_dict() for line in lines], indent=2, ensure_ascii=False))
         return

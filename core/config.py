@@ -60,6 +60,11 @@ class Settings:
     # machine or in private networks may receive them (off: a webhook cannot probe them).
     webhook_timeout_seconds: int = 10
     webhook_private_addresses: bool = False
+    # API calls each token (or account, or address without either) may make; empty: no
+    # limit. Counted in this process, or where rate_limit_url says (redis://...) so that
+    # several machines share the counts; empty takes jobs_url when that is Redis.
+    api_rate_limit: str = "600 per minute"
+    rate_limit_url: str = ""
 
     @property
     def instance(self) -> Path:

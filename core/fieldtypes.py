@@ -350,11 +350,16 @@ def _show_relation(value, definition, locale):
     model = records.record_types().get((definition.options or {}).get("target", ""))
     if model is None or not has_request_context() or not isinstance(value, int):
         return f"#{value}"
+    from flask import g
     from flask_login import current_user
 
     from core.web.db import db
 
-    found = records.get(db(), model, value, current_user)
+    # An API call's caller is its token's account; the session's user is anonymous then.
+    viewer = g.get("actor") or current_user._get_current_object()
+    if not getattr(viewer, "is_authenticated", False):
+        return f"#{value}"
+    found = records.get(db(), model, value, viewer)
     label = getattr(found, "name", None) or getattr(found, "full_name", None)
     return label or f"#{value}"
 

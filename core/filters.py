@@ -206,10 +206,17 @@ FIELDS: dict[str, dict[str, Field]] = {
         "phase_entered_at": attribute("phase_entered_at", "datetime"),
         **_common(),
     },
+    "task": {  # no owner_id: whose task it is, is assignee_id
+        **{name: attribute(name) for name in ("title", "description", "status")},
+        **{name: attribute(name, "integer") for name in (
+            "id", "assignee_id", "team_id", "priority", "created_by_id")},
+        **{name: attribute(name, "datetime") for name in (
+            "due_at", "remind_at", "completed_at", "created_at", "updated_at")},
+    },
 }
 # The term naming each record type in messages ("Unknown field ... for organisations").
 TERMS: dict[str, str] = {"organisation": "core.organisation", "person": "core.person",
-                         "case": "core.case"}
+                         "case": "core.case", "task": "core.task"}
 
 
 def register(record_type: str, fields: dict[str, Field], term_key: str) -> None:

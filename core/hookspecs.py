@@ -239,6 +239,36 @@ def kartoteka_register_blueprints():
 
 
 @hookspec
+def kartoteka_register_api_blueprints():
+    """flask-smorest blueprints with the plugin's own resources in the REST API.
+
+    Called once when the application is created. The core mounts them under
+    ``/api/v1/<plugin>``: a blueprint with ``url_prefix="/vehicles"`` serves
+    ``/api/v1/<plugin>/vehicles``. They are authenticated like the core's resources (an
+    API token, or the staff session with its CSRF header), answer errors as
+    problem+json, and their routes and schemas appear in the OpenAPI document with the
+    plugin's name as their tag. A disabled plugin's routes answer 404 and are not in
+    the document, because its blueprints are never registered.
+
+    ``core.api.crud.blueprint(name, model, schema, permission=...)`` gives a record
+    type's list (cursor pages, filters), create, read, update with ``If-Match`` and
+    delete, through ``core.records`` and ``records.visible``; a route written by hand
+    finds its caller with ``core.api.crud.caller()``.
+
+    Example::
+
+        from core.api import crud
+
+        @hookimpl
+        def kartoteka_register_api_blueprints():
+            return [crud.blueprint("vehicles", Vehicle, VehicleSchema,
+                                   permission="fleet.manage")]
+
+    :returns: a list of ``flask_smorest.Blueprint``, each with a ``url_prefix``.
+    """
+
+
+@hookspec
 def kartoteka_register_commands(cli):
     """Add subcommands to the ``kartoteka`` command.
 

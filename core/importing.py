@@ -50,7 +50,7 @@ from core import (
     records,
 )
 from core import fields as custom_fields
-from core.errors import KartotekaError, ValidationError
+from core.errors import Forbidden, KartotekaError, ValidationError
 from core.fieldtypes import choice_labels, choice_values
 from core.models import ImportMapping, Job, Organisation, Person, User
 from core.text import fold
@@ -533,7 +533,7 @@ def check_mapping(headers: Iterable[str], record_type: str, mapping: dict[str, s
     for key in defaults:
         if key not in known:
             errors[key] = _("Choose a field from the list.")
-    for key in _required(record_type, session, actor):
+    for key in required_fields(record_type, session, actor):
         if key not in used and not defaults.get(key):
             errors[key] = _("Map a column to %(field)s: every record needs it.",
                             field=str(known[key]))
@@ -542,7 +542,7 @@ def check_mapping(headers: Iterable[str], record_type: str, mapping: dict[str, s
     return {column: target for column, target in mapping.items() if target}
 
 
-def _required(record_type: str, session: Session | None, actor) -> list[str]:
+def required_fields(record_type: str, session: Session | None, actor) -> list[str]:
     """The fields every new record needs from the file: a required custom field with a
     default value gets that value instead."""
     custom = custom_targets(session, record_type, actor) if session is not None else {}
@@ -1048,7 +1048,7 @@ class _Batches:
         new = self.rows.new_record(prepared.values)
         try:
             bulk.check(self.session, new, self.actor)
-        except ValidationError as exc:
+        except (ValidationError, Forbidden) as exc:
             self._fail(prepared, exc)
             return
         new.id = ids.take(left)
@@ -1064,15 +1064,18 @@ class _Batches:
         try:
             with self.session.begin_nested():
                 self.rows.update(self.session, target, prepared.changes, self.actor)
-        except ValidationError as exc:
+        except (ValidationError, Forbidden) as exc:
             self._fail(prepared, exc)
             return
         self.finder.changed(target, old_name_key)
         self.report.updated += 1
         self._note(prepared, "updated", target.id, matches)
 
-    def _fail(self, prepared: _Prepared, exc: ValidationError) -> None:
-        self.report.fail(_row_errors(prepared.number, prepared.row, exc.errors,
+    def _fail(self, prepared: _Prepared, exc: ValidationError | Forbidden) -> None:
+        """The row is refused, for its values or because the actor may not make the
+        change (a record out of their reach): the others go on."""
+        errors = exc.errors if isinstance(exc, ValidationError) else {"_": str(exc)}
+        self.report.fail(_row_errors(prepared.number, prepared.row, errors,
                                      prepared.origin, self.rows))
 
     def _note(self, prepared: _Prepared, action: str, record_id: int | None,
@@ -1158,14 +1161,17 @@ def _save_report(path: Path, about: dict, report: ImportReport) -> None:
 
 
 def start_job(session: Session, token: str, upload: dict, mapping: dict[str, str],
-              on_duplicate: str, defaults: dict | None, actor, report_url: str = "") -> Job:
+              on_duplicate: str, defaults: dict | None, actor, report_url: str = "",
+              dry_run: bool = False) -> Job:
     """Ask for the import of an uploaded file (``upload``: what the wizard keeps of it,
     the stored file's name in ``upload_folder``) as a background job, "import.run".
-    It starts when ``session`` commits."""
+    It starts when ``session`` commits. A ``dry_run`` checks every row and keeps
+    nothing, and leaves its report like a real run."""
     params = {"token": token, "stored": upload["stored"], "filename": upload["filename"],
               "record_type": upload["record_type"], "mapping": dict(mapping),
               "on_duplicate": on_duplicate, "defaults": dict(defaults or {}),
-              "actor_id": getattr(actor, "id", None), "report_url": report_url}
+              "actor_id": getattr(actor, "id", None), "report_url": report_url,
+              "dry_run": bool(dry_run)}
     return jobs.start(session, "import.run", f"{_('Import')}: {upload['filename']}",
                       params, actor)
 
@@ -1224,7 +1230,7 @@ def _import_job(rt, job, progress) -> dict:
             report = run_import(
                 rt.Session, rt.host, table, params["record_type"], params["mapping"],
                 on_duplicate=params["on_duplicate"], actor=actor,
-                defaults=params.get("defaults") or None,
+                dry_run=bool(params.get("dry_run")), defaults=params.get("defaults") or None,
                 progress=lambda rows, *_: progress.advance(rows - progress.done),
                 batch_size=int(params.get("batch_size") or JOB_BATCH),
                 resume=resume, checkpoint=checkpoint)
@@ -1258,6 +1264,8 @@ def _clean_up(folder: Path, token: str, source: Path) -> None:
 def _job_result(counts: dict, params: dict) -> dict:
     result = {name: counts.get(name, 0)
               for name in ("rows", "created", "updated", "skipped", "failed")}
+    if params.get("dry_run"):
+        result["dry_run"] = True
     if params.get("report_url"):
         result["report"] = params["report_url"]
     return result

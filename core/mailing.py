@@ -77,10 +77,14 @@ class MailingSchema(Schema):
     kind = fields.String(load_default="marketing")
     purpose = fields.String(load_default=None, allow_none=True)
     audience = fields.String(required=True)
-    segment_id = fields.Integer(load_default=None, allow_none=True, strict=True)
-    case_id = fields.Integer(load_default=None, allow_none=True, strict=True)
-    person_ids = fields.List(fields.Integer(strict=True), load_default=list)
-    attachment_ids = fields.List(fields.Integer(strict=True), load_default=list)
+    segment_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                validate=validation.an_id())
+    case_id = fields.Integer(load_default=None, allow_none=True, strict=True,
+                             validate=validation.an_id())
+    person_ids = fields.List(fields.Integer(strict=True, validate=validation.an_id()),
+                             load_default=list)
+    attachment_ids = fields.List(fields.Integer(strict=True, validate=validation.an_id()),
+                                 load_default=list)
     own_document = fields.String(load_default=None, allow_none=True)  # a template's key
     note = fields.String(load_default="", validate=validation.max_length(5000))
     recurring = fields.Boolean(load_default=False)

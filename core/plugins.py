@@ -12,7 +12,11 @@ registered stops start-up with its error and the command that disables it.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -277,7 +281,7 @@ def enabled_states(session) -> dict[str, PluginState]:
     return {row.name: row for row in rows}
 
 
-def enable(engine, names: Iterable[str]) -> list[Loaded]:
+def enable(engine, names: Iterable[str], actor=None) -> list[Loaded]:
     """Check, migrate and enable plugins; nothing is enabled if any of them fails."""
     names = list(dict.fromkeys(names))
     with Session(engine) as session:
@@ -304,11 +308,11 @@ def enable(engine, names: Iterable[str]) -> list[Loaded]:
             if before != (True, manifest.version):
                 audit.write(session, state, "update", {
                     "enabled": (before[0], True),
-                    "version": (before[1] or None, manifest.version)})
+                    "version": (before[1] or None, manifest.version)}, actor)
     return [host.plugins[n] for n in new]
 
 
-def disable(engine, name: str) -> bool:
+def disable(engine, name: str, actor=None) -> bool:
     """Disable a plugin without importing it; its tables and data stay.
 
     Returns False when it was not enabled. Refuses while an enabled plugin depends
@@ -323,7 +327,7 @@ def disable(engine, name: str) -> bool:
             raise PluginError(name, f"plugin '{dependents[0]}' depends on it; disable "
                                     f"that first: kartoteka plugins disable {dependents[0]}")
         states[name].enabled = False
-        audit.write(session, states[name], "update", {"enabled": (True, False)})
+        audit.write(session, states[name], "update", {"enabled": (True, False)}, actor)
     return True
 
 
@@ -367,6 +371,17 @@ def report(engine, locale: str = "pl") -> list[PluginReport]:
         lines[name] = line
     _report_registration_errors(lines, available)
     return list(lines.values())
+
+
+def report_apart(settings, locale: str = "pl") -> list[PluginReport]:
+    """``report`` in a process of its own, for a running application: listing imports
+    every installed plugin, and a disabled one's tables must not stay mapped in it."""
+    env = {**os.environ, "KARTOTEKA_DATABASE_URL": settings.database_url,
+           "KARTOTEKA_INSTANCE_PATH": settings.instance_path}
+    done = subprocess.run([sys.executable, "-c", "from core.cli import main; main()",
+                           "plugins", "list", "--json", "--locale", locale],
+                          env=env, capture_output=True, text=True, timeout=120, check=True)
+    return [PluginReport(**line) for line in json.loads(done.stdout)]
 
 
 def _report_registration_errors(lines: dict[str, PluginReport], available) -> None:

@@ -138,10 +138,12 @@ _KEEP = 8  # many tests use one configuration, some a port of their own that nev
 
 def _plugins_of(rt) -> tuple | None:
     """The enabled plugins and their versions, or None when the app may not be reused:
-    a plugin's pages and start-up hook are given the app once, as it is built."""
+    a plugin's pages, API routes and start-up hook are given the app once, as it is
+    built."""
     hooks = rt.host.pm.hook
     if hooks.kartoteka_startup.get_hookimpls() or \
-            hooks.kartoteka_register_blueprints.get_hookimpls():
+            hooks.kartoteka_register_blueprints.get_hookimpls() or \
+            hooks.kartoteka_register_api_blueprints.get_hookimpls():
         return None
     return tuple(sorted((name, p.manifest.version) for name, p in rt.host.plugins.items()))
 

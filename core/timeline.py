@@ -14,12 +14,15 @@ from flask_babel.speaklater import LazyString
 from sqlalchemy import and_, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, records
+from core import audit, permissions, records
 from core.db import utcnow
-from core.errors import ValidationError
+from core.errors import Forbidden, ValidationError
 from core.models import Activity, ActivityLink, Membership, Person
 from core.models.activity import KINDS
 from core.terms import term, upper_first
+
+# What a person records by hand (the staff pages' choices); the rest the system writes.
+HAND_KINDS = ("note", "call", "meeting", "email_in", "email_out")
 
 KIND_LABELS = {
     "note": _l("Note"), "call": _l("Call"), "meeting": _l("Meeting"),
@@ -66,11 +69,9 @@ def add(session: Session, kind: str, subject: str, about: list, body: str = "",
         raise ValidationError({"kind": _("Choose a kind of activity from the list.")})
     if not about:
         raise ValidationError({"about": _("Link the activity to at least one record.")})
-    if kind != "system" and not (subject.strip() or body.strip()):
-        raise ValidationError({"subject": _("Write what happened.")})
-    if len(subject.strip()) > 300:
-        if kind != "system":
-            raise ValidationError({"subject": _("At most %(n)d characters.", n=300)})
+    if kind != "system":
+        _check_text(subject, body)
+    elif len(subject.strip()) > 300:
         subject = subject.strip()[:299] + "…"
     when = occurred_at or utcnow()
     activity = Activity(kind=kind, subject=subject.strip(), body=body, occurred_at=when,
@@ -80,6 +81,56 @@ def add(session: Session, kind: str, subject: str, about: list, body: str = "",
     activity.links = [ActivityLink(record_type=t, record_id=i, occurred_at=when)
                       for t, i in refs]
     return records.create(session, activity, actor)
+
+
+def _check_text(subject: str, body: str) -> None:
+    if not (subject.strip() or body.strip()):
+        raise ValidationError({"subject": _("Write what happened.")})
+    if len(subject.strip()) > 300:
+        raise ValidationError({"subject": _("At most %(n)d characters.", n=300)})
+
+
+def editable(activity: Activity, actor=None) -> bool:
+    """Whether ``actor`` may change or remove the entry: one recorded by hand (not an
+    event or a message the system wrote), by whoever recorded it or an administrator."""
+    if activity.kind not in HAND_KINDS or activity.event:
+        return False
+    return permissions.grants(actor).admin or activity.created_by_id == actor.id
+
+
+def change(session: Session, activity: Activity, values: dict, actor=None) -> Activity:
+    """Change what a hand-recorded entry says: ``kind``, ``subject``, ``body`` and
+    ``occurred_at`` (its place on every timeline it is on moves with it)."""
+    _require_editable(activity, actor)
+    values = dict(values)
+    if values.get("occurred_at") is None:
+        values.pop("occurred_at", None)  # left as it was
+    kind = values.get("kind", activity.kind)
+    if kind not in HAND_KINDS:
+        raise ValidationError({"kind": _("Choose a kind of activity from the list.")})
+    subject = values.get("subject", activity.subject)
+    _check_text(subject, values.get("body", activity.body))
+    if "subject" in values:
+        values["subject"] = subject.strip()
+    records.update(session, activity, values, actor)
+    for row in activity.links:
+        row.occurred_at = activity.occurred_at
+    session.flush()
+    return activity
+
+
+def remove(session: Session, activity: Activity, actor=None) -> None:
+    """Remove a hand-recorded entry from every timeline; the audit trail keeps it."""
+    _require_editable(activity, actor)
+    records.delete(session, activity, actor)
+
+
+def _require_editable(activity: Activity, actor) -> None:
+    if activity.kind not in HAND_KINDS or activity.event:
+        raise Forbidden(_("The system wrote this entry; it cannot be changed or removed."))
+    if not editable(activity, actor):
+        raise Forbidden(_("Only whoever recorded the entry, or an administrator, can "
+                          "change or remove it."))
 
 
 def record_event(session: Session, event: str, about: list, subject: str = "", actor=None,

@@ -128,7 +128,11 @@ def import_addresses(session: Session, data: bytes | str, purpose_key: str | Non
 
 def _addresses(data: bytes | str) -> tuple[list[str], list[int]]:
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
-    rows = list(csv.reader(io.StringIO(text)))[:MAX_IMPORT_ROWS + 1]
+    try:  # newline="": a line may end in \r alone, as old spreadsheets write them
+        rows = list(csv.reader(io.StringIO(text, newline="")))[:MAX_IMPORT_ROWS + 1]
+    except csv.Error:
+        raise ValidationError({"file": _("The file cannot be read as CSV: a cell is too "
+                                         "long or a quote is not closed.")}) from None
     column, start = 0, 0
     if rows:
         header = [cell.strip().lower() for cell in rows[0]]

@@ -30,6 +30,15 @@ MARSHMALLOW_MESSAGES = (
 )
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL
+
+
+def an_id() -> validate.Range:
+    """An id given in data: no record has one outside the column's range, and the
+    database would refuse the query itself rather than find nothing."""
+    return validate.Range(1, MAX_ID, error=_l("There is no such record."))
+
+
 def max_length(limit: int) -> validate.Length:
     """A length limit whose message is translated when it is shown."""
     return validate.Length(max=limit, error=_l("At most {max} characters."))

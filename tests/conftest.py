@@ -252,12 +252,13 @@ def fixture_plugins_dir(tmp_path_factory) -> Path:
     """The test plugin distributions, pip-installed into a folder of their own."""
     target = tmp_path_factory.mktemp("site")
     sources = tmp_path_factory.mktemp("src")  # pip builds in the source tree: one per worker
-    for name in ("kartoteka-visits", "kartoteka-faulty"):
+    for name in ("kartoteka-visits", "kartoteka-faulty", "kartoteka-fleet"):
         shutil.copytree(FIXTURES / name, sources / name)
     done = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
          "--no-build-isolation", "--disable-pip-version-check", "--target", str(target),
-         str(sources / "kartoteka-visits"), str(sources / "kartoteka-faulty")],
+         str(sources / "kartoteka-visits"), str(sources / "kartoteka-faulty"),
+         str(sources / "kartoteka-fleet")],
         capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     return target

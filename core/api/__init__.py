@@ -13,17 +13,27 @@ from werkzeug.exceptions import HTTPException
 
 import core
 from core.api import (
+    activities,
     auth,
     cases,
     consents,
     documents,
     errors,
     fields,
+    idempotency,
+    imports,
+    inputs,
     jobs,
     mailings,
     openapi,
+    plugin_routes,
+    plugins,
+    ratelimit,
     records,
     schemas,
+    segments,
+    tasks,
+    terms,
     webhooks,
 )
 
@@ -31,6 +41,8 @@ PREFIX = "/api/v1"
 
 
 class Api(SmorestApi):
+    ERROR_SCHEMA = errors.ProblemSchema  # documented as problem+json by openapi.document
+
     def _register_error_handlers(self):
         """Errors are answered by ``init_app``'s handler, for API paths only."""
 
@@ -53,12 +65,20 @@ def init_app(app: Flask, csrf) -> Api:
     api.spec.options["security"] = [{"bearer": []}]
     blueprints = [records.blueprint(r) for r in records.RESOURCES] + [
         fields.blueprint(), consents.blueprint(), *cases.blueprints(), *documents.blueprints(),
-        *mailings.blueprints(), *jobs.blueprints(), *webhooks.blueprints()]
+        *mailings.blueprints(), *jobs.blueprints(), *webhooks.blueprints(),
+        *activities.blueprints(), *tasks.blueprints(), *segments.blueprints(),
+        *terms.blueprints(), *plugins.blueprints(), *imports.blueprints()]
+    blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:
         bp.before_request(auth.authenticate)
+        bp.before_request(inputs.refuse_unstorable)
+        bp.before_request(idempotency.claim)
+        bp.after_request(idempotency.settle)
+        bp.teardown_request(idempotency.release_unsettled)
         csrf.exempt(bp)  # checked in auth.authenticate for session calls
         api.register_blueprint(bp, url_prefix=f"{PREFIX}{bp.url_prefix}")
     app.register_error_handler(HTTPException, _http_error)
+    ratelimit.init_app(app, app.extensions["kartoteka"].settings)
     return api
 
 

@@ -35,6 +35,7 @@ from core.models import (
     NumberSeries,
     TemplateVersion,
 )
+from core.validation import an_id
 from core.web.attachments import content_disposition
 from core.web.db import db
 from core.web.i18n import current_locale
@@ -62,6 +63,8 @@ def _documents_blueprint() -> Blueprint:
     class Collection(MethodView):
         @bp.arguments(schemas.DocumentListArgs, location="query")
         @bp.response(200, schemas.DocumentSchema(many=True))
+        @bp.alt_response(404, description="The record does not exist or the caller may "
+                                          "not see it.")
         def get(self, args):
             """The documents made for a record, newest first."""
             session = db()
@@ -322,11 +325,12 @@ def _templates_blueprint() -> Blueprint:
 
 
 class GenerateManyInSchema(schemas.Strict):
-    record_ids = fields.List(fields.Integer(strict=True), load_default=None, allow_none=True,
-                             validate=validate.Length(max=documents.MAX_RECORDS),
+    record_ids = fields.List(fields.Integer(strict=True, validate=an_id()), load_default=None,
+                             allow_none=True, validate=validate.Length(max=documents.MAX_RECORDS),
                              metadata={"description": "The records' ids (or segment_id)."})
-    segment_id = fields.Integer(load_default=None, allow_none=True, strict=True, metadata={
-        "description": "A saved segment the caller may see: its members now."})
+    segment_id = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=an_id(),
+        metadata={"description": "A saved segment the caller may see: its members now."})
     record_type = fields.String(load_default=None, allow_none=True, metadata={
         "description": "The template's own if left out."})
 

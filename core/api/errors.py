@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask_babel import gettext as _
+from marshmallow import INCLUDE, Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from core import validation
@@ -18,6 +19,22 @@ TITLES = {
     413: "Content Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Content",
     428: "Precondition Required", 429: "Too Many Requests",
 }
+
+
+class ProblemSchema(Schema):
+    """What ``problem`` answers, for the OpenAPI document; other members may follow
+    (a 409 lists the ``duplicates``), as RFC 9457 allows."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Field-level messages, keyed by field (custom.<key> for custom "
+                       "fields)."})
 
 
 def problem(status: int, detail: str, errors: dict[str, str] | None = None, headers=None):

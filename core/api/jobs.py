@@ -41,10 +41,14 @@ def blueprints() -> list[Blueprint]:
             job = jobs.get(db(), job_id, actor())
             if job is None:
                 abort(404)
-            return {"id": job.id, "kind": job.kind, "title": job.title, "state": job.state,
-                    "done": job.done, "total": job.total, "percent": jobs.percent(job),
-                    "error": job.error, "result": job.result or {},
-                    "created_at": job.created_at, "started_at": job.started_at,
-                    "finished_at": job.finished_at}
+            return describe(job)
 
     return [bp]
+
+
+def describe(job) -> dict:
+    """A job as ``JobSchema`` shows it, for the routes that start one (202)."""
+    return {"id": job.id, "kind": job.kind, "title": job.title, "state": job.state,
+            "done": job.done, "total": job.total, "percent": jobs.percent(job),
+            "error": job.error, "result": job.result or {}, "created_at": job.created_at,
+            "started_at": job.started_at, "finished_at": job.finished_at}

@@ -31,6 +31,7 @@ from core.errors import Forbidden, ValidationError
 from core.models import DocumentTemplate, Mailing, OutboxMessage, Person
 from core.models.mailing import STATES
 from core.models.outbox import STATES as MESSAGE_STATES
+from core.validation import an_id
 from core.web.db import db
 
 MAX_ADDRESSES = 10_000  # in one JSON request; a file may hold more
@@ -126,7 +127,7 @@ class MailingSendInSchema(schemas.Strict):
 
 
 class MailingPreviewArgs(schemas.Strict):
-    person_id = fields.Integer(required=True)
+    person_id = fields.Integer(required=True, validate=an_id())
 
 
 class MailingPreviewSchema(Schema):

@@ -16,7 +16,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from core import approvals, workflow
 from core import cases as case_fields
-from core.validation import max_length
+from core.validation import an_id, max_length
 
 PAGE_MAX = 200
 
@@ -24,6 +24,24 @@ PAGE_MAX = 200
 class Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+class CustomValues(fields.Dict):
+    """``custom`` as the OpenAPI document describes it: only the values of the fields
+    the API offers the caller (``openapi.offered``); the rest stay stored, unshown."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from flask import g
+
+        from core.api import openapi
+
+        shown = g.setdefault("api_custom_keys", {})  # a page dumps many records
+        if obj.record_type not in shown:
+            shown[obj.record_type] = {d.key for d in openapi.offered(obj.record_type,
+                                                                     g.get("actor"))}
+        keys = shown[obj.record_type]
+        return super()._serialize({k: v for k, v in (value or {}).items() if k in keys},
+                                  attr, obj, **kwargs)
 
 
 class Tracked(Schema):
@@ -34,8 +52,8 @@ class Tracked(Schema):
     updated_at = fields.DateTime(dump_only=True)
     created_by_id = fields.Integer(dump_only=True, allow_none=True)
     updated_by_id = fields.Integer(dump_only=True, allow_none=True)
-    owner_id = fields.Integer(allow_none=True)
-    custom = fields.Dict(keys=fields.String(), metadata={
+    owner_id = fields.Integer(allow_none=True, validate=an_id())
+    custom = CustomValues(keys=fields.String(), metadata={
         "description": "Values of custom fields, by key (see /api/v1/fields)."})
 
 
@@ -166,8 +184,8 @@ class CaseSchema(Tracked, Strict):
         "type": "string",
         "description": "The phase as this installation names it, in the request's language."})
     phase_entered_at = fields.DateTime(dump_only=True)
-    organisation_id = fields.Integer(allow_none=True)
-    parent_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True, validate=an_id())
+    parent_id = fields.Integer(allow_none=True, validate=an_id())
     amount = _amount("The value of the case.", "12500.50")
     cost = _amount("What the case costs.", "9000.00")
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error=_l(
@@ -193,8 +211,8 @@ class CaseListArgs(ListArgs):
         "description": "Only cases of this process (its key)."})
     phase = fields.String(validate=max_length(64), metadata={
         "description": "Only cases in this phase (its key)."})
-    organisation_id = fields.Integer()
-    owner_id = fields.Integer()
+    organisation_id = fields.Integer(validate=an_id())
+    owner_id = fields.Integer(validate=an_id())
 
 
 class MoveInSchema(Strict):
@@ -396,14 +414,14 @@ class DocumentSchema(Schema):
 
 class DocumentListArgs(Strict):
     record_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_SUBJECTS))
-    record_id = fields.Integer(required=True)
+    record_id = fields.Integer(required=True, validate=an_id())
 
 
 class DocumentInSchema(Strict):
     template = fields.String(required=True, validate=max_length(100), metadata={
         "description": "The key of the template (see /api/v1/templates/)."})
     record_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_SUBJECTS))
-    record_id = fields.Integer(required=True)
+    record_id = fields.Integer(required=True, validate=an_id())
 
 
 class TemplateSchema(Schema):
@@ -455,7 +473,7 @@ class TemplateVersionSchema(Schema):
 
 class PreviewInSchema(Strict):
     record_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_SUBJECTS))
-    record_id = fields.Integer(required=True)
+    record_id = fields.Integer(required=True, validate=an_id())
     body = fields.String(load_default=None, allow_none=True, validate=max_length(TEXT_MAX),
                          metadata={"description": "A text being edited, to see it filled "
                                                   "before saving; the current one if "

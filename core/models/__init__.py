@@ -24,6 +24,7 @@ from core.models.membership import Membership
 from core.models.organisation import Organisation, OrganisationType, OrgUnit
 from core.models.outbox import OutboxMessage, Suppression
 from core.models.password_reset import PasswordReset
+from core.models.idempotency_key import IdempotencyKey
 from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
 from core.models.quality import QualityRule
@@ -43,8 +44,8 @@ __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest",
            "NumberCounter", "NumberSeries", "TemplateVersion", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",
            "UserRole", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
-           "EventAttendee", "EventLink", "ImportMapping", "Job", "Mailing", "Membership",
-           "OutboxMessage", "Suppression", "OrgUnit", "PasswordReset",
+           "EventAttendee", "EventLink", "IdempotencyKey", "ImportMapping", "Job", "Mailing",
+           "Membership", "OutboxMessage", "Suppression", "OrgUnit", "PasswordReset",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
            "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User",

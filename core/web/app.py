@@ -33,6 +33,7 @@ from core.web import (
     organisations,
     password_reset,
     people,
+    plugin_admin,
     portal,
     privacy,
     processes,
@@ -100,7 +101,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                       people.bp, admin.bp, attachments.bp, calendar_feed.bp, calendar.bp,
                       tasks.bp, search.bp, segments.bp, imports.bp, terms.bp, fields_bp,
                       account.bp, roles.bp, users.bp, cases.bp, processes.bp, documents.bp,
-                      mailings.bp, jobs.bp, portal.bp, webhooks.bp):
+                      mailings.bp, jobs.bp, portal.bp, webhooks.bp,
+                      plugin_admin.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)
@@ -126,6 +128,7 @@ def attach(app: Flask, rt: runtime.Runtime) -> None:
     # Jobs run in this process (immediate mode, the worker) see the app as requests do.
     rt.jobs.bind(rt, context=app.test_request_context)
     app.jinja_env.globals["plugins"] = rt.host.plugins
+    api.ratelimit.restart(app)  # API calls counted in this process count afresh
 
 
 def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
@@ -152,14 +155,19 @@ class RecordId(IntegerConverter):
 
 
 def _too_large(_error):
-    """An upload over the limit: say so where the user was, instead of an error page."""
+    """An upload over the limit: say so where the user was, instead of an error page;
+    to a program, as the API's problem+json."""
     from flask import current_app, flash, redirect, request
     from flask_babel import gettext as _
 
+    from core.api.errors import problem
     from core.web.auth import safe_next
 
     limit = current_app.extensions["kartoteka"].settings.max_upload_mb
-    flash(_("The file is larger than the limit of %(limit)s MB.", limit=limit), "error")
+    message = _("The file is larger than the limit of %(limit)s MB.", limit=limit)
+    if request.path.startswith("/api/"):
+        return problem(413, message)
+    flash(message, "error")
     return redirect(safe_next(request.referrer), code=303)
 
 

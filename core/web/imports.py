@@ -12,15 +12,17 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from core import fields as custom_fields
 from core import importing, jobs, organisations
 from core.errors import KartotekaError, ValidationError
+from core.web.admin import permission_required
 from core.web.db import db
 from core.web.i18n import current_locale
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
+may_import = permission_required("core.import")
 TYPES = ("organisation", "person")
 POLICIES = ("skip", "update", "create")
 
@@ -43,7 +45,7 @@ def _upload(token: str) -> tuple[Path, dict]:
 
 
 @bp.route("/", methods=["GET", "POST"])
-@login_required
+@may_import
 def start():
     if request.method == "GET":
         return render_template("core/import/start.html", types=TYPES)
@@ -77,7 +79,7 @@ def start():
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
-@login_required
+@may_import
 def mapping(token: str):
     path, meta = _upload(token)
     started = meta.get("job_id") and jobs.get(db(), meta["job_id"], current_user)
@@ -133,7 +135,7 @@ def _start_job(token: str, meta: dict, chosen: dict, policy: str, defaults: dict
 
 
 @bp.get("/<token>/report")
-@login_required
+@may_import
 def report(token: str):
     """What an import job did: the counts, and the rows it could not import."""
     found = importing.load_report(current_app.extensions["kartoteka"].settings, token)

@@ -153,6 +153,14 @@ def test_hook_kartoteka_register_blueprints_refuses_a_foreign_name(kartoteka_app
         kartoteka_app_factory(["grants"])
 
 
+def test_hook_kartoteka_register_api_blueprints(third_party, kartoteka_app_factory,
+                                                kartoteka_login):
+    app = kartoteka_app_factory(["fleet"])
+    client = kartoteka_login(app.test_client())
+    assert client.get("/api/v1/fleet/vehicles/").get_json() == {"items": [], "next": None}
+    assert "/api/v1/fleet/summary/" in client.get("/api/v1/openapi.json").get_json()["paths"]
+
+
 def test_hook_kartoteka_register_commands(third_party, cli):
     cli("init")
     cli("plugins", "enable", "visits")

@@ -146,15 +146,35 @@ def test_a_failing_file_shows_its_failure_on_the_job(app, rt, client):
 
 
 def test_only_the_importer_sees_the_report(app, rt, client):
-    from core import users
+    from core import roles, users
 
     wizard = upload(client, content())
     start(client, wizard)
     with rt.session() as session, session.begin():
-        users.create_user(session, "inna@example.com", "inne-haslo-123")
+        inna = users.create_user(session, "inna@example.com", "inne-haslo-123")
+        roles.assign(session, inna, [roles.STAFF])  # the built-in role may import
     other = app.test_client()
     other.post("/login", data={"email": "inna@example.com", "password": "inne-haslo-123"})
+    assert other.get("/import/").status_code == 200
     assert other.get(wizard + "/report").status_code == 404
+
+
+def test_importing_needs_its_permission(app, rt, client):
+    from core import roles, users
+
+    wizard = upload(client, content())
+    with rt.session() as session, session.begin():
+        clerk = users.create_user(session, "clerk@example.com", "inne-haslo-123")
+        reader = roles.create(session, "reader", "Reader")  # no permission to import
+        roles.set_access(session, reader, {("*", "read"): "all"})
+        roles.assign(session, clerk, ["reader"])
+    other = app.test_client()
+    other.post("/login", data={"email": "clerk@example.com", "password": "inne-haslo-123"})
+    assert 'href="/import/"' not in other.get("/").text
+    assert other.get("/import/").status_code == 403
+    assert other.post("/import/", data={"record_type": "organisation"}).status_code == 403
+    assert other.post(wizard, data={}).status_code == 403
+    assert names(rt) == []
     assert client.get("/import/..%2Fsecret/report").status_code == 404
 
 
