@@ -398,6 +398,44 @@ def kartoteka_document_generated(document, actor):
     """
 
 
+# --------------------------------------------------------------------- billing
+
+
+@hookspec
+def kartoteka_invoice_issued(invoice, actor):
+    """An invoice (or a correcting invoice, pro forma, settlement note) was issued and
+    the transaction committed: hand it to the accounting program, e-mail it.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+    Subscribed webhooks are told ``invoice.issued`` as well.
+
+    :param invoice: the ``core.models.Invoice``: ``kind``, ``number``, ``issue_date``,
+        ``due_date``, the buyer as issued (``buyer``), ``currency``, ``net``, ``vat``,
+        ``gross``, ``vat_summary`` (per rate), ``to_pay``, its ``lines``; a correction
+        names the invoice it corrects (``corrects_id``).
+    :param actor: the user who issued it, or ``None``.
+    :returns: nothing.
+    """
+
+
+@hookspec
+def kartoteka_payment_recorded(payment, actor):
+    """A payment was recorded (by hand, from a bank statement or an import) and the
+    transaction committed. A payment recorded again with the same ``external_id`` is
+    not new and is not told again.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+    Subscribed webhooks are told ``payment.recorded`` as well.
+
+    :param payment: the ``core.models.Payment``: ``received_on``, ``amount``,
+        ``currency``, the payer (``organisation_id``/``person_id``, ``payer``),
+        ``title``, ``source``, ``external_id``, its ``allocations`` to invoices and what
+        is left (``unallocated``).
+    :param actor: the user who recorded it, or ``None``.
+    :returns: nothing.
+    """
+
+
 # --------------------------------------------------------------------- privacy
 
 

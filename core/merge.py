@@ -19,12 +19,16 @@ from core.models import (
     ActivityLink,
     Address,
     Attachment,
+    BillableItem,
+    BillableItemPerson,
     Case,
     CasePerson,
     EventLink,
+    Invoice,
     Membership,
     Organisation,
     OrgUnit,
+    Payment,
     Person,
     RecordLink,
     Tagging,
@@ -99,6 +103,7 @@ def _move_attachments(session: Session, keep, drop) -> None:
                         .values(organisation_id=keep_id))
         session.execute(update(Case).where(Case.organisation_id == drop_id)
                         .values(organisation_id=keep_id))
+        _move_billing(session, "organisation_id", keep_id, drop_id)
     else:
         session.execute(update(Membership).where(Membership.person_id == drop_id)
                         .values(person_id=keep_id))
@@ -109,9 +114,24 @@ def _move_attachments(session: Session, keep, drop) -> None:
         session.execute(update(Address).where(Address.person_id == drop_id)
                         .values(person_id=keep_id))
         _repoint_case_people(session, keep_id, drop_id)
+        _move_billing(session, "person_id", keep_id, drop_id)
     session.flush()
     session.expire(keep)
     session.expire(drop)
+
+
+def _move_billing(session, column: str, keep_id: int, drop_id: int) -> None:
+    """What the dropped record owes, was billed and paid becomes the kept one's; issued
+    invoices keep the buyer as they were issued to."""
+    for model in (BillableItem, Invoice, Payment):
+        session.execute(update(model).where(getattr(model, column) == drop_id)
+                        .values({column: keep_id}))
+    if column == "person_id":  # the people behind items: once each
+        both = select(BillableItemPerson.item_id).where(BillableItemPerson.person_id == keep_id)
+        session.execute(delete(BillableItemPerson).where(
+            BillableItemPerson.person_id == drop_id, BillableItemPerson.item_id.in_(both)))
+        session.execute(update(BillableItemPerson).where(BillableItemPerson.person_id == drop_id)
+                        .values(person_id=keep_id))
 
 
 def _repoint_case_people(session, keep_id: int, drop_id: int) -> None:

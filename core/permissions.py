@@ -63,6 +63,8 @@ CORE_PERMISSIONS = [
           "Document templates and number series"),
     _core("send_mailings", "Wysyłka korespondencji seryjnej", "Send mailings"),
     _core("manage_webhooks", "Webhooki dla integracji", "Webhooks for integrations"),
+    _core("billing", "Rozliczenia: faktury, korekty i płatności",
+          "Billing: invoices, corrections and payments"),
 ]
 
 

@@ -32,7 +32,8 @@ class Runtime:
 
 
 def start(settings: config.Settings) -> Runtime:
-    from core import (  # noqa: F401 (they register jobs)
+    from core import (  # noqa: F401 (they register jobs and webhook events)
+        billing,
         importing,
         mailing,
         outbox,

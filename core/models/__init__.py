@@ -5,6 +5,14 @@ from core.models.api_token import ApiToken
 from core.models.attachment import Attachment
 from core.models.audit import AuditEntry
 from core.models.auth_session import AuthSession, LoginAttempt
+from core.models.billing import (
+    BillableItem,
+    BillableItemPerson,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentAllocation,
+)
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
 from core.models.case import ApprovalRequest, Case, CasePerson, PhaseChange, ProcessSetting
 from core.models.consent import Consent, ProcessingPurpose
@@ -16,6 +24,7 @@ from core.models.document import (
     TemplateVersion,
 )
 from core.models.field import ArchivedFieldValue, FieldDefinition
+from core.models.idempotency_key import IdempotencyKey
 from core.models.importing import ImportMapping
 from core.models.job import Job
 from core.models.link import RecordLink
@@ -24,7 +33,6 @@ from core.models.membership import Membership
 from core.models.organisation import Organisation, OrganisationType, OrgUnit
 from core.models.outbox import OutboxMessage, Suppression
 from core.models.password_reset import PasswordReset
-from core.models.idempotency_key import IdempotencyKey
 from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
 from core.models.quality import QualityRule
@@ -49,4 +57,5 @@ __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest",
            "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
            "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User",
-           "Webhook", "WebhookDelivery"]
+           "Webhook", "WebhookDelivery", "BillableItem", "BillableItemPerson", "Invoice",
+           "InvoiceLine", "Payment", "PaymentAllocation"]

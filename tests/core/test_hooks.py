@@ -485,3 +485,67 @@ def test_hook_kartoteka_document_generated(spied_app):
         documents.generate(session, rt.host, rt.settings, template, org, admin)
         assert heard == []  # not before the commit
     assert heard == [("Letter", "admin@example.com")]
+
+
+def _billed(session, rt, admin=None):
+    """An issued invoice of 1 230,00 zł to Gmina Kórnik (and the administrator issuing
+    it, made unless given)."""
+    import dataclasses
+    from datetime import date
+
+    from core import invoices, organisations, users
+
+    admin = admin or users.create_user(session, "admin@example.com", "correct horse battery",
+                                       is_admin=True)
+    org = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                  "type_key": "core.municipality"},
+                               allow_duplicates=True)
+    invoice = invoices.create(session, {"organisation_id": org.id, "lines": [
+        {"description": "Baner", "quantity": "1", "unit_price": "1000", "vat_rate": "23"}]},
+        admin)
+    seller = dataclasses.replace(rt.settings, company_name="Drukarnia Test")
+    return admin, invoices.issue(session, seller, invoice, admin, date(2026, 3, 2))
+
+
+def test_hook_kartoteka_invoice_issued(spied_app):
+    rt, _spy = spied_app
+    heard = []
+
+    class Books:
+        @hookimpl
+        def kartoteka_invoice_issued(self, invoice, actor):
+            heard.append((invoice.number, str(invoice.gross), [line.description for line in
+                                                               invoice.lines], actor.email))
+
+    rt.host.pm.register(Books(), name="books_spy")
+    with rt.session() as session, session.begin():
+        admin, _invoice = _billed(session, rt)
+        assert heard == []  # not before the commit
+    assert heard == [("FV/2026/0001", "1230.00", ["Baner"], "admin@example.com")]
+    with rt.session() as session:
+        _billed(session, rt, session.merge(admin))
+        session.rollback()  # a rolled-back issue is never heard of
+    assert len(heard) == 1
+
+
+def test_hook_kartoteka_payment_recorded(spied_app):
+    from core import payments
+
+    rt, _spy = spied_app
+    heard = []
+
+    class Books:
+        @hookimpl
+        def kartoteka_payment_recorded(self, payment, actor):
+            heard.append((str(payment.amount), str(payment.unallocated),
+                          [a.invoice.number for a in payment.allocations]))
+
+    rt.host.pm.register(Books(), name="books_spy")
+    with rt.session() as session, session.begin():
+        admin, invoice = _billed(session, rt)
+        line = {"received_on": "2026-03-10", "amount": "1500", "source": "bank",
+                "external_id": "PKO-1"}
+        payments.record(session, line, admin, allocate_to=[(invoice, None)])
+        payments.record(session, line, admin)  # the same statement line again
+        assert heard == []
+    assert heard == [("1500.00", "270.00", ["FV/2026/0001"])]
