@@ -242,6 +242,9 @@ def load(session: Session, model: type, incoming, current: dict | None, actor=No
         return None, {"custom": _("Give the custom fields as an object of key and value.")}
     types = field_types()
     defs, values_schema = _values_schema(session, model.record_type, types)
+    host = session.info.get("host")
+    if host is not None:  # a disabled plugin's fields keep their values, unwritable
+        defs = tuple(d for d in defs if not d.source or d.source in host.plugins)
     by_key = {d.key: d for d in defs}
     errors = _refused_keys(incoming, by_key, current or {}, actor)
     given = {k: v for k, v in incoming.items() if k in by_key and f"custom.{k}" not in errors}

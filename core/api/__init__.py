@@ -32,6 +32,7 @@ from core.api import (
     records,
     schemas,
     segments,
+    sparse,
     tasks,
     terms,
     webhooks,
@@ -74,6 +75,7 @@ def init_app(app: Flask, csrf) -> Api:
         bp.before_request(inputs.refuse_unstorable)
         bp.before_request(idempotency.claim)
         bp.after_request(idempotency.settle)
+        bp.after_request(sparse.trim)
         bp.teardown_request(idempotency.release_unsettled)
         csrf.exempt(bp)  # checked in auth.authenticate for session calls
         api.register_blueprint(bp, url_prefix=f"{PREFIX}{bp.url_prefix}")

@@ -87,7 +87,7 @@ class ActivityOutSchema(ActivitySchema):
         "description": "The records it is about that the caller may see."})
 
 
-class ActivityListArgs(schemas.Strict):
+class ActivityListArgs(schemas.Sparse, schemas.Strict):
     record_type = fields.String(validate=validate.OneOf(tuple(CARDS)), metadata={
         "description": "With record_id: only the timeline of this record."})
     record_id = fields.Integer()

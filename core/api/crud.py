@@ -37,7 +37,7 @@ def caller():
     return actor()
 
 
-class PageArgs(schemas.Strict):
+class PageArgs(schemas.Sparse, schemas.Strict):
     """A list without filters: ``limit`` and ``after``, as the core's lists take them."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(1, schemas.PAGE_MAX))

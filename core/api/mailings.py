@@ -60,7 +60,7 @@ class MailingInSchema(mailing.MailingSchema):
     keys; ``purpose`` (a consent purpose's key) is needed for marketing mail."""
 
 
-class MailingListArgs(schemas.Strict):
+class MailingListArgs(schemas.Sparse, schemas.Strict):
     state = fields.String(validate=validate.OneOf(STATES), metadata={
         "description": "Only mailings in this state."})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, schemas.PAGE_MAX))

@@ -38,6 +38,7 @@ def document(api) -> dict:
                             and "Page" not in name), None)
         if record_type and "custom" in schema.get("properties", {}):
             schema["properties"]["custom"] = custom_schema(api, record_type)
+    _sparse_items(components)
     _untag(spec)
     enabled = current_app.extensions["kartoteka"].host.plugins
     for tag in spec.get("tags", []):
@@ -156,6 +157,21 @@ def _as_problem(response: dict) -> None:
     schema = content.pop("application/json", {}).get("schema")
     if schema is not None or not content:
         content[PROBLEM] = {"schema": schema or PROBLEM_REF}
+
+
+def _sparse_items(components: dict) -> None:
+    """A page's items come with only the fields asked for (``?fields=``), so the schema
+    of a list's items requires none: "<Item>Item", a copy without ``required``."""
+    for name, schema in list(components.items()):
+        items = schema.get("properties", {}).get("items", {}).get("items", {})
+        ref = items.get("$ref", "")
+        if not name.endswith("Page") or not ref:
+            continue
+        item = ref.rsplit("/", 1)[1]
+        relaxed = components.setdefault(f"{item}Item", copy.deepcopy(components[item]))
+        relaxed.pop("required", None)
+        relaxed.get("properties", {}).get("custom", {}).pop("required", None)
+        items["$ref"] = f"#/components/schemas/{item}Item"
 
 
 def _untag(spec: dict) -> None:

@@ -113,7 +113,15 @@ def schema_name(schema) -> str:
     return name
 
 
-class ListArgs(Strict):
+class Sparse(Schema):
+    """Lists that answer only some fields of each item (``core.api.sparse``)."""
+
+    only = fields.String(data_key="fields", validate=max_length(2000), metadata={
+        "description": 'Only these fields of each item, comma-separated: "name,city,'
+                       'custom.size"; id always comes.'})
+
+
+class ListArgs(Sparse, Strict):
     filter = fields.String(metadata={
         "description": "A filter in the filter language, as JSON: "
                        '{"field": "city", "op": "eq", "value": "Poznań"}.'})

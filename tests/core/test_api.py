@@ -249,3 +249,32 @@ def test_the_installations_terms_name_things_in_openapi_and_api_errors(api, rt):
 
 def test_the_reference_page_is_served(app):
     assert app.test_client().get("/api/v1/docs").status_code == 200
+
+
+# ------------------------------------------------------------------ choice of fields
+
+
+def test_a_list_answers_only_the_fields_asked_for(api, rt):
+    define(rt, key="employees", type="integer", label_en="Employees")
+    define(rt, key="status", type="text", label_en="Status")
+    for n, city in enumerate(["Kórnik", "Mosina", "Puszczykowo"]):
+        new_org(api, f"Gmina {city}", city=city, custom={"employees": 10 + n, "status": "x"})
+    page = api("get", "/organizations/?fields=name,custom.employees&sort=name&limit=2")
+    assert page.status_code == 200, page.get_json()
+    body = page.get_json()
+    assert [set(item) for item in body["items"]] == [{"id", "name", "custom"}] * 2
+    assert body["items"][0]["custom"] == {"employees": 10}
+    rest = api("get", f"/organizations/?fields=city&sort=name&after={body['next']}")
+    assert rest.get_json()["items"] == [{"id": rest.get_json()["items"][0]["id"],
+                                          "city": "Puszczykowo"}]
+    assert set(api("get", "/organizations/").get_json()["items"][0]) > {"nip", "notes"}
+
+
+def test_an_unknown_field_is_refused_by_name(api, rt):
+    new_org(api)
+    refused = api("get", "/organizations/?fields=name,nipp")
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["fields"] == "Unknown fields: nipp."
+    spec = api("get", "/openapi.json").get_json()
+    parameters = spec["paths"]["/api/v1/organizations/"]["get"]["parameters"]
+    assert "fields" in {p["name"] for p in parameters}

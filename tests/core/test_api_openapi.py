@@ -176,6 +176,15 @@ def test_a_disabled_plugins_fields_processes_and_words_leave_the_document(
     assert after("get", f"/organizations/{org['id']}").get_json()["custom"] == {}
     assert stored_custom(rt, org["id"]) == {"photovoltaics_power": 9.84}
     assert after("get", "/processes/photovoltaics.installation").status_code == 404
+    # Nor can they be written while the plugin is off; other changes keep them.
+    etag = after("get", f"/organizations/{org['id']}").headers["ETag"]
+    refused = after("patch", f"/organizations/{org['id']}", headers={"If-Match": etag},
+                    json={"custom": {"photovoltaics_power": "1.5"}})
+    assert refused.status_code == 422 and "custom.photovoltaics_power" in \
+        refused.get_json()["errors"]
+    assert after("patch", f"/organizations/{org['id']}", headers={"If-Match": etag},
+                 json={"city": "Kórnik"}).status_code == 200
+    assert stored_custom(rt, org["id"]) == {"photovoltaics_power": 9.84}
 
 
 def _processes_named(spec: dict) -> dict[str, str]:
