@@ -76,11 +76,14 @@ def test_nothing_of_the_application_is_within_reach(app, source):
 
 
 def test_an_endless_loop_is_stopped_within_the_time_limit(app):
-    started = time.monotonic()
+    """The limit is the rendering thread's own time, so that a busy machine does not
+    stop a template that would have finished; the clock on the wall only shows it ends."""
+    started, worked = time.monotonic(), time.thread_time()
     with pytest.raises(templating.TemplateProblem, match="przerwany"):
         render("{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}"
                "{% endfor %}")
-    assert time.monotonic() - started < templating.MAX_SECONDS + 1.5
+    assert time.thread_time() - worked < templating.MAX_SECONDS + 1.5
+    assert time.monotonic() - started < 60
 
 
 @pytest.mark.parametrize("source", ["{{ 'a' * 100000000 }}", "{{ [1] * 10**9 }}",
