@@ -277,7 +277,9 @@ def update(session: Session, invoice: Invoice, data: dict, actor=None) -> Invoic
     if invoice.status != "draft":
         raise ValidationError({"status": _("An issued invoice cannot be changed; correct it "
                                            "with a correcting invoice.")})
-    values, errors = load_collecting(InvoiceSchema(), data, partial=True)
+    # Partial at the top only: a line given must be whole.
+    values, errors = load_collecting(InvoiceSchema(), data,
+                                     partial=tuple(InvoiceSchema().fields))
     for key in FIXED:
         if key in values and values[key] != getattr(invoice, key):
             errors[key] = _("This cannot be changed on a draft; cancel it and make another.")

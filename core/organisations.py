@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core import duplicates, identifiers, records, validation
 from core import fields as custom_fields
 from core.errors import ValidationError
-from core.models import Organisation, OrganisationType, OrgUnit
+from core.models import Organisation, OrganisationType, OrgUnit, User
 from core.text import name_key
 from core.validation import country_code, load_collecting, max_length
 
@@ -95,6 +95,10 @@ def clean(session: Session, host, data: dict, partial: bool = False) -> dict:
                 errors[field] = next(iter(exc.errors.values()))
     if "type_key" in values and values["type_key"] not in types(session, host):
         errors["type_key"] = _("Choose a type from the list.")
+    if values.get("owner_id") is not None and session.scalar(
+            select(User.id).where(User.id == values["owner_id"], User.active,
+                                  User.kind == "staff")) is None:
+        errors["owner_id"] = _("Choose an active staff member.")
     if "name" in values:
         values["name"] = values["name"].strip()
         if not values["name"]:

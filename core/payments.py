@@ -75,8 +75,9 @@ def get(session: Session, payment_id: int, actor=None) -> Payment | None:
 def record(session: Session, data: dict, actor=None,
            allocate_to: list[tuple[Invoice, Decimal | str | None]] = ()) -> Payment:
     """Record a payment and allocate it to ``allocate_to`` ([(invoice, amount or None
-    for what is owed)]); the same ``external_id`` from the same source again returns
-    the payment recorded before and changes nothing."""
+    for what is owed)]), whose refusals are keyed ``allocate_to.<n>.<field>``; the same
+    ``external_id`` from the same source again returns the payment recorded before and
+    changes nothing."""
     invoices.require(session, actor)
     values, errors = load_collecting(PaymentSchema(), data)
     if "amount" in values:
@@ -92,6 +93,11 @@ def record(session: Session, data: dict, actor=None,
             return known
     if payer is None:
         values.update(_payer_of([invoice for invoice, _amount in allocate_to]))
+    for invoice, _amount in allocate_to:
+        # Taken before the payment is written, so that its savepoint is inside this
+        # transaction on SQLite too (whose driver opens none before a change): a refused
+        # allocation then undoes the payment with everything else.
+        invoices.lock(session, invoice)
     payment = Payment(**values, created_by_id=getattr(actor, "id", None))
     try:
         with session.begin_nested():
@@ -101,8 +107,12 @@ def record(session: Session, data: dict, actor=None,
         return _known(session, values["source"], values["external_id"])
     audit.write(session, payment, "create", {k: (None, v) for k, v in values.items()}, actor,
                 summary=_label(payment))
-    for invoice, amount in allocate_to:
-        allocate(session, payment, invoice, amount, actor)
+    for n, (invoice, amount) in enumerate(allocate_to):
+        try:
+            allocate(session, payment, invoice, amount, actor)
+        except ValidationError as exc:
+            raise ValidationError({f"allocate_to.{n}.{key}": message
+                                   for key, message in exc.errors.items()}) from None
     _tell_recorded(session, payment, actor)
     return payment
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from marshmallow import RAISE, Schema, fields
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import duplicates, identifiers, records, validation
 from core import fields as custom_fields
 from core.errors import ValidationError
-from core.models import Address, ContactPoint, Person
+from core.models import Address, ContactPoint, Person, User
 from core.text import name_key
 from core.validation import country_code, max_length
 
@@ -76,6 +77,14 @@ def clean(data: dict, partial: bool = False) -> dict:
     return values
 
 
+def _owner_checked(session: Session, values: dict) -> dict:
+    """The owner must be an active staff account, as an organisation's and a case's."""
+    if values.get("owner_id") is not None and session.scalar(select(User.id).where(
+            User.id == values["owner_id"], User.active, User.kind == "staff")) is None:
+        raise ValidationError({"owner_id": _("Choose an active staff member.")})
+    return values
+
+
 def _normalise(values: dict, field: str, kind: str, errors: dict) -> None:
     try:
         values[field] = identifiers.normalise(kind, values[field])
@@ -85,7 +94,8 @@ def _normalise(values: dict, field: str, kind: str, errors: dict) -> None:
 
 def create(session: Session, data: dict, actor=None, allow_duplicates: bool = False) -> Person:
     """Create a person; refuses likely duplicates unless told they are fine."""
-    values = custom_fields.validated(session, Person, data, None, clean, actor)
+    values = custom_fields.validated(session, Person, data, None,
+                                     lambda d: _owner_checked(session, clean(d)), actor)
     if not allow_duplicates:
         duplicates.refuse_if_any(duplicates.person_candidates(session, values, actor=actor))
     person = Person(**_scalars(values))
@@ -97,8 +107,8 @@ def create(session: Session, data: dict, actor=None, allow_duplicates: bool = Fa
 def update(session: Session, person: Person, data: dict, actor=None,
            allow_duplicates: bool = False, expected_version: int | None = None) -> Person:
     """Change a person; lists given (emails, phones, addresses) replace the old ones."""
-    values = custom_fields.validated(session, Person, data, person,
-                              lambda d: clean(d, partial=True), actor)
+    values = custom_fields.validated(session, Person, data, person, lambda d: _owner_checked(
+        session, clean(d, partial=True)), actor)
     if "first_name" in values or "last_name" in values:
         first = values.get("first_name", person.first_name)
         last = values.get("last_name", person.last_name)

@@ -56,7 +56,7 @@ def load(schema: Schema, data: dict, partial: bool = False) -> dict:
     return values
 
 
-def load_collecting(schema: Schema, data: dict, partial: bool = False
+def load_collecting(schema: Schema, data: dict, partial: bool | tuple = False
                     ) -> tuple[dict, dict[str, str]]:
     """The fields that are valid and the messages of those that are not, so that a
     caller's own checks can add theirs and the user sees every problem at once."""

@@ -23,9 +23,11 @@ from core.api import (
     idempotency,
     imports,
     inputs,
+    invoices,
     jobs,
     mailings,
     openapi,
+    payments,
     plugin_routes,
     plugins,
     ratelimit,
@@ -68,7 +70,8 @@ def init_app(app: Flask, csrf) -> Api:
         fields.blueprint(), consents.blueprint(), *cases.blueprints(), *documents.blueprints(),
         *mailings.blueprints(), *jobs.blueprints(), *webhooks.blueprints(),
         *activities.blueprints(), *tasks.blueprints(), *segments.blueprints(),
-        *terms.blueprints(), *plugins.blueprints(), *imports.blueprints()]
+        *terms.blueprints(), *plugins.blueprints(), *imports.blueprints(),
+        *invoices.blueprints(), *payments.blueprints()]
     blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:
         bp.before_request(auth.authenticate)

@@ -86,6 +86,10 @@ def test_a_drafts_lines_are_replaced_and_its_totals_follow(rt, world):
         with pytest.raises(ValidationError) as refused:
             invoices.update(s, invoice, {"lines": [{**MIXED[0], "id": 987654}]}, clerk)
         assert refused.value.errors == {"lines.0.id": "There is no such line here."}
+        with pytest.raises(ValidationError) as refused:  # a line given must be whole
+            invoices.update(s, invoice, {"lines": [{"description": "Baner"}]}, clerk)
+        assert {"lines.0.quantity", "lines.0.unit_price"} <= set(refused.value.errors)
+        assert invoice.gross == D("103.21")
         with pytest.raises(ValidationError) as refused:
             invoices.update(s, invoice, {"currency": "EUR", "organisation_id": world["mosina"],
                                          "kind": "advance"}, clerk)

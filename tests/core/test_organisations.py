@@ -54,6 +54,13 @@ def test_every_bad_field_is_reported_at_once_and_nothing_is_written(rt):
     assert count(rt) == 0
 
 
+def test_an_owner_who_is_no_active_staff_member_is_refused(rt):
+    with rt.session() as session, session.begin(), pytest.raises(ValidationError) as refused:
+        new(session, rt, owner_id=987654)
+    assert refused.value.errors == {"owner_id": "Choose an active staff member."}
+    assert count(rt) == 0
+
+
 @pytest.mark.parametrize("smuggled", [
     {"id": 5}, {"deleted_at": "2024-01-01T00:00:00+00:00"}, {"version": 9},
     {"merged_into_id": 1}, {"created_by_id": 1}, {"name_key": "gmina mosina"},

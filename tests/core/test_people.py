@@ -142,3 +142,19 @@ def test_the_name_key_follows_a_rename(rt):
     person = load(rt, person_id)
     assert (person.full_name, person.name_key) == ("Żaneta Kowalska-Łęcka",
                                                    "zaneta kowalska lecka")
+
+
+def test_an_owner_who_is_no_active_staff_member_is_refused(rt):
+    from core import users
+
+    with rt.session() as session, session.begin():
+        gone = users.create_user(session, "gone@example.com", "correct horse battery")
+        gone.active = False
+        gone_id = gone.id
+    for owner_id in (987654, gone_id):
+        with rt.session() as session, pytest.raises(ValidationError) as refused:
+            people.create(session, {"first_name": "Anna", "last_name": "Nowak",
+                                    "owner_id": owner_id})
+        assert refused.value.errors == {"owner_id": "Choose an active staff member."}
+    with rt.session() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 0
