@@ -33,7 +33,7 @@ from core.db import utcnow
 from core.models import Webhook, WebhookDelivery
 
 BATCH = 20
-LEASE = timedelta(minutes=2)
+LEASE_MARGIN = timedelta(minutes=1)  # beyond every attempt of a batch timing out
 # The pause before each next attempt; after the last the delivery has failed.
 PAUSES = [timedelta(seconds=30), timedelta(minutes=5), timedelta(minutes=30),
           timedelta(hours=2), timedelta(hours=5), timedelta(hours=10), timedelta(hours=10)]
@@ -57,8 +57,10 @@ def deliver(rt, worker: str, limit: int | None = None) -> int:
 
 
 def claim(rt, worker: str, n: int) -> list[int]:
-    """Take up to ``n`` due deliveries of active subscriptions (a paused one's wait)."""
+    """Take up to ``n`` due deliveries of active subscriptions (a paused one's wait),
+    leased for as long as all of them may take, so that none is taken twice."""
     now = utcnow()
+    lease = now + n * timedelta(seconds=rt.settings.webhook_timeout_seconds) + LEASE_MARGIN
     with rt.session() as session, session.begin():
         bulk.begin(session)
         ids = list(session.scalars(
@@ -71,7 +73,7 @@ def claim(rt, worker: str, n: int) -> list[int]:
             ids = list(session.scalars(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.state == "queued")
-                .values(state="sending", claimed_by=worker, lease_until=now + LEASE)
+                .values(state="sending", claimed_by=worker, lease_until=lease)
                 .returning(WebhookDelivery.id)
                 .execution_options(synchronize_session=False)))
     return sorted(ids)
