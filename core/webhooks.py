@@ -31,11 +31,12 @@ from core.terms import term, upper_first
 ALL = "*"
 RECORD_ACTIONS = {"created": _l("created"), "updated": _l("changed"),
                   "deleted": _l("deleted"), "restored": _l("restored")}
-# Events that are not a record's creation or change; plugins add theirs with ``register``.
+# Steps of a record other than its creation or change, named "<term>: <step>".
+STEPS = {"case.moved": ("case", _l("moved to another phase")),
+         "approval.decided": ("approval", _l("decided")),
+         "document.generated": ("document", _l("generated"))}
+# Other events; plugins add theirs with ``register``.
 EVENTS = {
-    "case.moved": _l("A case moved to another phase"),
-    "approval.decided": _l("An approval was decided"),
-    "document.generated": _l("A document was generated"),
     "message.delivered": _l("An e-mail was handed to the mail server"),
     "message.failed": _l("An e-mail could not be delivered"),
     "webhook.test": _l("A test sent from the webhook's page"),
@@ -54,6 +55,8 @@ def catalogue() -> dict[str, str]:
     for record_type in sorted(records.record_types()):
         for action, label in RECORD_ACTIONS.items():
             found[f"{record_type}.{action}"] = f"{_type_label(record_type)}: {label}"
+    found.update({key: f"{_type_label(record_type)}: {label}"
+                  for key, (record_type, label) in STEPS.items()})
     found.update({key: str(label) for key, label in EVENTS.items()})
     return found
 

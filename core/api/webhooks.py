@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from core import permissions, webhooks
-from core.api import schemas
+from core.api import records, schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
 from core.errors import ValidationError
@@ -104,7 +104,7 @@ def blueprints() -> list[Blueprint]:
             except ValidationError as exc:
                 session.rollback()
                 return refused(exc.errors)
-            return hook, 201, {"ETag": _etag(hook),
+            return hook, 201, {"ETag": records._etag(hook),
                                "Location": f"{request.base_url.rstrip('/')}/{hook.id}"}
 
     @bp.route("/events")
@@ -124,7 +124,7 @@ def blueprints() -> list[Blueprint]:
         def get(self, webhook_id):
             """One subscription."""
             hook = _hook(webhook_id)
-            return hook, 200, {"ETag": _etag(hook)}
+            return hook, 200, {"ETag": records._etag(hook)}
 
         @bp.arguments(WebhookSchema(partial=True))
         @bp.response(200, WebhookSchema)
@@ -134,9 +134,9 @@ def blueprints() -> list[Blueprint]:
         def patch(self, data, webhook_id):
             """Change a subscription; send the ETag you read in If-Match."""
             session, hook = db(), _hook(webhook_id)
-            version = _if_match(hook)
-            if not isinstance(version, int):
-                return version
+            version = records._if_match(hook)
+            if isinstance(version, tuple):
+                return version[0]
             try:
                 webhooks.update(session, hook, data, actor(), version)
                 session.commit()
@@ -145,7 +145,7 @@ def blueprints() -> list[Blueprint]:
                 if "version" in exc.errors:
                     return problem(412, exc.errors["version"])
                 return refused(exc.errors)
-            return hook, 200, {"ETag": _etag(hook)}
+            return hook, 200, {"ETag": records._etag(hook)}
 
         @bp.response(204)
         def delete(self, webhook_id):
@@ -165,7 +165,7 @@ def blueprints() -> list[Blueprint]:
             session, hook = db(), _hook(webhook_id)
             webhooks.rotate_secret(session, hook, actor())
             session.commit()
-            return hook, 200, {"ETag": _etag(hook)}
+            return hook, 200, {"ETag": records._etag(hook)}
 
     @bp.route("/<int:webhook_id>/test")
     class Test(MethodView):
@@ -237,16 +237,3 @@ def _fresh(delivery: WebhookDelivery) -> WebhookDelivery:
     session.expire(delivery)
     return session.get(WebhookDelivery, delivery.id)
 
-
-def _etag(hook: Webhook) -> str:
-    return f'"{hook.version}"'
-
-
-def _if_match(hook: Webhook):
-    header = request.headers.get("If-Match", "").strip()
-    if not header:
-        return problem(428, _("Send the ETag you read in the If-Match header."))
-    try:
-        return int(header.removeprefix("W/").strip('"'))
-    except ValueError:
-        return problem(412, _("The If-Match header is not an ETag this API gave."))

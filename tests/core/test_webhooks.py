@@ -296,8 +296,11 @@ def test_the_secret_is_not_in_lists_and_the_events_are_offered_in_the_installati
     offered = {e["key"]: e["label"] for e in api("get", "/webhooks/events").get_json()}
     assert {"person.created", "organisation.updated", "case.moved",
             "message.delivered"} <= set(offered)
+    assert offered["case.moved"] == "Case: moved to another phase"
     polish = api("get", "/webhooks/events", headers={"Accept-Language": "pl"}).get_json()
     assert any("Osoba" in e["label"] for e in polish)
+    assert {e["key"]: e["label"] for e in polish}["case.moved"] == \
+        "Sprawa: przejście do innego etapu"
 
 
 def test_webhooks_need_their_permission(app, rt, api):
