@@ -56,6 +56,9 @@ class Settings:
     mail_max_attempts: int = 12  # temporary SMTP failures, retried with growing pauses
     # How long a worker may hold a message it took before others count it as dead.
     mail_lease_seconds: int = 120
+    # How long a billing run's worker holds the run between batches before another
+    # worker may take it over (its worker died).
+    billing_lease_seconds: int = 120
     # Webhooks: how long a receiver may take to answer, and whether addresses on this
     # machine or in private networks may receive them (off: a webhook cannot probe them).
     webhook_timeout_seconds: int = 10

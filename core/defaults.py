@@ -113,6 +113,13 @@ def kartoteka_register_organisation_types():
 
 
 @hookimpl(trylast=True)
+def kartoteka_register_billing_strategies():
+    from core.billing_strategies import core_strategies
+
+    return core_strategies()
+
+
+@hookimpl(trylast=True)
 def kartoteka_load_demo_data(session):
     from core.demo import core_demo
 

@@ -227,6 +227,39 @@ def kartoteka_register_jobs():
 
 
 @hookspec
+def kartoteka_register_billing_strategies():
+    """Ways of billing that billing runs use: what is due in a period.
+
+    A ``core.billing_strategies.Strategy(key, title, bills)`` answers
+    ``bills(session, period)`` with ``Bill``s, writing nothing: each bill is one invoice
+    (new ``Charge``s, which become billable items with the strategy's key as their
+    source, and ``item_ids`` of items already owed) or, with ``expected=True``, payments
+    to wait for. A charge's ``reference`` identifies it within the strategy, so a run
+    repeated or resumed after a crash bills nothing twice. ``Bill.written(session,
+    bill, invoice)`` is called in the bill's transaction for the strategy's own
+    bookkeeping. Strategies run in the order registered, the core's two last:
+    ``core.contracts`` (recurring contracts and payment schedules) and
+    ``core.settlement`` (everything else owed, one invoice per client).
+
+    Example::
+
+        from core.billing_strategies import Bill, Charge, Strategy
+
+        def due_visits(session, period):
+            for visit in unbilled_visits(session, period.end):
+                yield Bill("visits.monthly", organisation_id=visit.client_id,
+                           charges=[Charge(visit.title, visit.price, visit.day,
+                                           reference=f"visit-{visit.id}")])
+
+        @hookimpl
+        def kartoteka_register_billing_strategies():
+            return [Strategy("visits.monthly", _l("Visits of the month"), due_visits)]
+
+    :returns: a list of ``Strategy``; keys start with the plugin's name.
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 

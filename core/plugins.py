@@ -34,6 +34,7 @@ from core.documents import Template
 from core.errors import PluginError, ValidationError
 from core.fields import CustomField
 from core.fieldtypes import FieldType
+from core.billing_strategies import Strategy
 from core.jobs import JobKind, Periodic
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
@@ -122,6 +123,7 @@ class PluginHost:
     templates: dict[str, Template] = field(default_factory=dict)
     jobs: dict[str, JobKind] = field(default_factory=dict)
     periodic: dict[str, Periodic] = field(default_factory=dict)
+    billing_strategies: dict[str, Strategy] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -203,6 +205,7 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     work = _collect(host, "kartoteka_register_jobs", (JobKind, Periodic))
     host.jobs = {k: w for k, w in work.items() if isinstance(w, JobKind)}
     host.periodic = {k: w for k, w in work.items() if isinstance(w, Periodic)}
+    host.billing_strategies = _collect(host, "kartoteka_register_billing_strategies", Strategy)
     return host
 
 

@@ -5,6 +5,7 @@ from core.models.api_token import ApiToken
 from core.models.attachment import Attachment
 from core.models.audit import AuditEntry
 from core.models.auth_session import AuthSession, LoginAttempt
+from core.models.bank import BankProfile, BankStatement, BankStatementLine
 from core.models.billing import (
     BillableItem,
     BillableItemPerson,
@@ -13,9 +14,11 @@ from core.models.billing import (
     Payment,
     PaymentAllocation,
 )
+from core.models.billing_run import BillingRun
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
 from core.models.case import ApprovalRequest, Case, CasePerson, PhaseChange, ProcessSetting
 from core.models.consent import Consent, ProcessingPurpose
+from core.models.contract import Contract, ContractPrice, ExpectedPayment, Instalment
 from core.models.document import (
     Document,
     DocumentTemplate,
@@ -58,4 +61,6 @@ __all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
            "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User",
            "Webhook", "WebhookDelivery", "BillableItem", "BillableItemPerson", "Invoice",
-           "InvoiceLine", "Payment", "PaymentAllocation"]
+           "InvoiceLine", "Payment", "PaymentAllocation", "BankProfile", "BankStatement",
+           "BankStatementLine", "BillingRun", "Contract",
+           "ContractPrice", "ExpectedPayment", "Instalment"]

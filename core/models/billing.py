@@ -126,6 +126,9 @@ class Invoice(Base):
     # A correcting invoice: the invoice it corrects, and why.
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Made by a billing run (core.billing_runs), which may issue its drafts together.
+    billing_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("billing_runs.id", ondelete="SET NULL"), index=True)
     # An advance invoice: the final invoice that deducts it.
     settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
     notes: Mapped[str] = mapped_column(Text, default="")

@@ -4,6 +4,7 @@ import inspect as pyinspect
 import logging
 import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from core import Permission, Term, ValidationError, forms, hookimpl, hookspecs, records
 from core.errors import PluginError, StartupError
-from core.models import User
+from core.models import Organisation, User
 from core.plugins import build_host
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -457,6 +458,43 @@ def test_hook_kartoteka_register_jobs(monkeypatch, kartoteka_app_factory):
     assert ran == ["tidy"]
     monkeypatch.setattr(plugin, "kartoteka_register_jobs",
                         hookimpl(lambda: [JobKind("visits.recount", recount)]))
+    with pytest.raises(PluginError, match="must start with 'printing.'"):
+        build_host(["printing"])
+
+
+def test_hook_kartoteka_register_billing_strategies(monkeypatch, kartoteka_app_factory):
+    from core import billing_runs, organisations
+    from core.billing_strategies import Bill, Charge, Strategy
+    from core.models import Invoice
+    from plugins.printing import plugin
+
+    def visits(session, period):
+        for org in session.scalars(select(Organisation).order_by(Organisation.id)):
+            yield Bill("printing.visits", organisation_id=org.id, label=org.name, charges=[
+                Charge("Visit", Decimal("100"), period.start,
+                       reference=f"{org.id}/{period.start}")])
+
+    monkeypatch.setattr(plugin, "kartoteka_register_billing_strategies",
+                        hookimpl(lambda: [Strategy("printing.visits", "Visits", visits)]),
+                        raising=False)
+    app = kartoteka_app_factory(["printing"], default_locale="en")
+    rt = app.extensions["kartoteka"]
+    assert list(rt.host.billing_strategies) == ["printing.visits", "core.contracts",
+                                                "core.settlement"]
+    with app.test_request_context():
+        with rt.session() as session, session.begin():
+            organisations.create(session, rt.host, {"name": "Drukarnia Klient",
+                                                   "type_key": "core.company"})
+        period = {"period_start": "2026-03-01", "period_end": "2026-03-31"}
+        for _ in range(2):
+            with rt.session() as session, session.begin():
+                billing_runs.start(session, rt.host, period)
+    with rt.session() as session:
+        invoice = session.scalars(select(Invoice)).one()
+        assert ([line.description for line in invoice.lines], invoice.net) == (
+            ["Visit"], Decimal("100.00"))
+    monkeypatch.setattr(plugin, "kartoteka_register_billing_strategies",
+                        hookimpl(lambda: [Strategy("visits.monthly", "Visits", visits)]))
     with pytest.raises(PluginError, match="must start with 'printing.'"):
         build_host(["printing"])
 
