@@ -51,6 +51,7 @@ JOB = "billing.run"
 BATCH = 200  # bills written per transaction
 MAX_DAYS = 366
 PREVIEW_BILLS = 200  # bills a preview lists; its totals count them all
+COUNTS = ("invoices", "items", "expected", "issued")
 
 
 class RunSchema(Schema):
@@ -80,7 +81,7 @@ def load(host, data: dict, actor=None) -> tuple[Period, list[str], dict]:
     start, end = values.get("period_start"), values.get("period_end")
     if start and end and end < start:
         errors["period_end"] = _("The period cannot end before it starts.")
-    elif start and end and (end - start).days >= MAX_DAYS:
+    elif start and end and (end - start).days + 1 > MAX_DAYS:
         errors["period_end"] = _("A run bills at most a year at a time.")
     if errors:
         raise ValidationError(errors)
@@ -151,21 +152,19 @@ def _client_name(session: Session, bill: Bill) -> str:
 
 # --- Starting ------------------------------------------------------------------------------
 
-def start(session: Session, host, data: dict, actor=None) -> BillingRun:
-    """Queue the period's run, or find it queued or running already."""
+def start(session: Session, host, data: dict, actor=None, queue: bool = True) -> BillingRun:
+    """Queue the period's run, or find it queued or running already. Without ``queue``
+    the caller executes it itself (the command line)."""
     period, keys, options = load(host, data, actor)
     run = _run_of(session, period)
-    if _going(session, run):
+    if queue and _going(session, run):
         return run
     run.strategies, run.issue = keys, options["issue"]
     run.issue_date = options["issue_date"]
     run.state, run.error, run.finished_at = "queued", "", None
     run.started_by_id = getattr(actor, "id", None)
-    job = jobs.start(session, JOB, _("Billing %(start)s–%(end)s",
-                                     start=period.start.strftime("%d.%m.%Y"),
-                                     end=period.end.strftime("%d.%m.%Y")),
-                     {"run_id": run.id}, actor)
-    run.job_id = job.id
+    if queue:
+        run.job_id = jobs.start(session, JOB, label(run), {"run_id": run.id}, actor).id
     audit.write(session, run, "update", {"state": (None, "queued"), "strategies": (None, keys)},
                 actor, summary=label(run))
     return run
@@ -240,6 +239,7 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
         run = session.get(BillingRun, run_id)
         period = Period(run.period_start, run.period_end)
         made = {"invoices": 0, "items": 0, "expected": 0, "issued": 0, "failed": []}
+        run.made = {**{k: 0 for k in COUNTS}, **(run.made or {}), "failed": []}
         strategies = registered(rt.host)
         total = _count(session, strategies, run.strategies, period)
         if progress is not None and total is not None:
@@ -251,7 +251,6 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
                 continue
             for batch in _batches(strategy.bills(session, period)):
                 _write_batch(rt, session, run, batch, made)
-                session.commit()
                 if progress is not None:
                     progress.advance(len(batch))
                 if not _renew(rt, session, run_id, holder):
@@ -292,11 +291,8 @@ def _renew(rt, session: Session, run_id: int, holder: str) -> bool:
 
 def _finish(session: Session, run_id: int, made: dict) -> None:
     run = session.get(BillingRun, run_id)
-    totals = dict(run.made or {})
-    for key in ("invoices", "items", "expected", "issued"):
-        totals[key] = totals.get(key, 0) + made[key]
-    totals["failed"] = made["failed"]
-    run.made, run.state, run.finished_at, run.lease_until = totals, "done", utcnow(), None
+    run.made = {**run.made, "failed": made["failed"]}
+    run.state, run.finished_at, run.lease_until = "done", utcnow(), None
     session.commit()
 
 
@@ -317,6 +313,7 @@ def _write_batch(rt, session: Session, run: BillingRun, batch: list[Bill], made:
     bill costs only itself."""
     try:
         _write(rt, session, run, batch, made)
+        session.commit()
     except Exception:  # noqa: BLE001 (which bill failed is found below)
         session.rollback()
         for bill in batch:
@@ -361,6 +358,8 @@ def _write(rt, session: Session, run: BillingRun, batch: list[Bill], made: dict)
     counts["invoices"] = len(made_now)
     for key, value in counts.items():
         made[key] += value
+    # Counted in the run with what it counts, so a killed worker's batches are counted.
+    run.made = {**run.made, **{k: run.made.get(k, 0) + counts[k] for k in COUNTS}}
 
 
 def _items_of(session: Session, bill: Bill, known: dict, counts: dict, run: BillingRun

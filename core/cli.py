@@ -891,6 +891,67 @@ def mail_unsubscribes(csv_file, purpose: str | None, note: str):
 # --------------------------------------------------------------------- demo and serve
 
 
+# --------------------------------------------------------------------- billing
+
+
+@cli.group("billing")
+def billing_group():
+    """Billing: the ledger's work that is run rather than clicked, such as exports to the
+    accounting program. Billing commands of the core join this group."""
+
+
+@billing_group.command("run")
+@click.option("--from", "start", required=True, metavar="DATE",
+              help="The first day of the period, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, metavar="DATE",
+              help="The last day of the period, YYYY-MM-DD.")
+@click.option("--strategy", "strategies", multiple=True, metavar="KEY",
+              help="Only this strategy (repeat for more); all of them when left out.")
+@click.option("--issue", is_flag=True, help="Issue the invoices at once instead of leaving "
+                                            "drafts to check.")
+@click.option("--issue-date", default=None, metavar="DATE",
+              help="The issue date of what it issues; today when left out.")
+@click.option("--preview", is_flag=True, help="Show what the run would make; make nothing.")
+def billing_run(start: str, end: str, strategies: tuple[str, ...], issue: bool,
+                issue_date: str | None, preview: bool):
+    """Bill a period: what the strategies say is due, once. Running the same period
+    again, or after this command was stopped halfway, makes nothing twice."""
+    from core import billing_runs
+
+    data = {"period_start": start, "period_end": end, "issue": issue,
+            "strategies": list(strategies) or None, "issue_date": issue_date}
+    with _speaking() as rt:
+        try:
+            with rt.session() as session, session.begin():
+                if preview:
+                    _print_preview(session, billing_runs.preview(session, rt.host, data))
+                    return
+                run_id = billing_runs.start(session, rt.host, data, queue=False).id
+        except ValidationError as exc:
+            _fail("\n".join(f"--{field.replace('_', '-')}: {message}"
+                            for field, message in exc.errors.items()))
+        made = billing_runs.execute(rt, run_id)
+    if made.get("held"):
+        _fail("This period's run is being worked by another worker; try again later.")
+    click.echo(f"Invoices: {made['invoices']} (issued: {made['issued']}), new items: "
+               f"{made['items']}, expected payments: {made['expected']}")
+    for failed in made["failed"]:
+        click.echo(f"Not billed: {failed['bill']}: {failed['error']}", err=True)
+
+
+def _print_preview(session, preview) -> None:
+    for bill in preview.bills:
+        click.echo(f"{bill['client']} ({bill['label'] or bill['kind']}): "
+                   f"{bill['amount']} {bill['currency']}")
+        for line in bill["lines"]:
+            click.echo(f"    {line['description']}: {line['amount']}")
+    if preview.more:
+        click.echo(f"... and {preview.more} more")
+    totals = ", ".join(f"{amount} {currency}" for currency, amount in preview.totals.items())
+    click.echo(f"Invoices: {preview.invoices}, expected payments: {preview.expected}, "
+               f"lines: {preview.charges}, net: {totals or 0}")
+
+
 @cli.command("demo")
 def demo_command():
     """Load demo data from every enabled plugin (safe to run again)."""

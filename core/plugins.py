@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session
 
 import core
 from core import audit, defaults, hookspecs, migrate
+from core.billing_strategies import Strategy
 from core.db import Base
 from core.documents import Template
 from core.errors import PluginError, ValidationError
 from core.fields import CustomField
 from core.fieldtypes import FieldType
-from core.billing_strategies import Strategy
 from core.jobs import JobKind, Periodic
 from core.manifest import Manifest, dependency_order
 from core.migrate import CORE_BRANCH, Branch
