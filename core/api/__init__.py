@@ -15,8 +15,10 @@ import core
 from core.api import (
     activities,
     auth,
+    billing_runs,
     cases,
     consents,
+    contracts,
     documents,
     errors,
     fields,
@@ -72,6 +74,7 @@ def init_app(app: Flask, csrf) -> Api:
         *activities.blueprints(), *tasks.blueprints(), *segments.blueprints(),
         *terms.blueprints(), *plugins.blueprints(), *imports.blueprints(),
         *invoices.blueprints(), *payments.blueprints()]
+    blueprints += billing_runs.blueprints() + contracts.blueprints()
     blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:
         bp.before_request(auth.authenticate)
