@@ -40,7 +40,7 @@ bench: install
 
 # Refresh the translation catalogues after changing user-facing strings.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location \
 	    -o $(VENV)/messages.pot core plugins
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d core/translations --no-wrap --ignore-obsolete
 

@@ -5,7 +5,8 @@ are written up in docs/performance.md. Uses SQLite, and PostgreSQL when
 KARTOTEKA_BENCH_POSTGRES_URL names a database (schemas bench_platform, bench_records
 and bench_import are created in it afresh). KARTOTEKA_BENCH_SCALE scales the card
 index, KARTOTEKA_BENCH_IMPORT_ROWS the file of people imported (bench/importing.py),
-KARTOTEKA_BENCH_MAIL_RECIPIENTS the mailing queued and delivered (bench/mailing.py).
+KARTOTEKA_BENCH_MAIL_RECIPIENTS the mailing queued and delivered (bench/mailing.py),
+KARTOTEKA_BENCH_CONTRACTS the contracts a billing run bills (bench/billing.py).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def fresh_schema(url: str, schema: str) -> str:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
+    import billing
     import importing
     import mailing
     import records
@@ -101,11 +103,14 @@ def main() -> None:
     imports = importing.main([importing.ROWS])
     print("\nmailing")
     mailings = mailing.main([str(mailing.RECIPIENTS)])
+    print("\nbilling")
+    billings = billing.main([str(billing.CONTRACTS)])
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"platform": results,
                                                  "card_index": card_index,
-                                                 "import": imports, "mailing": mailings},
+                                                 "import": imports, "mailing": mailings,
+                                                 "billing": billings},
                                                 indent=2, default=str))
     for title, table in (("platform", results), ("card index", card_index)):
         print(f"\n{title}")

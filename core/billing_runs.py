@@ -28,16 +28,26 @@ from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, invoices, jobs, permissions
-from core.billing_strategies import SETTLEMENT, Bill, no_strategy, registered, settlement_line
+from core import audit, bulk, invoices, jobs, permissions
+from core.billing_strategies import (
+    SETTLEMENT,
+    Bill,
+    Charge,
+    no_strategy,
+    registered,
+    settlement_line,
+)
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.filters import today as local_today
 from core.models import (
+    AuditEntry,
     BillableItem,
+    BillableItemPerson,
     BillingRun,
     ExpectedPayment,
     Invoice,
+    InvoiceLine,
     Job,
     Organisation,
     Person,
@@ -48,7 +58,7 @@ from core.validation import load_collecting, max_length
 log = logging.getLogger(__name__)
 
 JOB = "billing.run"
-BATCH = 200  # bills written per transaction
+BATCH = 500  # bills written per transaction
 MAX_DAYS = 366
 PREVIEW_BILLS = 200  # bills a preview lists; its totals count them all
 COUNTS = ("invoices", "items", "expected", "issued")
@@ -221,7 +231,7 @@ def execute(rt, run_id: int, progress=None) -> dict:
     """Work the run off, holding its lease; what it made, counted. A failure lets the
     lease go, so the job's retry takes the run up again at once."""
     holder = uuid.uuid4().hex
-    if not _take(rt, run_id, holder):
+    if not _hold(rt, run_id, holder):
         return {"held": True}
     try:
         return _execute(rt, run_id, holder, progress)
@@ -240,6 +250,7 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
         period = Period(run.period_start, run.period_end)
         made = {"invoices": 0, "items": 0, "expected": 0, "issued": 0, "failed": []}
         run.made = {**{k: 0 for k in COUNTS}, **(run.made or {}), "failed": []}
+        session.commit()  # SQLite: the progress bar writes from a session of its own
         strategies = registered(rt.host)
         total = _count(session, strategies, run.strategies, period)
         if progress is not None and total is not None:
@@ -266,7 +277,7 @@ def _count(session: Session, strategies: dict, keys: list[str], period: Period) 
     return sum(count(session, period) for count in counts)
 
 
-def _take(rt, run_id: int, holder: str) -> bool:
+def _hold(rt, run_id: int, holder: str) -> bool:
     with rt.session() as session, session.begin():
         taken = session.execute(update(BillingRun).where(
             BillingRun.id == run_id,
@@ -334,75 +345,142 @@ def _error_text(exc: Exception) -> str:
 
 
 def _write(rt, session: Session, run: BillingRun, batch: list[Bill], made: dict) -> None:
+    """The batch's items, drafts and lines in a few statements (a run makes thousands),
+    then what the strategies keep, and the invoices issued if the run issues them."""
     known, free = _known_items(session, batch), _free_items(session, batch)
     counts = {"invoices": 0, "items": 0, "expected": 0, "issued": 0}
-    made_now = []
-    for bill in batch:
-        items = [*_items_of(session, bill, known, counts, run),
-                 *(free[i] for i in bill.item_ids if i in free)]
-        invoice = None
-        if items and not bill.expected:
-            invoice = _draft(session, bill, items, run)
-            made_now.append(invoice)
-        if bill.written is not None:
-            bill.written(session, bill, invoice)
+    to_invoice = []
+    with session.no_autoflush:
+        for bill in batch:
+            owed = _owed(bill, known, free)
+            counts["items"] += sum(1 for kind, _item in owed if kind == "new")
+            if owed and not bill.expected:
+                to_invoice.append((bill, owed))
+            elif bill.written is not None:
+                bill.written(session, bill, None)
     counts["expected"] = sum(isinstance(row, ExpectedPayment) for row in session.new)
+    ids = _insert_drafts(session, run, to_invoice, _parties(session, batch)) \
+        if to_invoice else []
+    with session.no_autoflush:
+        for (bill, _owed_now), invoice_id in zip(to_invoice, ids, strict=True):
+            if bill.written is not None:
+                bill.written(session, bill, invoice_id)
+    counts["invoices"] = len(ids)
     session.flush()
-    for invoice in made_now:
-        audit.write(session, invoice, "create", {"billing_run": (None, run.id),
-                                                 "gross": (None, invoice.gross)},
-                    None, summary=invoices.label(invoice))
-        if run.issue:
+    if run.issue and ids:
+        for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(ids))
+                                       .order_by(Invoice.id)):
             invoices.issue(session, rt.settings, invoice, None, run.issue_date)
             counts["issued"] += 1
-    counts["invoices"] = len(made_now)
     for key, value in counts.items():
         made[key] += value
     # Counted in the run with what it counts, so a killed worker's batches are counted.
     run.made = {**run.made, **{k: run.made.get(k, 0) + counts[k] for k in COUNTS}}
 
 
-def _items_of(session: Session, bill: Bill, known: dict, counts: dict, run: BillingRun
-              ) -> list[BillableItem]:
-    """The bill's charges as items: found if billed before, made if not; an item an
-    invoice already takes is left out."""
+def _owed(bill: Bill, known: dict, free: dict) -> list[tuple[str, object]]:
+    """What the bill's invoice would take: ("new", charge) for a charge not billed
+    before, ("item", item) for an item owed that no invoice has taken."""
     found = []
     for charge in bill.charges:
         item = known.get((bill.source, charge.reference))
-        if item is None and not bill.expected:
-            item = BillableItem(
-                organisation_id=bill.organisation_id, person_id=bill.person_id,
-                case_id=charge.case_id, description=charge.description,
-                quantity=charge.quantity, unit=charge.unit, unit_price=charge.unit_price,
-                price_basis=bill.price_basis, vat_rate=charge.vat_rate,
-                currency=bill.currency, earned_on=charge.earned_on, source=bill.source,
-                reference=charge.reference, people=[])
-            session.add(item)
-            counts["items"] += 1
-        if item is not None and not item.invoiced:
-            found.append(item)
-    return found
+        if item is None:
+            found.append(("new", charge))
+        elif not item.invoiced:
+            found.append(("item", item))
+    return found + [("item", free[i]) for i in bill.item_ids if i in free]
 
 
-def _draft(session: Session, bill: Bill, items: list[BillableItem], run: BillingRun
-           ) -> Invoice:
-    party = session.get(Organisation, bill.organisation_id) if bill.organisation_id \
-        else session.get(Person, bill.person_id)
+def _insert_drafts(session: Session, run: BillingRun, to_invoice: list, parties: dict
+                   ) -> list[int]:
+    """Insert the drafts, their lines and their new items; take the items owed."""
+    drafts = [_draft_rows(session, run, bill, owed, parties.get(bill.party))
+              for bill, owed in to_invoice]
+    ids = bulk.add_rows(session, Invoice, [row for row, _lines in drafts])
+    lines = [{**line, "invoice_id": invoice_id}
+             for invoice_id, (_row, found) in zip(ids, drafts, strict=True) for line in found]
+    line_ids = iter(bulk.add_rows(session, InvoiceLine, lines))
+    new = []
+    for bill, owed in to_invoice:
+        for kind, what in owed:
+            line_id = next(line_ids)
+            if kind == "new":
+                new.append((_item_row(bill, what, line_id), what.people))
+            else:
+                _take_item(session, what, line_id)
+    _insert_items(session, new)
+    bulk.add_rows(session, AuditEntry, [
+        {"at": utcnow(), "actor_id": None, "door": audit.current_door(), "action": "create",
+         "record_type": "invoices", "record_id": invoice_id,
+         "changes": audit.stored_changes({"billing_run": (None, run.id),
+                                          "gross": (None, row["gross"])}),
+         "summary": _("Draft invoice #%(id)d", id=invoice_id)}
+        for invoice_id, (row, _lines) in zip(ids, drafts, strict=True)])
+    return list(ids)
+
+
+def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party
+                ) -> tuple[dict, list[dict]]:
     if party is None or party.deleted_at is not None:
         raise ValidationError({"organisation_id": _("The client has been deleted.")})
-    cases = {item.case_id for item in items}
-    lines = [{"description": settlement_line(session, item) if bill.source == SETTLEMENT
-              else item.description, "quantity": item.quantity, "unit": item.unit,
-              "unit_price": item.unit_price, "vat_rate": item.vat_rate, "items": [item]}
-             for item in items]
-    invoice = invoices.build_draft(party, {
+    lines, cases = [], set()
+    for kind, what in owed:
+        lines.append({"description": settlement_line(session, what)
+                      if kind == "item" and bill.source == SETTLEMENT else what.description,
+                      "quantity": what.quantity, "unit": what.unit,
+                      "unit_price": what.unit_price, "vat_rate": what.vat_rate})
+        cases.add(what.case_id)
+    now = utcnow()
+    return invoices.draft_rows(party, {
         "kind": bill.kind, "organisation_id": bill.organisation_id,
         "person_id": bill.person_id, "currency": bill.currency,
         "price_basis": bill.price_basis, "payment_days": bill.payment_days,
         "case_id": bill.case_id or (cases.pop() if len(cases) == 1 else None),
-        "issue_date": run.issue_date, "billing_run_id": run.id}, lines)
-    session.add(invoice)
-    return invoice
+        "issue_date": run.issue_date, "billing_run_id": run.id, "created_at": now,
+        "updated_at": now}, lines)
+
+
+def _item_row(bill: Bill, charge: Charge, line_id: int) -> dict:
+    return {"organisation_id": bill.organisation_id, "person_id": bill.person_id,
+            "case_id": charge.case_id, "description": charge.description,
+            "quantity": charge.quantity, "unit": charge.unit, "unit_price": charge.unit_price,
+            "price_basis": bill.price_basis, "vat_rate": charge.vat_rate,
+            "currency": bill.currency, "earned_on": charge.earned_on, "source": bill.source,
+            "reference": charge.reference, "invoice_line_id": line_id,
+            "created_at": utcnow()}
+
+
+def _insert_items(session: Session, new: list[tuple[dict, tuple]]) -> None:
+    if not new:
+        return
+    ids = bulk.add_rows(session, BillableItem, [row for row, _people in new])
+    bulk.add_rows(session, BillableItemPerson, [
+        {"item_id": item_id, "person_id": person}
+        for item_id, (_row, found) in zip(ids, new, strict=True) for person in set(found)])
+
+
+def _take_item(session: Session, item: BillableItem, line_id: int) -> None:
+    """An item owed goes on the line, unless an invoice took it meanwhile."""
+    taken = session.execute(update(BillableItem).where(
+        BillableItem.id == item.id, BillableItem.invoice_line_id.is_(None))
+        .values(invoice_line_id=line_id).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        raise ValidationError({"items": _("“%(item)s” has been invoiced meanwhile.",
+                                          item=item.description)})
+    session.expire(item, ["invoice_line_id"])
+
+
+def _parties(session: Session, batch: list[Bill]) -> dict:
+    """The batch's clients by ``Bill.party``."""
+    found = {}
+    for kind, model, ids in (
+            ("organisation", Organisation, {b.organisation_id for b in batch}),
+            ("person", Person, {b.person_id for b in batch})):
+        ids.discard(None)
+        if ids:
+            found.update({(kind, row.id): row for row in session.scalars(
+                select(model).where(model.id.in_(ids)))})
+    return found
 
 
 def _known_items(session: Session, batch: list[Bill]) -> dict:

@@ -59,9 +59,10 @@ class Bill:
     case_id: int | None = None
     label: str = ""  # what the preview calls it: "Umowa 12/2026"
     expected: bool = False
-    # Called in the bill's transaction once it is written (the invoice, or None for
-    # expected payments and bills with nothing new): a strategy's own bookkeeping.
-    written: Callable[[Session, Bill, object], None] | None = None
+    # Called in the bill's transaction once it is written, with the id of the draft
+    # invoice made (None for expected payments and bills with nothing new): a
+    # strategy's own bookkeeping.
+    written: Callable[[Session, Bill, int | None], None] | None = None
 
     @property
     def party(self) -> tuple[str, int]:

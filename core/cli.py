@@ -888,9 +888,6 @@ def mail_unsubscribes(csv_file, purpose: str | None, note: str):
         click.echo("Not addresses, on lines: " + ", ".join(map(str, result["invalid"])))
 
 
-# --------------------------------------------------------------------- demo and serve
-
-
 # --------------------------------------------------------------------- billing
 
 
@@ -898,6 +895,66 @@ def mail_unsubscribes(csv_file, purpose: str | None, note: str):
 def billing_group():
     """Billing: the ledger's work that is run rather than clicked, such as exports to the
     accounting program. Billing commands of the core join this group."""
+
+
+@billing_group.command("exporters")
+def billing_exporters():
+    """The exports there are (the core's and the enabled plugins'), by key."""
+    from core.web.i18n import current_locale
+
+    with _speaking() as rt:
+        for key, exporter in rt.host.exporters.items():
+            click.echo(f"{key:28} {exporter.label(current_locale())} (.{exporter.extension})")
+
+
+@billing_group.command("export")
+@click.option("--format", "key", required=True, metavar="KEY",
+              help="The export, such as core.invoices_csv (see: kartoteka billing exporters).")
+@click.option("--from", "start", required=True, metavar="DATE",
+              help="The first day, YYYY-MM-DD: documents issued on it or later.")
+@click.option("--to", "end", required=True, metavar="DATE",
+              help="The last day, YYYY-MM-DD: documents issued on it or earlier.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="The file to write, '-' for standard output; when left out, named after "
+                   "the export and the period, in this folder.")
+def billing_export(key: str, start: str, end: str, output: str | None):
+    """Export the documents issued in a period (or the organisations they bill) for the
+    accounting program, or as KSeF FA(3) XML; written whole or not at all."""
+    import os
+    import tempfile
+
+    from core import accounting_exports
+
+    with _speaking() as rt:
+        exporter = rt.host.exporters.get(key)
+        if exporter is None:
+            _fail(f"Unknown export: {key}.\nSee the exports with: kartoteka billing exporters")
+        try:
+            first, last = accounting_exports.period({"from": start, "to": end})
+        except ValidationError as exc:
+            _fail("\n".join(f"--{field}: {message}" for field, message in exc.errors.items()))
+        selection = accounting_exports.Selection(first, last, None, rt.settings)
+        path = Path(output or exporter.file_name(selection))
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            with rt.session() as session, session.begin():
+                try:
+                    count = accounting_exports.run(session, rt.host, key, selection, spool)
+                except ValidationError as exc:
+                    _fail(_errors_text(exc))
+            spool.seek(0)
+            if output == "-":
+                sys.stdout.buffer.write(spool.read())
+                sys.stdout.buffer.flush()
+                return
+            # Into a file beside it first: a failed write leaves no half an export behind.
+            fd, partial = tempfile.mkstemp(dir=path.resolve().parent, suffix=".partial")
+            with os.fdopen(fd, "wb") as out:
+                out.write(spool.read())
+            os.replace(partial, path)
+    click.echo(f"Wrote {path}: {count} from {first} to {last}.")
+
+
+# --------------------------------------------------------------------- demo and serve
 
 
 @billing_group.command("run")

@@ -39,6 +39,9 @@ class Settings:
     company_name: str = ""
     company_details: str = ""  # address, NIP, bank account: one item a line
     logo_file: str = ""  # a PNG, JPEG or SVG; a relative path is within the instance folder
+    # The legal basis of VAT exemption for lines at "zw" (KSeF FA(3) P_19A), such as
+    # "art. 43 ust. 1 pkt 29 lit. c ustawy o VAT".
+    vat_exemption_basis: str = ""
     # Where people reach this installation: links in e-mails (unsubscribe, portal).
     public_url: str = "http://127.0.0.1:5000"
     # The job queue: empty for a SQLite file in the instance folder (one machine),

@@ -175,7 +175,8 @@ def create(session: Session, data: dict, actor=None) -> Contract:
             records.get(session, Case, values["case_id"], actor) is None:
         errors["case_id"] = _("There is no such %(what)s, or you may not see it.",
                               what=term("core.case"))
-    errors.update(_problems(values))
+    for key, message in _problems(values).items():
+        errors.setdefault(key, message)  # the field's own message first
     if errors:
         raise ValidationError(errors)
     price, schedule = values.pop("unit_price"), values.pop("instalments")
@@ -332,7 +333,7 @@ def bill_of(contract: Contract, until: date) -> Bill:
                 price_basis=contract.price_basis, payment_days=contract.payment_days,
                 case_id=contract.case_id, label=contract.title,
                 expected=contract.collects == "expected",
-                written=lambda session, bill, invoice: _written(session, contract, bill, last))
+                written=lambda session, bill, _invoice: _written(session, contract, bill, last))
 
 
 def _period_charges(contract: Contract, until: date) -> tuple[list[Charge], date | None]:
@@ -408,6 +409,41 @@ def _expect(session: Session, contract: Contract, bill: Bill) -> None:
 def _gross(contract: Contract, charge: Charge) -> Decimal:
     line = vat.Line(charge.quantity, charge.unit_price, charge.vat_rate)
     return vat.line_amounts(line, contract.price_basis).gross
+
+
+# --- Direct debits ----------------------------------------------------------------------
+
+MATCH_DAYS = 45  # how far from its due day a payment may come and still be the expected one
+MISSED_AFTER = 5  # days past the due day before an expected payment counts as missed
+
+
+def expected_paid(session: Session, payment) -> ExpectedPayment | None:
+    """The expected payment ``payment`` brings: the client's, of the same amount and
+    currency, not yet paid, due nearest the day it came."""
+    if payment.organisation_id is None and payment.person_id is None:
+        return None
+    party = ExpectedPayment.organisation_id == payment.organisation_id \
+        if payment.organisation_id else ExpectedPayment.person_id == payment.person_id
+    window = timedelta(days=MATCH_DAYS)
+    candidates = session.scalars(select(ExpectedPayment).where(
+        party, ExpectedPayment.payment_id.is_(None), ExpectedPayment.amount == payment.amount,
+        ExpectedPayment.currency == payment.currency,
+        ExpectedPayment.due_on.between(payment.received_on - window,
+                                       payment.received_on + window)))
+    found = min(candidates, key=lambda e: (abs((e.due_on - payment.received_on).days), e.id),
+                default=None)
+    if found is not None:
+        found.payment_id = payment.id
+        session.flush()
+    return found
+
+
+def missed(today: date):
+    """Expected payments that did not come: unpaid, more than ``MISSED_AFTER`` days
+    past their due day on ``today``."""
+    return select(ExpectedPayment).where(
+        ExpectedPayment.payment_id.is_(None),
+        ExpectedPayment.due_on < today - timedelta(days=MISSED_AFTER))
 
 
 # --- Squaring what was billed with what is due --------------------------------------------

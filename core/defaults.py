@@ -120,6 +120,13 @@ def kartoteka_register_billing_strategies():
 
 
 @hookimpl(trylast=True)
+def kartoteka_register_billing_exporters():
+    from core.accounting_exports import BUILT_IN
+
+    return BUILT_IN
+
+
+@hookimpl(trylast=True)
 def kartoteka_load_demo_data(session):
     from core.demo import core_demo
 

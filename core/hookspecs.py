@@ -236,7 +236,7 @@ def kartoteka_register_billing_strategies():
     source, and ``item_ids`` of items already owed) or, with ``expected=True``, payments
     to wait for. A charge's ``reference`` identifies it within the strategy, so a run
     repeated or resumed after a crash bills nothing twice. ``Bill.written(session,
-    bill, invoice)`` is called in the bill's transaction for the strategy's own
+    bill, invoice_id)`` is called in the bill's transaction for the strategy's own
     bookkeeping. Strategies run in the order registered, the core's two last:
     ``core.contracts`` (recurring contracts and payment schedules) and
     ``core.settlement`` (everything else owed, one invoice per client).
@@ -256,6 +256,42 @@ def kartoteka_register_billing_strategies():
             return [Strategy("visits.monthly", _l("Visits of the month"), due_visits)]
 
     :returns: a list of ``Strategy``; keys start with the plugin's name.
+    """
+
+
+@hookspec
+def kartoteka_register_billing_exporters():
+    """Exports of issued documents or of the organisations billed, for an accounting
+    program or an office's own tools.
+
+    Called once at start-up. A ``core.accounting_exports.Exporter(key, title,
+    media_type, extension, subject, write)`` exports ``"invoices"`` or
+    ``"organisations"``; ``write(session, selection, stream)`` writes the file to the
+    binary ``stream`` and returns how many documents or organisations it holds. The
+    ``selection`` has the period (``start``, ``end``) or chosen ``ids``, the ``actor``
+    and the ``settings``; start from ``accounting_exports.documents(selection)`` or
+    ``billed_organisations(selection)``, so that an export holds only what its user may
+    see. Staff choose an exporter on the accounting exports page, integrators at
+    ``/api/v1/exports/<key>``, operators with ``kartoteka billing export --format
+    <key>``; each export is written to the audit trail. The core's own are
+    ``core.invoices_csv``, ``core.invoices_json``, ``core.organisations_csv``,
+    ``core.organisations_json`` and ``core.ksef_fa3``.
+
+    Example::
+
+        from core import accounting_exports as ax
+
+        def cash_book(session, selection, stream):
+            rows = ([i.number, i.gross] for i in session.scalars(ax.documents(selection)))
+            return ax.write_csv(stream, ["number", "gross"], rows)
+
+        @hookimpl
+        def kartoteka_register_billing_exporters():
+            return [ax.Exporter("visits.cash_book", _l("Cash book (CSV)"),
+                                "text/csv; charset=utf-8", "csv", "invoices", cash_book)]
+
+    :returns: a list of ``core.accounting_exports.Exporter``; keys start with the
+        plugin's name.
     """
 
 

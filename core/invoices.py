@@ -30,6 +30,8 @@ buyer the actor can see; reading follows the buyer's visibility (``visible``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -315,17 +317,19 @@ def update(session: Session, invoice: Invoice, data: dict, actor=None) -> Invoic
     return invoice
 
 
-def build_draft(party, values: dict, lines: list[dict]) -> Invoice:
-    """A draft for code that checked its input itself (a billing run making thousands):
-    ``values`` are the invoice's columns, each line a dict of a line's columns with
-    ``items``, the billable items it takes. Add it to the session and audit it."""
-    invoice = Invoice(**values, status="draft", buyer=_buyer(party))
+def draft_rows(party, values: dict, lines: list[dict]) -> tuple[dict, list[dict]]:
+    """A draft's row and its lines' rows, amounts worked out, for code that checked its
+    input itself and writes thousands at once (a billing run): ``values`` are the
+    invoice's columns, each line a dict of a line's columns (no position)."""
+    found = []
     for position, data in enumerate(lines, start=1):
-        line = InvoiceLine(position=position, **data)
-        _line_amounts(line, invoice.price_basis)
-        invoice.lines.append(line)
-    _store_totals(invoice, _rows(invoice))
-    return invoice
+        amounts = vat.line_amounts(_vat_line(data), values.get("price_basis", "net"))
+        found.append({**data, "position": position, "net": amounts.net, "vat": amounts.vat,
+                      "gross": amounts.gross})
+    rows = vat.summary((_vat_line(line) for line in found), values.get("price_basis", "net"))
+    return {**values, "status": "draft", "buyer": _buyer(party),
+            **_totals_of(rows, values.get("currency", "PLN"), values.get("exchange_rate"))
+            }, found
 
 
 def _values_of(invoice: Invoice) -> dict:
@@ -379,13 +383,16 @@ def _rows(invoice: Invoice) -> list[vat.Row]:
 
 
 def _store_totals(invoice: Invoice, rows: list[vat.Row]) -> None:
+    for key, value in _totals_of(rows, invoice.currency, invoice.exchange_rate).items():
+        setattr(invoice, key, value)
+
+
+def _totals_of(rows: list[vat.Row], currency: str, exchange_rate) -> dict:
     total = vat.totals(rows)
-    invoice.net, invoice.vat, invoice.gross = total.net, total.vat, total.gross
-    in_pln = vat.tax_in_pln(rows, invoice.exchange_rate) \
-        if invoice.currency != "PLN" and invoice.exchange_rate else {}
-    invoice.vat_summary = [{**row.as_dict(), **({"vat_pln": str(in_pln[row.rate])}
-                                                if row.rate in in_pln else {})}
-                           for row in rows]
+    in_pln = vat.tax_in_pln(rows, exchange_rate) if currency != "PLN" and exchange_rate else {}
+    return {"net": total.net, "vat": total.vat, "gross": total.gross, "vat_summary": [
+        {**row.as_dict(), **({"vat_pln": str(in_pln[row.rate])} if row.rate in in_pln else {})}
+        for row in rows]}
 
 
 def _lines_text(invoice: Invoice) -> list[str]:
@@ -600,6 +607,25 @@ def data(invoice: Invoice, actor=None) -> dict:
 def actor_data(actor) -> dict | None:
     """Who did it, as webhooks tell it."""
     return None if actor is None else {"id": actor.id, "name": actor.full_name or actor.email}
+
+
+def digest(invoice: Invoice) -> str:
+    """A digest of what the invoice holds: its row (but when it was last touched) and its
+    lines; it changes whenever they do (the API's ETag, the draft form's check). Numbers
+    count by value, so 4.3 and 4.300000 are the same rate."""
+    def plain(value):
+        if isinstance(value, Decimal):
+            return str(value.normalize())
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        return value
+
+    row = {a.key: plain(getattr(invoice, a.key))
+           for a in Invoice.__mapper__.column_attrs if a.key != "updated_at"}
+    lines = [{a.key: plain(getattr(line, a.key)) for a in InvoiceLine.__mapper__.column_attrs}
+             for line in invoice.lines]
+    raw = json.dumps([row, lines], sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def label(invoice: Invoice) -> str:

@@ -23,7 +23,7 @@ from sqlalchemy import Select, false, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, events, invoices, permissions, timeline, vat, webhooks
+from core import audit, bulk, events, invoices, permissions, timeline, vat, webhooks
 from core.errors import ValidationError
 from core.invoices import Number
 from core.models import Invoice, Payment, PaymentAllocation
@@ -99,6 +99,7 @@ def record(session: Session, data: dict, actor=None,
         # allocation then undoes the payment with everything else.
         invoices.lock(session, invoice)
     payment = Payment(**values, created_by_id=getattr(actor, "id", None))
+    bulk.begin(session)  # the savepoint inside the caller's transaction, on SQLite too
     try:
         with session.begin_nested():
             session.add(payment)
@@ -113,6 +114,10 @@ def record(session: Session, data: dict, actor=None,
         except ValidationError as exc:
             raise ValidationError({f"allocate_to.{n}.{key}": message
                                    for key, message in exc.errors.items()}) from None
+    if not allocate_to:
+        from core import contracts  # contracts bill through the ledger, which imports this
+
+        contracts.expected_paid(session, payment)
     _tell_recorded(session, payment, actor)
     return payment
 

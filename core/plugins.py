@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 import core
 from core import audit, defaults, hookspecs, migrate
+from core.accounting_exports import Exporter
 from core.billing_strategies import Strategy
 from core.db import Base
 from core.documents import Template
@@ -124,6 +125,7 @@ class PluginHost:
     jobs: dict[str, JobKind] = field(default_factory=dict)
     periodic: dict[str, Periodic] = field(default_factory=dict)
     billing_strategies: dict[str, Strategy] = field(default_factory=dict)
+    exporters: dict[str, Exporter] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -206,6 +208,7 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host.jobs = {k: w for k, w in work.items() if isinstance(w, JobKind)}
     host.periodic = {k: w for k, w in work.items() if isinstance(w, Periodic)}
     host.billing_strategies = _collect(host, "kartoteka_register_billing_strategies", Strategy)
+    host.exporters = _collect(host, "kartoteka_register_billing_exporters", Exporter)
     return host
 
 

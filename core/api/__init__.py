@@ -15,12 +15,14 @@ import core
 from core.api import (
     activities,
     auth,
+    bank_statements,
     billing_runs,
     cases,
     consents,
     contracts,
     documents,
     errors,
+    exports,
     fields,
     idempotency,
     imports,
@@ -73,7 +75,8 @@ def init_app(app: Flask, csrf) -> Api:
         *mailings.blueprints(), *jobs.blueprints(), *webhooks.blueprints(),
         *activities.blueprints(), *tasks.blueprints(), *segments.blueprints(),
         *terms.blueprints(), *plugins.blueprints(), *imports.blueprints(),
-        *invoices.blueprints(), *payments.blueprints()]
+        *invoices.blueprints(), *payments.blueprints(), *exports.blueprints()]
+    blueprints += bank_statements.blueprints()
     blueprints += billing_runs.blueprints() + contracts.blueprints()
     blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:

@@ -18,10 +18,6 @@ takes the row's lock, so two at once run one after the other.
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
-from datetime import date, datetime
-from decimal import Decimal
 
 from flask import current_app, g, request
 from flask.views import MethodView
@@ -33,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import billing, invoices, records, vat
+from core.api import exports, schemas
 from core.api import records as api_records
-from core.api import schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
 from core.errors import Forbidden, ValidationError
@@ -554,6 +550,7 @@ def _invoices_blueprint() -> Blueprint:
             return _made(lambda s: invoices.correct(s, invoice, data["lines"],
                                                     data["reason"], actor()), of=invoice)
 
+    exports.ksef_route(bp)
     return bp
 
 
@@ -606,21 +603,8 @@ def _loaded(invoice: Invoice) -> Invoice:
 
 
 def etag(invoice: Invoice) -> str:
-    """A digest of what the invoice holds: its row (but when it was last touched) and its
-    lines. Numbers count by value, so 4.3 and 4.300000 are the same rate."""
-    def plain(value):
-        if isinstance(value, Decimal):
-            return str(value.normalize())
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        return value
-
-    row = {a.key: plain(getattr(invoice, a.key))
-           for a in Invoice.__mapper__.column_attrs if a.key != "updated_at"}
-    lines = [{a.key: plain(getattr(line, a.key)) for a in InvoiceLine.__mapper__.column_attrs}
-             for line in invoice.lines]
-    raw = json.dumps([row, lines], sort_keys=True, default=str)
-    return f'"{hashlib.sha256(raw.encode()).hexdigest()[:32]}"'
+    """The invoice's ETag: a digest of what it holds (``core.invoices.digest``)."""
+    return f'"{invoices.digest(invoice)}"'
 
 
 def _stale(session, invoice: Invoice, required: bool):

@@ -20,18 +20,25 @@ from core.web import (
     attachments,
     audit,
     auth,
+    bank_statements,
+    billable_items,
+    billing_exports,
+    billing_runs,
     calendar,
     calendar_feed,
     cases,
+    contracts,
     documents,
     health,
     home,
     i18n,
     imports,
+    invoices,
     jobs,
     mailings,
     organisations,
     password_reset,
+    payments,
     people,
     plugin_admin,
     portal,
@@ -102,10 +109,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                       tasks.bp, search.bp, segments.bp, imports.bp, terms.bp, fields_bp,
                       account.bp, roles.bp, users.bp, cases.bp, processes.bp, documents.bp,
                       mailings.bp, jobs.bp, portal.bp, webhooks.bp,
-                      plugin_admin.bp):
+                      plugin_admin.bp, billing_exports.bp, payments.bp, billable_items.bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(bank_statements.bp)
+    for blueprint in (contracts.bp, contracts.expected_bp, billing_runs.bp):
         app.register_blueprint(blueprint)
     audit.init_app(app)
     privacy.init_app(app)
+    invoices.init_app(app)
     unsubscribe.init_app(app, csrf)
     api.init_app(app, csrf)
     app.register_error_handler(413, _too_large)

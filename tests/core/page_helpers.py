@@ -52,3 +52,17 @@ def visible(fragment: str) -> str:
 
 def flashes(page: str) -> list[str]:
     return re.findall(r'<p class="flash[^"]*" role="status">(.*?)</p>', page)
+
+
+def error_under(page: str, name: str) -> str | None:
+    """The message a form shows under the field ``name`` (its ``e-<name>`` element)."""
+    found = re.search(rf'<(span|p) class="error" id="e-{re.escape(name)}"[^>]*>(.*?)</\1>',
+                      page, re.S)
+    return found.group(2).strip() if found else None
+
+
+def value_of(page: str, name: str) -> str | None:
+    """What a form's text field ``name`` holds (kept after a refusal)."""
+    found = re.search(rf'<input id="f-{re.escape(name)}" name="{re.escape(name)}"[^>]*'
+                      r'value="([^"]*)"', page, re.S)
+    return found.group(1) if found else None

@@ -8,9 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from billing_helpers import COMPANY, make_world, user
-from core import billing_runs, contracts, invoices
+from core import billing_runs, contracts, invoices, payments
 from core.errors import Forbidden, ValidationError
-from core.models import BillableItem, BillingRun, Contract, ExpectedPayment, Invoice, Job
+from core.models import (
+    BillableItem,
+    BillingRun,
+    Contract,
+    ExpectedPayment,
+    Invoice,
+    Job,
+    Payment,
+)
 from core.periods import Period, anchor_of, containing, prorate
 
 D = Decimal
@@ -279,3 +287,33 @@ def test_a_correction_of_an_issued_contract_invoice_is_a_real_correction(rt, wor
         original = s.get(Invoice, correction.corrects_id)
         # 1 107,00 gross for the quarter; 60 of its 90 days used: 600 net, 738,00 gross.
         assert (correction.gross, original.to_pay) == (D("-369.00"), D("738.00"))
+
+
+def test_a_payment_from_the_donor_settles_the_expected_payment_nearest_its_day(rt, world):
+    contract(rt, world, organisation_id=None, person_id=world["anna"], period_months=1,
+             unit_price="50", vat_rate="np", collects="expected", collection_day=10)
+    run(rt, "2026-01-01", "2026-03-31")
+    with rt.session() as s, s.begin():
+        clerk = user(s, world, "clerk")
+        paid = payments.record(s, {"received_on": "2026-02-12", "amount": "50",
+                                   "person_id": world["anna"], "source": "bank",
+                                   "external_id": "MT-1"}, clerk)
+        other = payments.record(s, {"received_on": "2026-02-12", "amount": "49.99",
+                                    "person_id": world["anna"]}, clerk)
+    with rt.session() as s:
+        expected = s.scalars(select(ExpectedPayment).order_by(ExpectedPayment.due_on)).all()
+        assert [e.payment_id for e in expected] == [None, paid.id, None]
+        assert other.id not in [e.payment_id for e in expected]
+        missed = s.scalars(contracts.missed(date(2026, 3, 20))).all()
+        assert [e.due_on for e in missed] == [date(2026, 1, 10), date(2026, 3, 10)]
+        assert s.scalars(contracts.missed(date(2026, 3, 15))).all() == [expected[0]]
+
+
+def test_a_payment_recorded_and_rolled_back_leaves_nothing(rt, world):
+    with rt.session() as s:
+        s.begin()
+        payments.record(s, {"received_on": "2026-02-12", "amount": "50",
+                            "person_id": world["anna"]}, user(s, world, "clerk"))
+        s.rollback()
+    with rt.session() as s:
+        assert s.scalars(select(Payment)).all() == []

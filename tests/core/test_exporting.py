@@ -117,8 +117,9 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx_while_numbers_stay_number
             "'-1", "'=cmd|' /C calc'!A0", "'\r=1+2"]
     assert csv_rows(export(rt, query, columns))[1] == [*safe, "-1", "3.50", "0.25"]
     header, row = xlsx_cells(export(rt, query, columns, fmt="xlsx"))
-    xml_safe = [*safe[:-1], "'\n=1+2"]  # XML reads every line break as \n
-    assert [c.value for c in row] == [*xml_safe, -1, 3.5, 0.25]
+    # An XML parser may read the line break back as \n (the standard library's does).
+    values = [c.value.replace("\r", "\n") if c.data_type == "s" else c.value for c in row]
+    assert values == [*safe[:-1], "'\n=1+2", -1, 3.5, 0.25]
     assert [c.data_type for c in row] == ["s"] * 6 + ["n"] * 3
 
 

@@ -499,6 +499,43 @@ def test_hook_kartoteka_register_billing_strategies(monkeypatch, kartoteka_app_f
         build_host(["printing"])
 
 
+def test_hook_kartoteka_register_billing_exporters(monkeypatch, kartoteka_app_factory):
+    import io
+
+    from core import accounting_exports as ax
+    from plugins.printing import plugin
+
+    def cash_book(session, selection, stream):
+        rows = ([i.number, i.gross] for i in session.scalars(ax.documents(selection)))
+        return ax.write_csv(stream, ["number", "gross"], rows)
+
+    book = ax.Exporter("printing.cash_book", {"pl": "Książka kasowa", "en": "Cash book"},
+                       "text/csv; charset=utf-8", "csv", ax.INVOICES, cash_book)
+    monkeypatch.setattr(plugin, "kartoteka_register_billing_exporters",
+                        hookimpl(lambda: [book]), raising=False)
+    app = kartoteka_app_factory(["printing"], default_locale="en")
+    rt = app.extensions["kartoteka"]
+    assert list(rt.host.exporters) == ["printing.cash_book", "core.invoices_csv",
+                                       "core.invoices_json", "core.organisations_csv",
+                                       "core.organisations_json", "core.ksef_fa3"]
+    assert book.label("pl") == "Książka kasowa"
+    with app.test_request_context():
+        with rt.session() as session, session.begin():
+            _billed(session, rt)
+        written = io.BytesIO()
+        with rt.session() as session, session.begin():
+            count = ax.run(session, rt.host, "printing.cash_book",
+                           ax.Selection(date(2026, 3, 1), date(2026, 3, 31)), written)
+    assert count == 1
+    assert written.getvalue().decode("utf-8-sig").splitlines() == ["number;gross",
+                                                                   "FV/2026/0001;1230,00"]
+    monkeypatch.setattr(plugin, "kartoteka_register_billing_exporters", hookimpl(lambda: [
+        ax.Exporter("visits.cash_book", "Cash book", "text/csv", "csv", ax.INVOICES,
+                    cash_book)]))
+    with pytest.raises(PluginError, match="must start with 'printing.'"):
+        build_host(["printing"])
+
+
 def test_hook_kartoteka_document_generated(spied_app):
     from core import documents, organisations, users
     from core.documents import Template

@@ -10,7 +10,8 @@ from core import people
 from core.errors import ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
 
 
 def source_messages() -> set:
@@ -20,7 +21,7 @@ def source_messages() -> set:
     for folder in ("core", "plugins"):
         for _file, _line, message, _comments, _context in extract_from_dir(
                 ROOT / folder, method_map, options_map, keywords=KEYWORDS):
-            found.add(message)
+            found.add((_context, message))
     return found
 
 
@@ -28,7 +29,7 @@ def test_every_message_in_the_code_has_a_polish_translation():
     po = ROOT / "core" / "translations" / "pl" / "LC_MESSAGES" / "messages.po"
     with po.open("rb") as src:
         catalog = read_po(src, locale="pl")
-    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy
+    translated = {(m.context, m.id) for m in catalog if m.id and m.string and not m.fuzzy
                   and (not isinstance(m.string, tuple) or all(m.string))}
     missing = sorted(str(m) for m in source_messages() - translated)
     assert missing == [], "run `make messages` and translate: " + "; ".join(missing)

@@ -72,8 +72,11 @@ def history(page: str) -> list[str]:
 
 
 def details(page: str) -> list[tuple[str, str]]:
+    """The card's details (not the other panels' figures)."""
+    found = re.search(r'<dl class="details">(.*?)</dl>', page, re.S)
     return [(visible(dt), visible(dd)) for dt, dd in
-            re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", page, re.S)]
+            re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", found.group(1) if found else "",
+                       re.S)]
 
 
 # --------------------------------------------------------------------- organisation list
