@@ -683,6 +683,7 @@ def import_statement(session: Session, profile: BankProfile, filename: str, data
     is kept as one. A ValidationError (see ``parse``) refuses the file, writing nothing."""
     invoices.require(session, actor)
     parsed = parse(data, profile)
+    _not_with_another_bank(session, data, profile)
     statement = BankStatement(
         profile=profile, filename=(filename or "")[:255].replace("\x00", ""),
         format=profile.format, encoding=parsed.encoding, account=parsed.account,
@@ -757,6 +758,18 @@ def statements_query():
 def get(session: Session, statement_id: int, actor=None) -> BankStatement | None:
     invoices.require(session, actor)
     return session.get(BankStatement, statement_id)
+
+
+def _not_with_another_bank(session: Session, data: bytes, profile: BankProfile) -> None:
+    """The same file read with another bank's settings would give its lines other ids,
+    and pay the same money twice."""
+    other = session.scalar(select(BankStatement).where(
+        BankStatement.checksum == hashlib.sha256(data).hexdigest(),
+        BankStatement.profile_id != profile.id).limit(1))
+    if other is not None:
+        raise ValidationError({"file": _(
+            "This file was imported before with the bank “%(bank)s”; import it with that "
+            "bank again.", bank=other.profile.name if other.profile else "")})
 
 
 def earlier_import(session: Session, statement: BankStatement) -> BankStatement | None:

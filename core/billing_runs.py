@@ -45,6 +45,7 @@ from core.models import (
     BillableItem,
     BillableItemPerson,
     BillingRun,
+    Contract,
     ExpectedPayment,
     Invoice,
     InvoiceLine,
@@ -62,6 +63,7 @@ BATCH = 500  # bills written per transaction
 MAX_DAYS = 366
 PREVIEW_BILLS = 200  # bills a preview lists; its totals count them all
 COUNTS = ("invoices", "items", "expected", "issued")
+STATISTICS_AFTER = 5000  # rows written before the planner's statistics are taken again
 
 
 class RunSchema(Schema):
@@ -251,7 +253,7 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
         made = {"invoices": 0, "items": 0, "expected": 0, "issued": 0, "failed": []}
         run.made = {**{k: 0 for k in COUNTS}, **(run.made or {}), "failed": []}
         session.commit()  # SQLite: the progress bar writes from a session of its own
-        strategies = registered(rt.host)
+        strategies, statistics = registered(rt.host), _Statistics()
         total = _count(session, strategies, run.strategies, period)
         if progress is not None and total is not None:
             progress.set_total(total)
@@ -261,6 +263,7 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
                 made["failed"].append({"bill": key, "error": no_strategy(key)})
                 continue
             for batch in _batches(strategy.bills(session, period)):
+                statistics.keep(session, made["items"] + made["invoices"])
                 _write_batch(rt, session, run, batch, made)
                 if progress is not None:
                     progress.advance(len(batch))
@@ -268,6 +271,22 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
                     return {**made, "held": True}
         _finish(session, run_id, made)
     return made
+
+
+class _Statistics:
+    """The planner's statistics of what a run fills, taken at its start and each time
+    it has doubled what it wrote: without them PostgreSQL reads the whole table of items
+    for every batch's look-up once the table has outgrown what it last knew of it."""
+
+    def __init__(self):
+        self.taken_at: int | None = None
+
+    def keep(self, session: Session, written: int) -> None:
+        if self.taken_at is None or written >= max(STATISTICS_AFTER, 2 * self.taken_at):
+            for model in (BillableItem, Invoice, Contract):
+                bulk.analyse(session, model)
+            session.commit()
+            self.taken_at = written
 
 
 def _count(session: Session, strategies: dict, keys: list[str], period: Period) -> int | None:
@@ -353,7 +372,8 @@ def _write(rt, session: Session, run: BillingRun, batch: list[Bill], made: dict)
     with session.no_autoflush:
         for bill in batch:
             owed = _owed(bill, known, free)
-            counts["items"] += sum(1 for kind, _item in owed if kind == "new")
+            if not bill.expected:
+                counts["items"] += sum(1 for kind, _item in owed if kind == "new")
             if owed and not bill.expected:
                 to_invoice.append((bill, owed))
             elif bill.written is not None:

@@ -90,7 +90,6 @@ def registered(host) -> dict[str, Strategy]:
 # --- Aggregated settlement (TR-5) ---------------------------------------------------------
 
 SETTLEMENT = "core.settlement"
-SETTLED_BY_OTHERS = ("core.contracts",)  # their items are invoiced where they are made
 
 
 def settlement_bills(session: Session, period: Period) -> Iterator[Bill]:
@@ -98,8 +97,7 @@ def settlement_bills(session: Session, period: Period) -> Iterator[Bill]:
     invoiced, from any case and person: each line says who, for what, and when."""
     query = (select(BillableItem)
              .where(BillableItem.invoice_line_id.is_(None),
-                    BillableItem.earned_on <= period.end,
-                    BillableItem.source.not_in(SETTLED_BY_OTHERS))
+                    BillableItem.earned_on <= period.end)
              .options(selectinload(BillableItem.people))
              .order_by(BillableItem.organisation_id, BillableItem.person_id,
                        BillableItem.currency, BillableItem.price_basis,

@@ -41,7 +41,15 @@ from core.models import (
     InvoiceLine,
 )
 from core.models.contract import BILLED, COLLECTS, INVOICE_KINDS
-from core.periods import Period, anchor_of, containing, following, priced_parts, prorate
+from core.periods import (
+    Period,
+    add_months,
+    anchor_of,
+    containing,
+    following,
+    priced_parts,
+    prorate,
+)
 from core.terms import term
 from core.validation import an_id, load_collecting, max_length
 
@@ -213,6 +221,9 @@ def _problems(values: dict) -> dict:
             errors["collection_day"] = _("Enter the day of the month the payment comes.")
         if not recurring:
             errors["period_months"] = _("Expected payments come from a recurring fee.")
+        if values.get("instalments"):
+            errors["instalments"] = _("A direct debit collects its fee; make the "
+                                      "instalments a contract of their own.")
     return errors
 
 
@@ -230,6 +241,7 @@ def change_price(session: Session, contract: Contract, data: dict, actor=None) -
     """The price of a period from a day on. From a day already billed, what was billed
     is squared with what is due at once."""
     invoices.require(session, actor, contract)
+    _lock(session, contract)
     values, errors = load_collecting(PriceChangeSchema(), data)
     if contract.period_months is None:
         errors["unit_price"] = _("This contract has no recurring price.")
@@ -256,6 +268,7 @@ def change_price(session: Session, contract: Contract, data: dict, actor=None) -
 def terminate(session: Session, contract: Contract, data: dict, actor=None) -> Contract:
     """End the contract on a day; periods billed beyond it are corrected."""
     invoices.require(session, actor, contract)
+    _lock(session, contract)
     values, errors = load_collecting(TerminationSchema(), data)
     if values.get("ends_on") and values["ends_on"] < contract.starts_on:
         errors["ends_on"] = _("The contract cannot end before it starts.")
@@ -270,6 +283,12 @@ def terminate(session: Session, contract: Contract, data: dict, actor=None) -> C
                 actor, summary=contract.title)
     square(session, contract, values["ends_on"] + timedelta(days=1), actor)
     return contract
+
+
+def _lock(session: Session, contract: Contract) -> None:
+    """Wait for a run writing the contract's bill; then read it as it left it."""
+    session.scalar(select(Contract.id).where(Contract.id == contract.id).with_for_update())
+    session.refresh(contract)
 
 
 def reach(session: Session, contract: Contract, milestone: str, on: date, actor=None
@@ -391,9 +410,11 @@ def _written(session: Session, contract: Contract, bill: Bill, last: date | None
 def _expect(session: Session, contract: Contract, bill: Bill) -> None:
     """Direct debits: one expected payment per period, on the collection day."""
     per_period: dict[date, Decimal] = {}
+    first_day: dict[date, date] = {}
     for charge in bill.charges:
         start = date.fromisoformat(charge.reference.split("/")[1])
         per_period[start] = per_period.get(start, Decimal(0)) + _gross(contract, charge)
+        first_day[start] = min(first_day.get(start, charge.earned_on), charge.earned_on)
     known = set(session.scalars(select(ExpectedPayment.period_start).where(
         ExpectedPayment.contract_id == contract.id,
         ExpectedPayment.period_start.in_(per_period))))
@@ -403,7 +424,19 @@ def _expect(session: Session, contract: Contract, bill: Bill) -> None:
                 contract_id=contract.id, organisation_id=contract.organisation_id,
                 person_id=contract.person_id, period_start=start, amount=amount,
                 currency=contract.currency, run_id=session.info.get("billing_run_id"),
-                due_on=start.replace(day=contract.collection_day or 1)))
+                due_on=_collection_day(contract, start, first_day[start])))
+
+
+def _collection_day(contract: Contract, start: date, first: date) -> date:
+    """The collection day of the period's month (in arrears: of the month after it),
+    never before the first day the period covers."""
+    if contract.billed == "arrears":
+        months = contract.period_months or 1
+        start = containing(start, months, anchor_of(months, contract.starts_on)).end \
+            + timedelta(days=1)
+        first = start
+    day = start.replace(day=contract.collection_day or 1)
+    return day if day >= first else add_months(day, 1).replace(day=day.day)
 
 
 def _gross(contract: Contract, charge: Charge) -> Decimal:
@@ -458,20 +491,25 @@ def square(session: Session, contract: Contract, since: date, actor=None) -> Non
         _square_expected(session, contract, since)
         return
     anchor = anchor_of(contract.period_months, contract.starts_on)
+    corrections: dict[int, list[tuple[InvoiceLine, Decimal]]] = {}
     for whole in following(since, contract.period_months, anchor):
         if whole.start > contract.billed_through:
             break
         covered = whole.overlap(contract.starts_on, contract.ends_on)
         due = {c.reference: c for c in (_charges_of(contract, whole, covered) if covered
                                         else [])}
-        _square_period(session, contract, whole, due, actor)
+        _square_period(session, contract, whole, due, corrections, actor)
+    for lines in corrections.values():  # one correcting invoice per invoice
+        invoices.correct(session, lines[0][0].invoice, [
+            {"position": line.position, "unit_price": str(price)} for line, price in lines],
+            _("The contract %(title)s changed.", title=contract.title), actor)
     if contract.ends_on is not None and contract.ends_on < contract.billed_through:
         contract.billed_through = contract.ends_on
     session.flush()
 
 
 def _square_period(session: Session, contract: Contract, whole: Period, due: dict,
-                   actor) -> None:
+                   corrections: dict, actor) -> None:
     prefix = f"contract-{contract.id}/{whole.start}/"
     billed = list(session.scalars(select(BillableItem).where(
         BillableItem.source.in_((SOURCE, ADJUSTMENT)), BillableItem.reference.startswith(prefix))
@@ -481,7 +519,7 @@ def _square_period(session: Session, contract: Contract, whole: Period, due: dic
     if difference > 0:
         _charge_more(session, contract, whole, due, billed, difference, actor)
     elif difference < 0:
-        _give_back(session, contract, billed, -difference, actor)
+        _give_back(session, billed, -difference, corrections, actor)
 
 
 def _square_expected(session: Session, contract: Contract, since: date) -> None:
@@ -520,9 +558,9 @@ def _charge_more(session, contract, whole, due, billed, amount, actor) -> None:
         "reference": f"contract-{contract.id}/{whole.start}/adjust-{count + 1}"}, actor)
 
 
-def _give_back(session, contract, billed, amount, actor) -> None:
-    """Too much was billed: lower the items not yet on an issued invoice, newest first,
-    then correct the issued invoices."""
+def _give_back(session, billed, amount, corrections: dict, actor) -> None:
+    """Too much was billed: lower the items not yet on an issued invoice, newest first;
+    the lines of issued invoices are gathered in ``corrections``, by invoice."""
     for item in reversed(billed):
         if amount <= 0:
             return
@@ -530,11 +568,9 @@ def _give_back(session, contract, billed, amount, actor) -> None:
         line = session.get(InvoiceLine, item.invoice_line_id) if item.invoiced else None
         if line is None or line.invoice.status == "draft":
             _lower_item(session, item, line, item.unit_price - cut, actor)
-        else:
-            invoices.correct(session, line.invoice, [{
-                "position": line.position, "unit_price": str(item.unit_price - cut)}],
-                _("The contract %(title)s changed.", title=contract.title), actor)
-            item.unit_price -= cut  # what is billed for it now
+        elif line.invoice.status != "cancelled":
+            corrections.setdefault(line.invoice_id, []).append((line, item.unit_price - cut))
+            item.unit_price -= cut  # what is billed for it once corrected
         amount -= cut
 
 

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from core import contracts
+from core import contracts, invoices, permissions
 from core.api import records as api_records
 from core.api import schemas
 from core.api.auth import actor
@@ -135,10 +135,12 @@ def blueprints() -> list[Blueprint]:
     class Collection(MethodView):
         @bp.arguments(ContractListArgs, location="query")
         @bp.response(200, schemas.page_schema(ContractSchema))
+        @bp.alt_response(403, description="Needs the core.billing permission.")
         @bp.alt_response(404, description="The client does not exist or the caller may "
                                           "not see it.")
         def get(self, args):
             """List the contracts of the clients the caller may see, a page at a time."""
+            _require()
             query = client_filter(contracts.visible(actor()).order_by(None), Contract, args)
             if args.get("active") is not None:
                 ended = Contract.ends_on < local_today()
@@ -157,6 +159,7 @@ def blueprints() -> list[Blueprint]:
     @bp.route("/<int:contract_id>")
     class Item(MethodView):
         @bp.response(200, ContractSchema)
+        @bp.alt_response(403, description="Needs the core.billing permission.")
         def get(self, contract_id):
             """Read one contract with its prices and instalments."""
             return _contract(contract_id)
@@ -201,6 +204,7 @@ def blueprints() -> list[Blueprint]:
     @bp.route("/<int:contract_id>/expected-payments")
     class Expected(MethodView):
         @bp.response(200, ExpectedPaymentSchema(many=True))
+        @bp.alt_response(403, description="Needs the core.billing permission.")
         def get(self, contract_id):
             """The payments a direct debit contract expects, and which have come."""
             contract = _contract(contract_id)
@@ -212,10 +216,17 @@ def blueprints() -> list[Blueprint]:
 
 
 def _contract(contract_id: int) -> Contract:
+    _require()
     found = contracts.get(db(), contract_id, actor())
     if found is None:
         abort(404)
     return found
+
+
+def _require() -> None:
+    """Contracts are billing's: the staff pages show them to the same people."""
+    if not permissions.can(actor(), invoices.PERMISSION):
+        abort(403)
 
 
 def _done(change, status: int = 200):

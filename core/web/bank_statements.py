@@ -23,7 +23,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
-from core import bank_statements, importing, invoices, payment_matching
+from core import bank_statements, importing, invoices, payment_matching, records
 from core.errors import Forbidden, ValidationError
 from core.models import (
     BankProfile,
@@ -273,7 +273,8 @@ def _invoices_of(session, lines) -> dict[int, Invoice]:
         "invoice_ids", [])] if i}
     if not ids:
         return {}
-    return {i.id: i for i in session.scalars(select(Invoice).where(Invoice.id.in_(ids)))}
+    return {i.id: i for i in session.scalars(invoices.visible(current_user).where(
+        Invoice.id.in_(ids)))}
 
 
 # --- Review ------------------------------------------------------------------------------
@@ -302,14 +303,16 @@ def review():
 
 
 def _parties_of(session, lines) -> dict[tuple, str]:
+    """The payers' names, of those the user may see."""
     names = {}
-    for line in lines:
-        if line.organisation_id:
-            found = session.get(Organisation, line.organisation_id)
-            names[(line.organisation_id, None)] = found.name if found else ""
-        elif line.person_id:
-            found = session.get(Person, line.person_id)
-            names[(None, line.person_id)] = found.full_name if found else ""
+    for model, key in ((Organisation, "organisation_id"), (Person, "person_id")):
+        ids = {getattr(line, key) for line in lines} - {None}
+        if ids:
+            for party in session.scalars(records.visible(model, current_user,
+                                                         include_deleted=True)
+                                         .where(model.id.in_(ids))):
+                name = party.name if model is Organisation else party.full_name
+                names[(party.id, None) if model is Organisation else (None, party.id)] = name
     return names
 
 

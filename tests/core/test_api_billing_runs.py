@@ -98,6 +98,7 @@ def test_people_without_billing_may_not_run_or_make_contracts(staff, kornik):
     assert staff.rep("post", "/billing-runs/", json=MARCH).status_code == 403
     assert staff.rep("post", "/billing-runs/preview", json=MARCH).status_code == 403
     assert staff.rep("get", "/billing-runs/").status_code == 403
+    assert staff.rep("get", "/contracts/").status_code == 403
     assert staff.rep("post", "/contracts/", json={
         "organisation_id": kornik, "title": "X", "starts_on": "2026-01-01",
         "period_months": 1, "unit_price": "1"}).status_code == 403

@@ -137,6 +137,19 @@ def test_the_same_statement_imported_again_records_nothing_again(rt, world, bank
                                                           "unmatched"]
 
 
+def test_the_same_file_read_with_another_banks_settings_is_refused(rt, world, bank):
+    issued(rt, world)
+    data = csv_file(STATEMENT)
+    import_file(rt, world, bank, data)
+    with rt.session() as s, s.begin():
+        other = csv_bank(s, world, "Drugi bank").id
+    assert refused(rt, world, other, data) == {
+        "file": "This file was imported before with the bank “Bank Spółdzielczy w Kórniku”; "
+                "import it with that bank again."}
+    with rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(Payment)) == 1
+
+
 def test_lines_without_the_banks_id_are_known_again_by_what_they_say(rt, world, bank):
     # Two identical transfers on one day are two payments, and stay two on a re-import.
     same = row("10.03.2026", "Jan Kowalski", "", "składka członkowska", "50,00")

@@ -317,3 +317,66 @@ def test_a_payment_recorded_and_rolled_back_leaves_nothing(rt, world):
         s.rollback()
     with rt.session() as s:
         assert s.scalars(select(Payment)).all() == []
+
+
+def test_a_termination_over_two_issued_periods_is_one_correction(rt, world):
+    contract_id = contract(rt, world, period_months=1, unit_price="100", vat_rate="23")
+    run(rt, "2026-01-01", "2026-02-28")
+    with rt.session() as s, s.begin():
+        invoice = s.scalars(select(Invoice)).one()
+        assert [line.unit_price for line in invoice.lines] == [D("100"), D("100")]
+        invoices.issue(s, rt.settings, invoice, user(s, world, "clerk"), date(2026, 1, 2))
+    with rt.session() as s, s.begin():
+        contracts.terminate(s, s.get(Contract, contract_id), {"ends_on": "2026-01-15"},
+                            user(s, world, "clerk"))
+    with rt.session() as s, s.begin():
+        correction = s.scalars(select(Invoice).where(Invoice.kind == "correction")).one()
+        # January's 15 of 31 days (48,39 net) and nothing of February.
+        assert [(line.position, line.unit_price) for line in correction.lines
+                if line.before and line.before["unit_price"] != str(line.unit_price)] == [
+            (1, D("48.39")), (2, D("0"))]
+        invoices.issue(s, rt.settings, correction, user(s, world, "clerk"))
+        assert correction.net == D("-151.61")
+
+
+def test_a_cancelled_draft_of_a_run_is_billed_again_by_the_settlement(rt, world):
+    contract(rt, world, period_months=1, unit_price="100")
+    run(rt, "2026-01-01", "2026-01-31")
+    with rt.session() as s, s.begin():
+        invoices.cancel(s, s.scalars(select(Invoice)).one(), "", user(s, world, "clerk"))
+    made = run(rt, "2026-02-01", "2026-02-28")
+    assert made["invoices"] == 2  # February's fee, and January's settled
+    with rt.session() as s:
+        drafts = s.scalars(select(Invoice).where(Invoice.status == "draft")).all()
+        assert sorted(i.net for i in drafts) == [D("100.00"), D("100.00")]
+
+
+def test_a_direct_debit_cannot_have_instalments(rt, world):
+    with rt.session() as s, s.begin():
+        with pytest.raises(ValidationError) as refused:
+            contracts.create(s, {"organisation_id": world["kornik"], "title": "X",
+                                 "starts_on": "2026-01-01", "period_months": 1,
+                                 "unit_price": "10", "collects": "expected",
+                                 "collection_day": 10, "instalments": [
+                                     {"description": "A", "unit_price": "1",
+                                      "due_on": "2026-02-01"}]}, user(s, world, "clerk"))
+        assert set(refused.value.errors) == {"instalments"}
+
+
+def test_a_direct_debit_in_arrears_is_expected_after_its_period(rt, world):
+    contract(rt, world, period_months=1, unit_price="50", vat_rate="np", billed="arrears",
+             collects="expected", collection_day=10, starts_on="2026-01-20")
+    run(rt, "2026-01-01", "2026-02-28")
+    with rt.session() as s:
+        expected = s.scalars(select(ExpectedPayment).order_by(ExpectedPayment.due_on)).all()
+        assert [(e.period_start, e.due_on, e.amount) for e in expected] == [
+            (date(2026, 1, 1), date(2026, 2, 10), D("19.35")),
+            (date(2026, 2, 1), date(2026, 3, 10), D("50.00"))]
+
+
+def test_signed_after_the_collection_day_the_first_payment_is_expected_next_month(rt, world):
+    contract(rt, world, period_months=1, unit_price="50", vat_rate="np",
+             collects="expected", collection_day=10, starts_on="2026-01-20")
+    run(rt, "2026-01-01", "2026-01-31")
+    with rt.session() as s:
+        assert s.scalars(select(ExpectedPayment.due_on)).all() == [date(2026, 2, 10)]
