@@ -429,19 +429,20 @@ def _insert_drafts(session: Session, run: BillingRun, to_invoice: list, parties:
             else:
                 _take_item(session, what, line_id)
     _insert_items(session, new)
+    summary = _("Draft invoice #%(id)d")  # translated once for the batch
     bulk.add_rows(session, AuditEntry, [
         {"at": utcnow(), "actor_id": None, "door": audit.current_door(), "action": "create",
          "record_type": "invoices", "record_id": invoice_id,
          "changes": audit.stored_changes({"billing_run": (None, run.id),
                                           "gross": (None, row["gross"])}),
-         "summary": _("Draft invoice #%(id)d", id=invoice_id)}
+         "summary": summary % {"id": invoice_id}}
         for invoice_id, (row, _lines) in zip(ids, drafts, strict=True)])
     return list(ids)
 
 
 def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party
                 ) -> tuple[dict, list[dict]]:
-    if party is None or party.deleted_at is not None:
+    if party is None or party[1]:
         raise ValidationError({"organisation_id": _("The client has been deleted.")})
     lines, cases = [], set()
     for kind, what in owed:
@@ -451,7 +452,7 @@ def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party
                       "unit_price": what.unit_price, "vat_rate": what.vat_rate})
         cases.add(what.case_id)
     now = utcnow()
-    return invoices.draft_rows(party, {
+    return invoices.draft_rows(party[0], {
         "kind": bill.kind, "organisation_id": bill.organisation_id,
         "person_id": bill.person_id, "currency": bill.currency,
         "price_basis": bill.price_basis, "payment_days": bill.payment_days,
@@ -491,15 +492,20 @@ def _take_item(session: Session, item: BillableItem, line_id: int) -> None:
 
 
 def _parties(session: Session, batch: list[Bill]) -> dict:
-    """The batch's clients by ``Bill.party``."""
+    """The batch's clients by ``Bill.party``: (buyer as invoices keep it, deleted)."""
     found = {}
-    for kind, model, ids in (
-            ("organisation", Organisation, {b.organisation_id for b in batch}),
-            ("person", Person, {b.person_id for b in batch})):
-        ids.discard(None)
-        if ids:
-            found.update({(kind, row.id): row for row in session.scalars(
-                select(model).where(model.id.in_(ids)))})
+    organisations = {b.organisation_id for b in batch} - {None}
+    if organisations:  # only the columns an invoice copies: thousands at a time
+        for row in session.execute(select(Organisation.id, Organisation.deleted_at,
+                                          *invoices.BUYER_COLUMNS)
+                                   .where(Organisation.id.in_(organisations))):
+            found[("organisation", row.id)] = (invoices.organisation_buyer(row),
+                                               row.deleted_at is not None)
+    people = {b.person_id for b in batch} - {None}
+    if people:
+        for person in session.scalars(select(Person).where(Person.id.in_(people))):
+            found[("person", person.id)] = (invoices.buyer_of(person),
+                                            person.deleted_at is not None)
     return found
 
 

@@ -312,12 +312,13 @@ def reach(session: Session, contract: Contract, milestone: str, on: date, actor=
 def bills(session: Session, period: Period) -> Iterator[Bill]:
     """Each contract's bill of what falls due up to the period's end."""
     after = 0
+    texts = wording()
     while True:
         chunk = list(session.scalars(
             _due(period).where(Contract.id > after).order_by(Contract.id).limit(CHUNK)
             .options(selectinload(Contract.prices), selectinload(Contract.instalments))))
         for contract in chunk:
-            bill = bill_of(contract, period.end)
+            bill = bill_of(contract, period.end, texts)
             if bill.charges:
                 yield bill
         if len(chunk) < CHUNK:
@@ -342,9 +343,9 @@ def _due(period: Period):
                   Contract.billed_through < Contract.ends_on)))
 
 
-def bill_of(contract: Contract, until: date) -> Bill:
+def bill_of(contract: Contract, until: date, texts: tuple[str, str] | None = None) -> Bill:
     """What the contract owes by ``until`` and has not been billed."""
-    charges, last = _period_charges(contract, until)
+    charges, last = _period_charges(contract, until, texts or wording())
     charges += [_instalment_charge(contract, item) for item in contract.instalments
                 if item.billed_on is None and item.due is not None and item.due <= until]
     return Bill(SOURCE, contract.organisation_id, contract.person_id, charges,
@@ -355,7 +356,8 @@ def bill_of(contract: Contract, until: date) -> Bill:
                 written=lambda session, bill, _invoice: _written(session, contract, bill, last))
 
 
-def _period_charges(contract: Contract, until: date) -> tuple[list[Charge], date | None]:
+def _period_charges(contract: Contract, until: date, texts: tuple[str, str]
+                    ) -> tuple[list[Charge], date | None]:
     if contract.period_months is None or not contract.prices:
         return [], None
     charges, last = [], None
@@ -369,25 +371,32 @@ def _period_charges(contract: Contract, until: date) -> tuple[list[Charge], date
         billed_on = covered.start if contract.billed == "advance" else covered.end
         if billed_on > until:
             break
-        charges += _charges_of(contract, whole, covered)
+        charges += _charges_of(contract, whole, covered, texts)
         last = whole.end
     return charges, last
 
 
-def _charges_of(contract: Contract, whole: Period, covered: Period) -> list[Charge]:
-    prices = [(p.valid_from, p.unit_price) for p in contract.prices]
-    return [Charge(_describe(contract, whole, part), prorate(price, part, whole),
+def _charges_of(contract: Contract, whole: Period, covered: Period,
+                texts: tuple[str, str] | None = None) -> list[Charge]:
+    prices, texts = [(p.valid_from, p.unit_price) for p in contract.prices], texts or wording()
+    return [Charge(_describe(contract, whole, part, texts), prorate(price, part, whole),
                    part.start, f"contract-{contract.id}/{whole.start}/{part.start}",
                    unit=contract.unit, vat_rate=contract.vat_rate, case_id=contract.case_id,
                    people=(contract.person_id,) if contract.person_id else ())
             for part, price in priced_parts(covered, prices)]
 
 
-def _describe(contract: Contract, whole: Period, part: Period) -> str:
-    text = _("%(what)s, %(start)s–%(end)s", what=contract.description,
-             start=part.start.strftime("%d.%m.%Y"), end=part.end.strftime("%d.%m.%Y"))
+def wording() -> tuple[str, str]:
+    """How a period's line reads in the current language, looked up once for many."""
+    return _("%(what)s, %(start)s–%(end)s"), _("(%(days)d of %(all)d days)")
+
+
+def _describe(contract: Contract, whole: Period, part: Period, texts: tuple[str, str]
+              ) -> str:
+    text = texts[0] % {"what": contract.description, "start": part.start.strftime("%d.%m.%Y"),
+                       "end": part.end.strftime("%d.%m.%Y")}
     if part.days != whole.days:
-        text += " " + _("(%(days)d of %(all)d days)", days=part.days, all=whole.days)
+        text += " " + texts[1] % {"days": part.days, "all": whole.days}
     return text[:500]
 
 

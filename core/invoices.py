@@ -317,17 +317,17 @@ def update(session: Session, invoice: Invoice, data: dict, actor=None) -> Invoic
     return invoice
 
 
-def draft_rows(party, values: dict, lines: list[dict]) -> tuple[dict, list[dict]]:
+def draft_rows(buyer: dict, values: dict, lines: list[dict]) -> tuple[dict, list[dict]]:
     """A draft's row and its lines' rows, amounts worked out, for code that checked its
-    input itself and writes thousands at once (a billing run): ``values`` are the
-    invoice's columns, each line a dict of a line's columns (no position)."""
+    input itself and writes thousands at once (a billing run): ``buyer`` as ``buyer_of``
+    gives it, ``values`` the invoice's columns, each line a dict of a line's columns."""
     found = []
     for position, data in enumerate(lines, start=1):
         amounts = vat.line_amounts(_vat_line(data), values.get("price_basis", "net"))
         found.append({**data, "position": position, "net": amounts.net, "vat": amounts.vat,
                       "gross": amounts.gross})
     rows = vat.summary((_vat_line(line) for line in found), values.get("price_basis", "net"))
-    return {**values, "status": "draft", "buyer": _buyer(party),
+    return {**values, "status": "draft", "buyer": buyer,
             **_totals_of(rows, values.get("currency", "PLN"), values.get("exchange_rate"))
             }, found
 
@@ -549,19 +549,33 @@ def settle(invoice: Invoice) -> None:
         invoice.status = "sent" if invoice.sent_at else "issued"
 
 
+def buyer_of(party) -> dict:
+    """The buyer (an organisation or a person) as the invoice keeps it."""
+    return _buyer(party)
+
+
 def _buyer(party) -> dict:
     """The buyer as the invoice keeps it."""
     if party is None:
         return {}
     if isinstance(party, Organisation):
-        return {"name": party.name, "nip": party.nip, "street": party.street,
-                "postal_code": party.postal_code, "city": party.city,
-                "country": party.country}
+        return organisation_buyer(party)
     address = party.addresses[0] if party.addresses else None
     return {"name": party.full_name, "nip": "",
             **{key: getattr(address, key) if address else "" for key in
                ("street", "postal_code", "city")},
             "country": address.country if address else "PL"}
+
+
+def organisation_buyer(row) -> dict:
+    """An organisation as an invoice keeps it, from its record or a row of its columns
+    (``BUYER_COLUMNS``)."""
+    return {"name": row.name, "nip": row.nip, "street": row.street,
+            "postal_code": row.postal_code, "city": row.city, "country": row.country}
+
+
+BUYER_COLUMNS = (Organisation.name, Organisation.nip, Organisation.street,
+                 Organisation.postal_code, Organisation.city, Organisation.country)
 
 
 def _seller(settings: Settings) -> dict:
