@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session
 
 from core import audit, bulk, invoices, jobs, permissions
 from core.billing_strategies import (
+    BATCH_INFO,
     SETTLEMENT,
     Bill,
     Charge,
+    Strategy,
     no_strategy,
     registered,
     settlement_line,
@@ -264,7 +266,7 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
                 continue
             for batch in _batches(strategy.bills(session, period)):
                 statistics.keep(session, made["items"] + made["invoices"])
-                _write_batch(rt, session, run, batch, made)
+                _write_batch(rt, session, run, strategy, batch, made)
                 if progress is not None:
                     progress.advance(len(batch))
                 if not _renew(rt, session, run_id, holder):
@@ -337,18 +339,18 @@ def _batches(bills):
         yield batch
 
 
-def _write_batch(rt, session: Session, run: BillingRun, batch: list[Bill], made: dict
-                 ) -> None:
+def _write_batch(rt, session: Session, run: BillingRun, strategy: Strategy, batch: list[Bill],
+                 made: dict                 ) -> None:
     """The batch in one transaction; if it fails, each bill in its own, so one bad
     bill costs only itself."""
     try:
-        _write(rt, session, run, batch, made)
+        _write(rt, session, run, strategy, batch, made)
         session.commit()
     except Exception:  # noqa: BLE001 (which bill failed is found below)
         session.rollback()
         for bill in batch:
             try:
-                _write(rt, session, run, [bill], made)
+                _write(rt, session, run, strategy, [bill], made)
                 session.commit()
             except Exception as exc:  # noqa: BLE001 (named in the result, run goes on)
                 session.rollback()
@@ -363,9 +365,11 @@ def _error_text(exc: Exception) -> str:
     return str(exc)[:300] or type(exc).__name__
 
 
-def _write(rt, session: Session, run: BillingRun, batch: list[Bill], made: dict) -> None:
+def _write(rt, session: Session, run: BillingRun, strategy: Strategy, batch: list[Bill],
+           made: dict) -> None:
     """The batch's items, drafts and lines in a few statements (a run makes thousands),
     then what the strategies keep, and the invoices issued if the run issues them."""
+    session.info[BATCH_INFO] = {}  # a failed batch's leftovers go with it
     known, free = _known_items(session, batch), _free_items(session, batch)
     counts = {"invoices": 0, "items": 0, "expected": 0, "issued": 0}
     to_invoice = []
@@ -386,6 +390,8 @@ def _write(rt, session: Session, run: BillingRun, batch: list[Bill], made: dict)
             if bill.written is not None:
                 bill.written(session, bill, invoice_id)
     counts["invoices"] = len(ids)
+    if strategy.batch_written is not None:
+        strategy.batch_written(session)
     session.flush()
     if run.issue and ids:
         for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(ids))

@@ -70,16 +70,24 @@ class Bill:
             else ("person", self.person_id)
 
 
+# In ``session.info`` while a run writes a batch: what strategies keep for
+# ``batch_written``, emptied when each batch (or, after a failure, each bill) begins.
+BATCH_INFO = "billing.batch"
+
+
 @dataclass(frozen=True)
 class Strategy:
     """``bills(session, period)`` yields what is due in ``period``, writing nothing;
-    ``count(session, period)``, if given, about how many bills, for the progress bar."""
+    ``count(session, period)``, if given, about how many bills, for the progress bar;
+    ``batch_written(session)``, if given, is called in each batch's transaction after
+    its bills' ``written``: bookkeeping written for many bills at once."""
 
     key: str
     title: str
     bills: Callable[[Session, Period], Iterable[Bill]]
     description: str = ""
     count: Callable[[Session, Period], int] | None = None
+    batch_written: Callable[[Session], None] | None = None
 
 
 def registered(host) -> dict[str, Strategy]:
@@ -139,7 +147,8 @@ def core_strategies() -> list[Strategy]:
     return [
         Strategy("core.contracts", _l("Contracts and payment schedules"), contracts.bills,
                  _l("Each recurring contract's periods, prorated by days, and the "
-                    "instalments of payment schedules that fall due."), contracts.count),
+                    "instalments of payment schedules that fall due."), contracts.count,
+                 contracts.batch_written),
         Strategy(SETTLEMENT, _l("Settlement of what is owed"), settlement_bills,
                  _l("One invoice per client of all billable items up to the end of the "
                     "period, whatever case and person they come from.")),

@@ -237,7 +237,9 @@ def kartoteka_register_billing_strategies():
     to wait for. A charge's ``reference`` identifies it within the strategy, so a run
     repeated or resumed after a crash bills nothing twice. ``Bill.written(session,
     bill, invoice_id)`` is called in the bill's transaction for the strategy's own
-    bookkeeping. Strategies run in the order registered, the core's two last:
+    bookkeeping; ``Strategy.batch_written(session)``, if given, after each batch's bills,
+    for bookkeeping written once for many, and ``Strategy.count(session, period)`` sizes
+    the progress bar. Strategies run in the order registered, the core's two last:
     ``core.contracts`` (recurring contracts and payment schedules) and
     ``core.settlement`` (everything else owed, one invoice per client).
 

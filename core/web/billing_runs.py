@@ -44,6 +44,7 @@ STATE_LABELS = {"queued": lazy_pgettext("billing run", "waiting"),
                 "running": lazy_pgettext("billing run", "running"),
                 "done": lazy_pgettext("billing run", "done"),
                 "failed": lazy_pgettext("billing run", "failed")}
+SHOWN = 50  # invoices listed on a run's page; the invoice list shows them all
 MADE_LABELS = {"invoices": _l("Invoices drafted"), "items": _l("Billable items"),
                "expected": _l("Payments expected"), "issued": _l("Invoices issued")}
 BILL_KINDS = {"expected": _l("expected payment")}
@@ -199,8 +200,11 @@ def show(run_id: int):
 def _page(run: BillingRun, errors: dict | None = None, typed: dict | None = None):
     session = db()
     job = session.get(Job, run.job_id) if run.job_id else None
-    made = list(session.scalars(invoices.visible(current_user).where(
-        Invoice.billing_run_id == run.id).order_by(Invoice.id)))
+    of_run = invoices.visible(current_user).where(Invoice.billing_run_id == run.id)
+    made = list(session.scalars(of_run.order_by(Invoice.id).limit(SHOWN)))
+    rows = of_run.subquery()
+    counted = dict(session.execute(select(rows.c.status, func.count()).group_by(
+        rows.c.status)).all())
     last = job.result if job is not None and job.state == "done" else None
     expected = session.scalar(select(func.count()).select_from(ExpectedPayment).where(
         ExpectedPayment.run_id == run.id))
@@ -210,7 +214,8 @@ def _page(run: BillingRun, errors: dict | None = None, typed: dict | None = None
         percent=jobs.percent(job) if job is not None else None,
         going=run.state in ("queued", "running") or (
             job is not None and job.state in ("queued", "running")),
-        invoices=made, drafts=[i for i in made if i.status == "draft"], last=last,
+        invoices=made, made_count=sum(counted.values()), drafts=counted.get("draft", 0),
+        last=last,
         nothing_new=last is not None and not last.get("held") and not last.get("failed")
         and not any(last.get(k) for k in MADE_LABELS),
         expected=expected, starter=_user_names(session, [run]).get(run.started_by_id),

@@ -317,6 +317,7 @@ class ListArgs:
     issued_from: str = ""
     issued_to: str = ""
     q: str = ""
+    run: int = 0  # a billing run's invoices
     sort: str = DEFAULT_SORT
     page: int = 0
 
@@ -335,6 +336,7 @@ def _list_args() -> tuple[ListArgs, dict, dict]:
                                                          "issued_from", "issued_to", "q")})
     args.sort = get("sort", "") if get("sort", "").removeprefix("-") in SORTS else DEFAULT_SORT
     args.page = form_id(get("page")) or 0
+    args.run = form_id(get("run")) or 0
     errors, found = {}, {}
     if args.status and args.status not in STATUS_LABELS:
         errors["status"] = _("Choose from the list.")
@@ -366,6 +368,8 @@ def _filtered(args: ListArgs, found: dict, errors: dict):
         query = query.where(Invoice.issue_date <= found["to"])
     if args.q:
         query = query.where(Invoice.number.icontains(args.q, autoescape=True))
+    if args.run:
+        query = query.where(Invoice.billing_run_id == args.run)
     return query
 
 

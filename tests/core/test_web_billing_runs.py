@@ -332,3 +332,20 @@ def test_staff_without_billing_may_not_run_billing(app, client, world, three):
     with app.extensions["kartoteka"].session() as s:
         assert {i.status for i in s.scalars(select(Invoice))} == {"draft"}
     assert client.get("/billing/runs/999999").status_code == 404
+
+
+def test_a_large_run_lists_its_first_invoices_and_links_to_all_of_them(app, world, client,
+                                                                         monkeypatch):
+    from core.web import billing_runs as pages
+
+    monkeypatch.setattr(pages, "SHOWN", 1)
+    for name in ("kornik", "mosina"):
+        contract(app, world, organisation_id=world[name], title=f"Umowa {name}")
+    run_id = start(client)
+    page = show(client, f"/billing/runs/{run_id}")
+    assert page.count('class="status-draft"') == 1
+    assert f"/billing/invoices/?run={run_id}" in page and "All 2 invoices of this run" in page
+    assert "Issue the 2 drafts" in page
+    listed = show(client, f"/billing/invoices/?run={run_id}")
+    assert "The invoices of a billing run." in listed
+    assert listed.count("Draft invoice #") >= 2
