@@ -347,6 +347,8 @@ def _due(period: Period):
 def bill_of(contract: Contract, until: date, texts: tuple[str, str] | None = None) -> Bill:
     """What the contract owes by ``until`` and has not been billed."""
     charges, last = _period_charges(contract, until, texts or wording())
+    seen = ((contract.billed_through, contract.ends_on),  # what the charges were made from
+            tuple((p.valid_from, p.unit_price) for p in contract.prices))
     charges += [_instalment_charge(contract, item) for item in contract.instalments
                 if item.billed_on is None and item.due is not None and item.due <= until]
     return Bill(SOURCE, contract.organisation_id, contract.person_id, charges,
@@ -354,7 +356,8 @@ def bill_of(contract: Contract, until: date, texts: tuple[str, str] | None = Non
                 price_basis=contract.price_basis, payment_days=contract.payment_days,
                 case_id=contract.case_id, label=contract.title,
                 expected=contract.collects == "expected",
-                written=lambda session, bill, _invoice: _written(session, contract, bill, last))
+                written=lambda session, bill, _invoice: _written(session, contract, bill, last,
+                                                                  seen))
 
 
 def _period_charges(contract: Contract, until: date, texts: tuple[str, str]
@@ -412,13 +415,14 @@ def _instalment_charge(contract: Contract, item: Instalment) -> Charge:
                   case_id=contract.case_id)
 
 
-def _written(session: Session, contract: Contract, bill: Bill, last: date | None) -> None:
+def _written(session: Session, contract: Contract, bill: Bill, last: date | None,
+             seen: tuple) -> None:
     if last is not None and (contract.billed_through is None or last > contract.billed_through):
         batch = session.info.get(BATCH_INFO)
         if batch is None:
             contract.billed_through = last
         else:  # written for the whole batch by batch_written: one statement, not one each
-            batch.setdefault("billed_through", {})[contract.id] = last
+            batch.setdefault("billed_through", {})[contract.id] = (last, seen)
             set_committed_value(contract, "billed_through", last)
     for item in contract.instalments:
         if any(c.reference == f"instalment-{item.id}" for c in bill.charges):
@@ -428,13 +432,33 @@ def _written(session: Session, contract: Contract, bill: Bill, last: date | None
 
 
 def batch_written(session: Session) -> None:
-    """How far each contract of the batch is billed, in one statement."""
+    """How far each contract of the batch is billed, in one statement; refused if one
+    was terminated, repriced or billed since the run read it."""
     found = session.info.get(BATCH_INFO, {}).pop("billed_through", {})
     if found:
+        _still_as_read(session, {k: seen for k, (_last, seen) in found.items()})
         table = Contract.__table__
         session.execute(table.update().where(table.c.id == bindparam("contract"))
                         .values(billed_through=bindparam("through")),
-                        [{"contract": k, "through": v} for k, v in found.items()])
+                        [{"contract": k, "through": last} for k, (last, _seen) in found.items()])
+
+
+def _still_as_read(session: Session, seen: dict) -> None:
+    """The contracts, locked (a termination or a price change waits for the run), as
+    the run read them; the batch fails if one changed, and is written bill by bill."""
+    table, ids = Contract.__table__, list(seen)
+    now = {row.id: (row.billed_through, row.ends_on) for row in session.execute(
+        select(table.c.id, table.c.billed_through, table.c.ends_on)
+        .where(table.c.id.in_(ids)).with_for_update())}
+    prices: dict[int, list] = {i: [] for i in ids}
+    for row in session.execute(select(ContractPrice.contract_id, ContractPrice.valid_from,
+                                      ContractPrice.unit_price)
+                               .where(ContractPrice.contract_id.in_(ids))
+                               .order_by(ContractPrice.valid_from)):
+        prices[row.contract_id].append((row.valid_from, row.unit_price))
+    if any((now.get(i), tuple(prices[i])) != seen[i] for i in ids):
+        raise ValidationError({"contract": _("The contract changed while it was being "
+                                             "billed; the next run bills it as it is now.")})
 
 
 def _expect(session: Session, contract: Contract, bill: Bill) -> None:

@@ -249,3 +249,34 @@ def test_a_run_killed_halfway_and_started_again_completes_without_duplicates(
         assert set(s.scalars(select(Contract.billed_through))) == {date(2026, 3, 31)}
         run = s.scalars(select(BillingRun)).one()
         assert run.state == "done" and run.made["invoices"] == CONTRACTS
+
+
+def test_a_contract_terminated_while_the_run_reads_it_is_left_to_the_next_run(
+        rt, world, monkeypatch):
+    kornik, mosina = monthly(rt, world), monthly(rt, world, "mosina")
+    read = contracts.bill_of
+
+    def read_then_terminate(contract, until, texts=None):
+        bill = read(contract, until, texts)
+        if contract.id == mosina:  # someone terminates it before the run writes its bill
+            with rt.session() as s, s.begin():
+                contracts.terminate(s, s.get(Contract, mosina), {"ends_on": "2026-03-15"},
+                                    user(s, world, "clerk"))
+        return bill
+
+    monkeypatch.setattr(contracts, "bill_of", read_then_terminate)
+    run_id = start(rt)
+    with rt.session() as s:
+        run = s.get(BillingRun, run_id)
+        assert run.made["failed"] == [{"bill": "Składka mosina", "error": (
+            "The contract changed while it was being billed; the next run bills it as it "
+            "is now.")}]
+        assert s.scalars(select(Invoice.organisation_id)).all() == [world["kornik"]]
+        assert s.get(Contract, kornik).billed_through == date(2026, 3, 31)
+    monkeypatch.setattr(contracts, "bill_of", read)
+    with rt.session() as s:
+        run_id = billing_runs.start(s, rt.host, MARCH).id
+        s.commit()
+    with rt.session() as s:
+        net = s.scalar(select(Invoice.net).where(Invoice.organisation_id == world["mosina"]))
+        assert net == D("248.39")  # January, February and 15 of March's 31 days
