@@ -11,7 +11,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from sqlalchemy import and_, or_, select, union
+from sqlalchemy import and_, exists, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit, permissions, records
@@ -148,6 +148,18 @@ def link(session: Session, activity: Activity, record, actor=None) -> None:
         session.flush()
         audit.write(session, activity, "update",
                     {"links": (None, [record_type, record_id])}, actor)
+
+
+def seen(query, actor=None):
+    """``query`` of activities limited to those about a record ``actor`` may see."""
+    if permissions.grants(actor).admin:
+        return query
+    reach = [and_(ActivityLink.record_type == record_type,
+                  ActivityLink.record_id.in_(records.visible(model, actor)
+                                             .with_only_columns(model.id)))
+             for record_type, model in records.record_types().items()
+             if permissions.is_scoped(model)]
+    return query.where(exists().where(ActivityLink.activity_id == Activity.id, or_(*reach)))
 
 
 def timeline(session: Session, record, include_people: bool = False,

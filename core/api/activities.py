@@ -23,16 +23,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from core import permissions, records, timeline
+from core import records, timeline
 from core.api import records as api_records
 from core.api import schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
 from core.errors import Forbidden, ValidationError
-from core.models import Activity, ActivityLink
+from core.models import Activity
 from core.models.activity import KINDS
 from core.validation import max_length
 from core.web.db import db
@@ -212,14 +212,7 @@ def _list(args: dict) -> dict:
 
 def _seen(query):
     """``query`` limited to the entries about a record the caller may see."""
-    if permissions.grants(actor()).admin:
-        return query
-    reach = [and_(ActivityLink.record_type == record_type,
-                  ActivityLink.record_id.in_(records.visible(model, actor())
-                                             .with_only_columns(model.id)))
-             for record_type, model in records.record_types().items()
-             if permissions.is_scoped(model)]
-    return query.where(exists().where(ActivityLink.activity_id == Activity.id, or_(*reach)))
+    return timeline.seen(query, actor())
 
 
 def _activity(activity_id: int) -> Activity:
