@@ -54,13 +54,19 @@ def _unbilled():
 @bp.get("/")
 @billing_only
 def index():
-    return _list(request.args.get("buyer", ""), form_id(request.args.get("page")) or 0)
+    return _list(request.args.get("buyer", ""), form_id(request.args.get("page")) or 0,
+                 case_id=form_id(request.args.get("case")))
 
 
 def _list(buyer: str, page: int = 0, errors: dict | None = None, chosen: tuple = (),
-          typed: dict | None = None):
+          typed: dict | None = None, case_id: int | None = None):
     session, errors = db(), dict(errors or {})
     query = _unbilled()
+    case = records.get(session, Case, case_id, current_user) if case_id else None
+    if case_id and case is None:
+        abort(404)
+    if case is not None:  # billing one case: what it made owed, whoever owes it
+        query = query.where(BillableItem.case_id == case.id)
     party = party_fields(buyer)
     if party is None:
         errors.setdefault("buyer", _("Choose from the list."))
@@ -74,7 +80,7 @@ def _list(buyer: str, page: int = 0, errors: dict | None = None, chosen: tuple =
         Case.id.in_({r.case_id for r in rows if r.case_id})))} if any(
         r.case_id for r in rows) else {}
     return render_template(
-        "core/billing/items.html", rows=rows, more=more, page=page, buyer=buyer,
+        "core/billing/items.html", rows=rows, more=more, page=page, buyer=buyer, case=case,
         errors=errors, chosen={str(c) for c in chosen}, typed=typed or {"kind": "invoice",
                                                                          "payment_days": "14"},
         names=party_names(session, rows), buyers=_buyers(session), cases=cases,

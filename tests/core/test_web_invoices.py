@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from billing_helpers import BANNER, COMPANY, PASSWORD, draft, issued, make_world, user
-from core import billing, invoices, payments
+from core import billing, cases, invoices, payments
 from core.filters import today
 from core.models import AuditEntry, BillableItem, Invoice, InvoiceLine
+from core.workflow import Phase, Process
 from page_helpers import count, error_under, fetch, flashes, show, text, value_of, visible
 
 LEAFLETS = {"description": "Ulotki A5", "quantity": "2.5", "unit": "op.",
@@ -702,3 +703,25 @@ def test_a_polish_user_reads_the_errors_in_polish(kartoteka_app_factory, kartote
     page = text(clerk.post("/billing/payments/new", data={"received_on": "2026-03-01"}))
     assert error_under(page, "amount") == "Wpisz kwotę."
     assert count(app, Invoice) == 0
+
+
+def test_a_case_is_billed_from_its_card_with_the_items_it_made_owed(app, rt, clerk, world,
+                                                                   kartoteka_login):
+    training = Process("test.training", "core.case", title={"en": "Training"}, phases=(
+        Phase("planned", "core.case"), Phase("done", "core.phase", final=True)),
+        transitions=())
+    rt.host.processes = {**rt.host.processes, "test.training": training}
+    with rt.session() as s, s.begin():
+        case_id = cases.create(s, rt.host, {"title": "Szkolenie BHP w Kórniku",
+                                            "process_key": "test.training"},
+                               user(s, world, "admin")).id
+    add_item(rt, world, case_id=case_id)
+    add_item(rt, world, description="Warsztaty bez sprawy")
+    card = show(clerk, f"/cases/{case_id}")
+    assert f"/billing/items/?case={case_id}" in card and "Bill this case" in card
+    page = show(clerk, f"/billing/items/?case={case_id}")
+    assert "Szkolenie BHP" in page and "Warsztaty bez sprawy" not in page
+    assert "Szkolenie BHP w Kórniku" in page
+    assert clerk.get("/billing/items/?case=999999").status_code == 404
+    rep = login(app, kartoteka_login, "rep")
+    assert "Bill this case" not in show(rep, f"/cases/{case_id}")
