@@ -74,3 +74,11 @@ def issued(rt, world: dict, lines=None, issue_date: date = MARCH, **data) -> int
         invoice = draft(s, world, lines, **data)
         invoices.issue(s, rt.settings, invoice, user(s, world, "clerk"), issue_date)
         return invoice.id
+
+
+def login(app, email: str):
+    """A test client of the staff pages, logged in as ``email``."""
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302, "login failed"
+    return client

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 import core.web.contracts as pages
-from billing_helpers import COMPANY, PASSWORD, make_world
+from billing_helpers import COMPANY, login, make_world
 from core import billing_runs, contracts, payments
 from core.models import (
     AuditEntry,
@@ -37,13 +37,6 @@ def app(kartoteka_app_factory):
 def world(app, rt):
     with app.test_request_context():
         return make_world(rt)
-
-
-def login(app, email: str):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, "login failed"
-    return client
 
 
 @pytest.fixture
