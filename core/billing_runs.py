@@ -24,7 +24,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -238,7 +238,8 @@ def execute(rt, run_id: int, progress=None) -> dict:
     if not _hold(rt, run_id, holder):
         return {"held": True}
     try:
-        return _execute(rt, run_id, holder, progress)
+        with bulk.fewer_collections():
+            return _execute(rt, run_id, holder, progress)
     except Exception as exc:
         with rt.session() as session, session.begin():
             session.execute(update(BillingRun).where(BillingRun.id == run_id).values(
@@ -394,7 +395,7 @@ def _write(rt, session: Session, run: BillingRun, strategy: Strategy, batch: lis
         strategy.batch_written(session)
     session.flush()
     if run.issue and ids:
-        for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(ids))
+        for invoice in session.scalars(select(Invoice).where(bulk.among(session, Invoice.id, ids))
                                        .order_by(Invoice.id)):
             invoices.issue(session, rt.settings, invoice, None, run.issue_date)
             counts["issued"] += 1
@@ -504,12 +505,12 @@ def _parties(session: Session, batch: list[Bill]) -> dict:
     if organisations:  # only the columns an invoice copies: thousands at a time
         for row in session.execute(select(Organisation.id, Organisation.deleted_at,
                                           *invoices.BUYER_COLUMNS)
-                                   .where(Organisation.id.in_(organisations))):
+                                   .where(bulk.among(session, Organisation.id, organisations))):
             found[("organisation", row.id)] = (invoices.organisation_buyer(row),
                                                row.deleted_at is not None)
     people = {b.person_id for b in batch} - {None}
     if people:
-        for person in session.scalars(select(Person).where(Person.id.in_(people))):
+        for person in session.scalars(select(Person).where(bulk.among(session, Person.id, people))):
             found[("person", person.id)] = (invoices.buyer_of(person),
                                             person.deleted_at is not None)
     return found
@@ -517,15 +518,16 @@ def _parties(session: Session, batch: list[Bill]) -> dict:
 
 def _known_items(session: Session, batch: list[Bill]) -> dict:
     """The batch's charges billed before, by (strategy, reference)."""
-    keys = [(bill.source, c.reference) for bill in batch for c in bill.charges]
-    if not keys:
-        return {}
+    wanted: dict[str, list[str]] = {}
+    for bill in batch:
+        wanted.setdefault(bill.source, []).extend(c.reference for c in bill.charges)
     found = {}
-    for start in range(0, len(keys), 500):
-        part = keys[start:start + 500]
-        for item in session.scalars(select(BillableItem).where(
-                tuple_(BillableItem.source, BillableItem.reference).in_(part))):
-            found[(item.source, item.reference)] = item
+    for source, references in wanted.items():
+        for start in range(0, len(references), 500):
+            for item in session.scalars(select(BillableItem).where(
+                    BillableItem.source == source, bulk.among(
+                        session, BillableItem.reference, references[start:start + 500]))):
+                found[(item.source, item.reference)] = item
     return found
 
 
@@ -535,7 +537,7 @@ def _free_items(session: Session, batch: list[Bill]) -> dict:
     found = {}
     for start in range(0, len(ids), 500):
         for item in session.scalars(select(BillableItem).where(
-                BillableItem.id.in_(ids[start:start + 500]),
+                bulk.among(session, BillableItem.id, ids[start:start + 500]),
                 BillableItem.invoice_line_id.is_(None))):
             found[item.id] = item
     return found
