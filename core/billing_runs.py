@@ -277,19 +277,24 @@ def _execute(rt, run_id: int, holder: str, progress) -> dict:
 
 
 class _Statistics:
-    """The planner's statistics of what a run fills, taken at its start and each time
-    it has doubled what it wrote: without them PostgreSQL reads the whole table of items
-    for every batch's look-up once the table has outgrown what it last knew of it."""
+    """The planner's statistics of what a run reads, taken at its start, and of the
+    items it looks up by reference each time it has doubled what it wrote: without them
+    PostgreSQL reads the whole table of items for every batch's look-up once the table
+    has outgrown what it last knew of it."""
 
     def __init__(self):
         self.taken_at: int | None = None
 
     def keep(self, session: Session, written: int) -> None:
-        if self.taken_at is None or written >= max(STATISTICS_AFTER, 2 * self.taken_at):
+        if self.taken_at is None:
             for model in (BillableItem, Invoice, Contract):
                 bulk.analyse(session, model)
-            session.commit()
-            self.taken_at = written
+        elif written >= max(STATISTICS_AFTER, 2 * self.taken_at):
+            bulk.analyse(session, BillableItem)
+        else:
+            return
+        session.commit()
+        self.taken_at = written
 
 
 def _count(session: Session, strategies: dict, keys: list[str], period: Period) -> int | None:
@@ -421,7 +426,8 @@ def _owed(bill: Bill, known: dict, free: dict) -> list[tuple[str, object]]:
 def _insert_drafts(session: Session, run: BillingRun, to_invoice: list, parties: dict
                    ) -> list[int]:
     """Insert the drafts, their lines and their new items; take the items owed."""
-    drafts = [_draft_rows(session, run, bill, owed, parties.get(bill.party))
+    now, door = utcnow(), audit.current_door()  # one moment for the batch
+    drafts = [_draft_rows(session, run, bill, owed, parties.get(bill.party), now)
               for bill, owed in to_invoice]
     ids = bulk.add_rows(session, Invoice, [row for row, _lines in drafts])
     lines = [{**line, "invoice_id": invoice_id}
@@ -432,13 +438,13 @@ def _insert_drafts(session: Session, run: BillingRun, to_invoice: list, parties:
         for kind, what in owed:
             line_id = next(line_ids)
             if kind == "new":
-                new.append((_item_row(bill, what, line_id), what.people))
+                new.append((_item_row(bill, what, line_id, now), what.people))
             else:
                 _take_item(session, what, line_id)
     _insert_items(session, new)
     summary = _("Draft invoice #%(id)d")  # translated once for the batch
     bulk.add_rows(session, AuditEntry, [
-        {"at": utcnow(), "actor_id": None, "door": audit.current_door(), "action": "create",
+        {"at": now, "actor_id": None, "door": door, "action": "create",
          "record_type": "invoices", "record_id": invoice_id,
          "changes": audit.stored_changes({"billing_run": (None, run.id),
                                           "gross": (None, row["gross"])}),
@@ -447,7 +453,7 @@ def _insert_drafts(session: Session, run: BillingRun, to_invoice: list, parties:
     return list(ids)
 
 
-def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party
+def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party, now
                 ) -> tuple[dict, list[dict]]:
     if party is None or party[1]:
         raise ValidationError({"organisation_id": _("The client has been deleted.")})
@@ -458,7 +464,6 @@ def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party
                       "quantity": what.quantity, "unit": what.unit,
                       "unit_price": what.unit_price, "vat_rate": what.vat_rate})
         cases.add(what.case_id)
-    now = utcnow()
     return invoices.draft_rows(party[0], {
         "kind": bill.kind, "organisation_id": bill.organisation_id,
         "person_id": bill.person_id, "currency": bill.currency,
@@ -468,14 +473,14 @@ def _draft_rows(session: Session, run: BillingRun, bill: Bill, owed: list, party
         "updated_at": now}, lines)
 
 
-def _item_row(bill: Bill, charge: Charge, line_id: int) -> dict:
+def _item_row(bill: Bill, charge: Charge, line_id: int, now) -> dict:
     return {"organisation_id": bill.organisation_id, "person_id": bill.person_id,
             "case_id": charge.case_id, "description": charge.description,
             "quantity": charge.quantity, "unit": charge.unit, "unit_price": charge.unit_price,
             "price_basis": bill.price_basis, "vat_rate": charge.vat_rate,
             "currency": bill.currency, "earned_on": charge.earned_on, "source": bill.source,
             "reference": charge.reference, "invoice_line_id": line_id,
-            "created_at": utcnow()}
+            "created_at": now}
 
 
 def _insert_items(session: Session, new: list[tuple[dict, tuple]]) -> None:

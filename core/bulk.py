@@ -143,12 +143,13 @@ class IdBlock:
 
     def __init__(self, session: Session, model: type):
         self.session, self.table = session, model.__table__
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
         self.free: list[int] = []
         self.next_id: int | None = None
 
     def take(self, at_least: int = 1) -> int:
         """The next id; ``at_least`` is how many may still be wanted, to fetch at once."""
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.postgresql:
             if not self.free:
                 self.free = self._reserve(max(1, at_least))[::-1]
             return self.free.pop()
@@ -158,10 +159,14 @@ class IdBlock:
         self.next_id += 1
         return self.next_id - 1
 
+    def take_many(self, count: int) -> list[int]:
+        """The next ``count`` ids, in order."""
+        return [self.take(count - n) for n in range(count)]
+
     def _reserve(self, count: int) -> list[int]:
-        return list(self.session.scalars(
+        return self.session.scalars(
             text("SELECT nextval(CAST(:sequence AS regclass)) FROM generate_series(1, :count)"),
-            {"sequence": self._sequence(), "count": count}))
+            {"sequence": self._sequence(), "count": count}).all()
 
     def _sequence(self) -> str:
         """The table's sequence, looked up once a session: looked up with each id, it
@@ -286,8 +291,7 @@ def add_rows(session: Session, model: type, rows: list[dict]) -> list[int]:
     ids = []
     if "id" in table.c:
         begin(session)
-        block = IdBlock(session, model)
-        ids = [block.take(len(rows)) for _ in rows]
+        ids = IdBlock(session, model).take_many(len(rows))
         for id_, row in zip(ids, rows, strict=True):
             row["id"] = id_
     _insert(session, table, rows)
@@ -300,7 +304,7 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
     if not rows:
         return
     connection = session.connection()
-    dialect, names = connection.dialect, list(rows[0])
+    dialect, names = connection.dialect, _filled_columns(table, rows)
     values = _driver_values(dialect, table, names, rows)
     quote = dialect.identifier_preparer.quote
     into = f"{dialect.identifier_preparer.format_table(table)} " \
@@ -318,6 +322,13 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
                                values)
         finally:
             cursor.close()
+
+
+def _filled_columns(table, rows: list[dict]) -> list[str]:
+    """The columns worth sending: one NULL in every row (a draft's number, an invoice's
+    dates to come) is left to the database, which makes it NULL itself."""
+    return [name for name in rows[0] if table.c[name].server_default is not None
+            or any(row[name] is not None for row in rows)]
 
 
 def _driver_values(dialect, table, names: list[str], rows: list[dict]):

@@ -280,3 +280,32 @@ def test_a_contract_terminated_while_the_run_reads_it_is_left_to_the_next_run(
     with rt.session() as s:
         net = s.scalar(select(Invoice.net).where(Invoice.organisation_id == world["mosina"]))
         assert net == D("248.39")  # January, February and 15 of March's 31 days
+
+
+def test_a_contract_repriced_while_the_run_reads_it_is_billed_at_its_new_price_next_time(
+        rt, world, monkeypatch):
+    kornik, mosina = monthly(rt, world), monthly(rt, world, "mosina")
+    read = contracts.bill_of
+
+    def read_then_reprice(contract, until, texts=None):
+        bill = read(contract, until, texts)
+        if contract.id == mosina:  # the price goes up from 16 March meanwhile
+            with rt.session() as s, s.begin():
+                contracts.change_price(s, s.get(Contract, mosina), {
+                    "valid_from": "2026-03-16", "unit_price": "200"}, user(s, world, "clerk"))
+        return bill
+
+    monkeypatch.setattr(contracts, "bill_of", read_then_reprice)
+    run_id = start(rt)
+    with rt.session() as s:
+        assert [f["bill"] for f in s.get(BillingRun, run_id).made["failed"]] == \
+            ["Składka mosina"]
+        assert s.get(Contract, kornik).billed_through == date(2026, 3, 31)
+        assert s.get(Contract, mosina).billed_through is None
+    monkeypatch.setattr(contracts, "bill_of", read)
+    with rt.session() as s:
+        billing_runs.start(s, rt.host, MARCH)
+        s.commit()
+    with rt.session() as s:
+        net = s.scalar(select(Invoice.net).where(Invoice.organisation_id == world["mosina"]))
+        assert net == D("351.62")  # 100 + 100 + 15/31 of 100 + 16/31 of 200
