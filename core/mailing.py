@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import (
     audit,
+    bulk,
     consents,
     documents,
     jobs,
@@ -496,21 +497,28 @@ def _queue_part(rt, job, progress) -> dict:
         done = set(session.scalars(select(OutboxMessage.person_id).where(
             OutboxMessage.mailing_id == mailing.id, OutboxMessage.person_id > params["after"],
             OutboxMessage.person_id <= params["upto"])))
-        queued = 0
-        letter = Letter(session, rt, mailing, actor)
-        for page in _pages(session, mailing, actor, params["after"], params["upto"]):
-            drafts = []
-            about = outbox.about_people(session, [p.id for p in page])
-            for person, address, reason in _sort(session, mailing, page):
-                if reason:
-                    left[reason] += 1
-                elif person.id not in done:
-                    drafts.append(_draft(session, rt, letter, person, address,
-                                         about[person.id]))
-            queued += len(outbox.queue(session, drafts, actor))
-            session.commit()
-            progress.advance(len(page))
+        with bulk.fewer_collections():
+            queued = _queue_pages(session, rt, mailing, actor, params, done, left, progress)
     return {"queued": queued, "left_out": left}
+
+
+def _queue_pages(session: Session, rt, mailing: Mailing, actor, params: dict, done: set,
+                 left: dict, progress) -> int:
+    """The part's people a page at a time, each page's messages committed together."""
+    queued = 0
+    letter = Letter(session, rt, mailing, actor)
+    for page in _pages(session, mailing, actor, params["after"], params["upto"]):
+        drafts = []
+        about = outbox.about_people(session, [p.id for p in page])
+        for person, address, reason in _sort(session, mailing, page):
+            if reason:
+                left[reason] += 1
+            elif person.id not in done:
+                drafts.append(_draft(session, rt, letter, person, address, about[person.id]))
+        queued += len(outbox.queue(session, drafts, actor))
+        session.commit()
+        progress.advance(len(page))
+    return queued
 
 
 def _draft(session: Session, rt, letter: Letter, person: Person, address: str,

@@ -214,15 +214,16 @@ def deliver(rt, worker: str, limit: int | None = None) -> int:
     recover(rt)
     # A rate-limited installation is not short of speed: one connection keeps count.
     lanes = 1 if settings.mail_rate_per_minute else max(1, settings.mail_connections)
-    if lanes == 1:
-        handed = _lane(rt, worker, limit)
-    else:  # most of a message's time is waiting for the database and the mail server
-        shares = [None if limit is None else limit // lanes + (n < limit % lanes)
-                  for n in range(lanes)]
-        with ThreadPoolExecutor(lanes) as pool:
-            handed = sum(pool.map(
-                lambda n: contextvars.copy_context().run(
-                    _lane, rt, f"{worker}/{n + 1}", shares[n]), range(lanes)))
+    with bulk.fewer_collections():
+        if lanes == 1:
+            handed = _lane(rt, worker, limit)
+        else:  # most of a message's time is waiting for the database and the mail server
+            shares = [None if limit is None else limit // lanes + (n < limit % lanes)
+                      for n in range(lanes)]
+            with ThreadPoolExecutor(lanes) as pool:
+                handed = sum(pool.map(
+                    lambda n: contextvars.copy_context().run(
+                        _lane, rt, f"{worker}/{n + 1}", shares[n]), range(lanes)))
     _schedule_next(rt)
     for listener in AFTER_DELIVERY:
         listener(rt)
