@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.models import AuditEntry
 
-DOORS = ("ui", "api", "import", "job", "plugin", "cli", "system")
+DOORS = ("ui", "api", "import", "job", "plugin", "cli", "form", "system")
 ACTIONS = ("create", "update", "delete", "restore", "purge", "merge", "move")
 HIDDEN = "***"
 # Columns whose values never reach the trail, in any table.

@@ -428,6 +428,23 @@ def kartoteka_record_deleted(record, actor):
 
 
 @hookspec
+def kartoteka_form_submitted(form, submission, person):
+    """Someone sent a public form (``core.public_forms``) and the transaction committed:
+    a donor signed up, a participant registered, a household asked for an offer.
+
+    Notification only, isolated per implementation like ``kartoteka_record_created``.
+    Bots caught by the form's hidden field are not announced.
+
+    :param form: the ``PublicForm`` (its ``key`` says which form it was).
+    :param submission: the ``FormSubmission``: ``outcome`` is "created" (a new person)
+        or "matched" (one known by the e-mail address given), ``data`` the answers by
+        field name ("email", "custom.amount").
+    :param person: the ``Person`` added or found.
+    :returns: nothing.
+    """
+
+
+@hookspec
 def kartoteka_case_moved(case, source, target, actor):
     """A case moved to another phase and the transaction committed.
 

@@ -63,6 +63,7 @@ CORE_PERMISSIONS = [
           "Document templates and number series"),
     _core("send_mailings", "Wysyłka korespondencji seryjnej", "Send mailings"),
     _core("manage_webhooks", "Webhooki dla integracji", "Webhooks for integrations"),
+    _core("manage_forms", "Formularze publiczne", "Public forms"),
     _core("billing", "Rozliczenia: faktury, korekty i płatności",
           "Billing: invoices, corrections and payments"),
 ]

@@ -34,6 +34,7 @@ from core.api import (
     payments,
     plugin_routes,
     plugins,
+    public_forms,
     ratelimit,
     records,
     schemas,
@@ -78,6 +79,7 @@ def init_app(app: Flask, csrf) -> Api:
         *invoices.blueprints(), *payments.blueprints(), *exports.blueprints()]
     blueprints += bank_statements.blueprints()
     blueprints += billing_runs.blueprints() + contracts.blueprints()
+    blueprints += public_forms.blueprints()
     blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:
         bp.before_request(auth.authenticate)

@@ -38,6 +38,7 @@ from core.models.outbox import OutboxMessage, Suppression
 from core.models.password_reset import PasswordReset
 from core.models.person import Address, ContactPoint, Person
 from core.models.plugin_state import PluginState
+from core.models.public_form import FormSubmission, PublicForm
 from core.models.quality import QualityRule
 from core.models.role import Role, RoleAccess, RolePermission, UserRole
 from core.models.segment import Segment
@@ -50,7 +51,8 @@ from core.models.usage import UsageEvent
 from core.models.user import User
 from core.models.webhook import Webhook, WebhookDelivery
 
-__all__ = ["Activity", "ActivityLink", "Address", "ApiToken", "ApprovalRequest", "Case",
+__all__ = ["Activity", "ActivityLink", "Address", "FormSubmission", "PublicForm",
+           "ApiToken", "ApprovalRequest", "Case",
            "CasePerson", "PhaseChange", "ProcessSetting", "Document", "DocumentTemplate",
            "NumberCounter", "NumberSeries", "TemplateVersion", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",

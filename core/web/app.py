@@ -44,6 +44,7 @@ from core.web import (
     portal,
     privacy,
     processes,
+    public_forms,
     roles,
     search,
     segments,
@@ -118,6 +119,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     privacy.init_app(app)
     invoices.init_app(app)
     unsubscribe.init_app(app, csrf)
+    public_forms.init_app(app)
     api.init_app(app, csrf)
     app.register_error_handler(413, _too_large)
     app.register_error_handler(Forbidden, _forbidden)
@@ -191,6 +193,7 @@ def _can(key: str) -> bool:
 
 # What a portal account may open: logging in and out, its own account, static files.
 PORTAL_BLUEPRINTS = {"auth", "password_reset", "account", "health", "portal", "unsubscribe",
+                     "public_forms",
                      None}
 
 

@@ -47,7 +47,8 @@ ACTION_LABELS = {"create": _l("Created"), "update": _l("Changed"),
                  "purge": _l("Deleted for good"), "merge": _l("Merged"),
                  "move": _l("Moved to another phase")}
 DOOR_LABELS = {"ui": _l("Web interface"), "api": "API", "import": _l("Import"),
-               "job": _l("Scheduled job"), "cli": _l("Command line"), "system": _l("System")}
+               "job": _l("Scheduled job"), "cli": _l("Command line"), "form": _l("Public form"),
+               "system": _l("System")}
 # Names of what records own, and of fields that several kinds of record share.
 FIELD_LABELS = {
     "emails": _l("E-mail addresses"), "phones": _l("Phones"), "addresses": _l("Addresses"),

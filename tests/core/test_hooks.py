@@ -624,3 +624,41 @@ def test_hook_kartoteka_payment_recorded(spied_app):
         payments.record(session, line, admin)  # the same statement line again
         assert heard == []
     assert heard == [("1500.00", "270.00", ["FV/2026/0001"])]
+
+
+def test_hook_kartoteka_form_submitted(spied_app):
+    from core import consents, public_forms
+
+    rt, _spy = spied_app
+    heard = []
+
+    class Welcome:
+        @hookimpl
+        def kartoteka_form_submitted(self, form, submission, person):
+            heard.append((form.key, submission.outcome, submission.data["email"],
+                          person.full_name))
+
+    rt.host.pm.register(Welcome(), name="welcome_spy")
+    with rt.session() as session, session.begin():
+        purpose = consents.create_purpose(session, {"key": "donors", "name": "Donors",
+                                                    "legal_basis": "consent"})
+        form = public_forms.create(session, {
+            "key": "darczyncy", "title": "Donors", "fields": [{"field": "email"}],
+            "consent_text": "I agree.", "purpose_id": purpose.id})
+    anna = {"first_name": "Anna", "last_name": "Nowak", "email": "anna@example.com",
+            "consent": "on"}
+    with rt.session() as session, session.begin():
+        public_forms.submit(session, session.get(type(form), form.id), anna, "203.0.113.5")
+        assert heard == []  # not before the commit
+    assert heard == [("darczyncy", "created", "anna@example.com", "Anna Nowak")]
+    with rt.session() as session, session.begin():
+        public_forms.submit(session, session.get(type(form), form.id), anna, "203.0.113.5")
+    assert heard[-1] == ("darczyncy", "matched", "anna@example.com", "Anna Nowak")
+    with rt.session() as session, session.begin():  # a bot is not announced
+        public_forms.submit(session, session.get(type(form), form.id),
+                            {**anna, "website": "http://spam.example"}, "203.0.113.5")
+    with rt.session() as session:
+        public_forms.submit(session, session.get(type(form), form.id),
+                            {**anna, "email": "ewa@example.com"}, "203.0.113.5")
+        session.rollback()  # a rolled-back submission is never heard of
+    assert len(heard) == 2
