@@ -138,3 +138,17 @@ def _demo_mailing(session) -> None:
     records.create(session, Mailing(
         name="Zaproszenie na szkolenie", template_id=template.id, kind="marketing",
         purpose_key="newsletter", audience="people", person_ids=audience), None)
+    _demo_form(session)
+
+
+def _demo_form(session) -> None:
+    """A sign-up for the newsletter at /forms/newsletter, open to anyone."""
+    from core import consents, public_forms
+
+    public_forms.create(session, {
+        "key": "newsletter", "title": "Zapisz się na newsletter o szkoleniach",
+        "intro": "Raz w miesiącu: szkolenia i konferencje dla samorządów.",
+        "fields": [{"field": "email", "required": True}, {"field": "city"}],
+        "consent_text": "Chcę otrzymywać zaproszenia na szkolenia.",
+        "purpose_id": consents.purpose_by_key(session, "newsletter").id,
+        "tags": ["newsletter"], "thank_you": "Dziękujemy! Pierwszy numer wkrótce."})

@@ -137,7 +137,7 @@ def test_demo_gives_a_card_index_to_look_at_and_is_safe_to_repeat(cli, database_
     cli("init", "--plugins", "training", "--demo")
     assert cli("demo").returncode == 0
     engine = make_engine(database_url)
-    from core.models import Activity, Mailing, Membership, Organisation, Person
+    from core.models import Activity, Mailing, Membership, Organisation, Person, PublicForm
 
     with Session(engine) as session:
         counts = [session.query(m).count() for m in (Organisation, Person, Membership, Activity)]
@@ -146,5 +146,8 @@ def test_demo_gives_a_card_index_to_look_at_and_is_safe_to_repeat(cli, database_
         mailings = session.scalars(select(Mailing)).all()  # a draft to preview, once
         assert [(m.name, m.state, len(m.person_ids)) for m in mailings] == [
             ("Zaproszenie na szkolenie", "draft", 4)]
+        forms = session.scalars(select(PublicForm)).all()  # a sign-up open to anyone
+        assert [(f.key, f.active, f.tags) for f in forms] == [
+            ("newsletter", True, ["newsletter"])]
     engine.dispose()
     assert counts[0] == 7 and counts[1] == 5 and counts[2] == 5 and counts[3] >= 10
