@@ -156,6 +156,29 @@ def children(session: Session, case: Case, actor=None) -> list[Case]:
                                 .order_by(Case.id)))
 
 
+def of_record(session: Session, host, record, actor=None, limit: int = 200) -> list[Case]:
+    """The cases of an organisation, or those a person is involved in, that ``actor``
+    may see: open ones first, then the finished ones (in a final phase), each group
+    latest phase change first."""
+    if isinstance(record, Organisation):
+        where = Case.organisation_id == record.id
+    elif isinstance(record, Person):
+        where = Case.id.in_(select(CasePerson.case_id).where(CasePerson.person_id == record.id))
+    else:
+        raise TypeError(f"cases are listed for organisations and people, not {record!r}")
+    query = records.visible(Case, actor).where(where) \
+        .order_by(Case.phase_entered_at.desc(), Case.id.desc()).limit(limit)
+    return sorted(session.scalars(query), key=lambda case: is_finished(host, case))
+
+
+def is_finished(host, case: Case) -> bool:
+    """Whether the case is in a final phase of its process (a case of a process that is
+    not available counts as open: nothing says it is over)."""
+    process = host.processes.get(case.process_key)
+    phase = process.phase(case.phase_key) if process is not None else None
+    return bool(phase and phase.final)
+
+
 def may_edit(session: Session, case: Case, actor) -> bool:
     try:
         permissions.require(session, actor, case, "edit", {})

@@ -10,12 +10,20 @@ from core import records
 from core.errors import ValidationError
 from core.models import Tag, Tagging
 
+MAX_LENGTH = 60
+
+
+def clean_name(name: str) -> str:
+    """A tag's name as stored: spaces squashed; refused when empty or too long."""
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_LENGTH:
+        raise ValidationError({"tag": _("A tag has 1 to 60 characters.")})
+    return name
+
 
 def tag(session: Session, record, name: str, actor=None) -> Tag:
     """Tag a record; a new tag changes the record (its version, history and event)."""
-    name = " ".join(name.split())
-    if not name or len(name) > 60:
-        raise ValidationError({"tag": _("A tag has 1 to 60 characters.")})
+    name = clean_name(name)
     found = session.scalar(select(Tag).where(Tag.name == name))
     if found is None:  # the name alone: the record's entry says it was tagged with it
         found = Tag(name=name)

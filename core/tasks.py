@@ -23,10 +23,10 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import config, jobs, records, timeline
+from core import config, jobs, permissions, records, timeline
 from core.db import utcnow
 from core.errors import ValidationError
-from core.models import Task, TaskLink, Team, User
+from core.models import Task, TaskLink, Team, TeamMember, User
 from core.models.task import PRIORITIES, STATUSES
 from core.teams import team_ids_of
 from core.terms import term
@@ -88,7 +88,21 @@ def clean(session: Session, data: dict, task: Task | None = None) -> dict:
 
 
 def _active_user(session: Session, user_id: int) -> bool:
-    return session.scalar(select(User.id).where(User.id == user_id, User.active)) is not None
+    """A task is done by an active staff member (never a portal account)."""
+    return session.scalar(select(User.id).where(User.id == user_id, User.active,
+                                                User.kind == "staff")) is not None
+
+
+def assignable(session: Session, actor) -> list[User]:
+    """The staff members ``actor`` may give a new task to: active staff accounts within
+    the reach their role gives for creating tasks (everyone, their teams' members or
+    only themselves, as ``permissions.require`` will check), by name."""
+    query = select(User).where(User.active, User.kind == "staff")
+    reach = permissions.level(actor, Task.record_type, "create")
+    if reach != "all":
+        mates = permissions.grants(actor).teammates if reach == "team" else ()
+        query = query.where(User.id.in_(set(mates) | {actor.id}))
+    return list(session.scalars(query.order_by(User.full_name, User.email, User.id)))
 
 
 def create(session: Session, data: dict, about: list = (), actor=None,
@@ -215,6 +229,79 @@ def for_record(session: Session, record, actor=None) -> list[Task]:
         case((Task.status == "open", 0), else_=1),
         case((Task.due_at.is_(None), 1), else_=0), Task.due_at, Task.id)
     return list(session.scalars(query.options(selectinload(Task.links))))
+
+
+# The task list's choices: whose tasks, in which state, due when.
+SCOPES = ("mine", "delegated", "teams", "all")
+STATES = ("open", "done")
+DUE = ("overdue", "today", "week")
+
+
+def listed(session: Session, user: User, scope: str = "mine", status: str = "open",
+           due: str = "", now: datetime | None = None, zone: tzinfo | None = None,
+           limit: int | None = None) -> list[Task]:
+    """The tasks ``user`` may see, chosen as the task list offers.
+
+    ``scope``: "mine" (theirs to do, as ``my_tasks``), "delegated" (tasks they added for
+    someone else: another person or a team they are not in), "teams" (tasks of their
+    teams or of their teams' members) or "all". ``status``: "open" or "done". ``due``:
+    "overdue" (before now), "today" or "week" (the calendar day or the week from Monday
+    in ``zone``), or "" for any. Open tasks come by urgency, done ones latest first.
+    """
+    if scope not in SCOPES or status not in STATES or due not in ("", *DUE):
+        raise ValueError(f"unknown task list choice: {scope!r}, {status!r}, {due!r}")
+    now = now or utcnow()
+    query = records.visible(Task, user).where(Task.status == status)
+    if scope == "mine":
+        query = query.where(assigned_to(user))
+    elif scope == "delegated":
+        mine = team_ids_of(user)
+        query = query.where(Task.created_by_id == user.id, or_(
+            and_(Task.assignee_id.is_not(None), Task.assignee_id != user.id),
+            and_(Task.assignee_id.is_(None), Task.team_id.not_in(mine))))
+    elif scope == "teams":
+        mine = team_ids_of(user)
+        members = select(TeamMember.user_id).where(TeamMember.team_id.in_(mine))
+        query = query.where(or_(Task.team_id.in_(mine), Task.assignee_id.in_(members)))
+    if due == "overdue":
+        query = query.where(Task.due_at < now)
+    elif due:
+        start, end = _period(due, now, zone or local_zone())
+        query = query.where(Task.due_at >= start, Task.due_at < end)
+    if status == "open":
+        query = _by_urgency(query, now)
+    else:
+        query = query.order_by(Task.completed_at.desc(), Task.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query.options(selectinload(Task.links))))
+
+
+def _period(due: str, now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """Today, or this week from Monday, as [start, end) in ``zone``."""
+    today = now.astimezone(zone).date()
+    first = today - timedelta(days=today.weekday()) if due == "week" else today
+    days = 7 if due == "week" else 1
+    return (datetime.combine(first, time(), zone),
+            datetime.combine(first + timedelta(days=days), time(), zone))
+
+
+def records_of(session: Session, found: list[Task], actor=None) -> dict[int, list]:
+    """The records each task is about that ``actor`` may see, by task id: one query
+    per type of record, however many tasks."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for task in found:
+        for link in task.links:
+            wanted[link.record_type].add(link.record_id)
+    by_ref = {}
+    for record_type, ids in sorted(wanted.items()):
+        model = records.record_types().get(record_type)
+        if model is not None:
+            query = records.visible(model, actor).where(model.id.in_(ids))
+            by_ref.update({(record_type, r.id): r for r in session.scalars(query)})
+    return {task.id: [by_ref[key] for key in sorted((link.record_type, link.record_id)
+                                                    for link in task.links) if key in by_ref]
+            for task in found}
 
 
 def next_steps(session: Session, user: User, now: datetime | None = None,

@@ -18,15 +18,17 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 from sqlalchemy import and_, or_
 
-from core import filters, organisations, people, records
+from core import bulk_actions, filters, organisations, people, records, tags
 from core.api import schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
 from core.duplicates import DuplicateFound
 from core.errors import ValidationError
 from core.models import Organisation, Person
+from core.validation import an_id, max_length
 from core.web.db import db
 
 
@@ -124,7 +126,62 @@ def blueprint(resource: Resource) -> Blueprint:
             session.commit()
             return None
 
+    @bp.route("/bulk")
+    class Bulk(MethodView):
+        @bp.arguments(BulkInSchema)
+        @bp.response(200, BulkOutSchema)
+        @bp.alt_response(422, description="Field-level errors (no ids or too many, a bad "
+                                          "tag, an owner out of reach): nothing changed.")
+        def post(self, data):
+            """Tag, untag or give an owner to many records at once, each through the same
+            service as a change of one record (its version, history and events). Records
+            the caller may not see or change are left out and listed in ``skipped``;
+            the rest are changed in one transaction."""
+            session = db()
+            try:
+                outcome = _bulk(resource, session, data)
+                session.commit()
+            except ValidationError as exc:
+                session.rollback()
+                return refused(exc.errors)
+            return {"changed": outcome.changed, "unchanged": outcome.unchanged,
+                    "skipped": [{"id": s.id, "reason": s.reason} for s in outcome.skipped]}
+
     return bp
+
+
+class BulkInSchema(schemas.Strict):
+    action = fields.String(required=True, validate=validate.OneOf(
+        ("tag", "untag", "assign_owner")))
+    ids = fields.List(fields.Integer(strict=True, validate=an_id()), required=True,
+                      validate=validate.Length(1, bulk_actions.MAX_IDS),
+                      metadata={"description": "The records' ids."})
+    tag = fields.String(validate=max_length(tags.MAX_LENGTH), metadata={
+        "description": "The tag to give or take away (tag, untag)."})
+    owner_id = fields.Integer(strict=True, validate=an_id(), metadata={
+        "description": "An active staff account the caller may give these records to "
+                       "(assign_owner)."})
+
+
+class BulkSkippedSchema(Schema):
+    id = fields.Integer()
+    reason = fields.String()
+
+
+class BulkOutSchema(Schema):
+    changed = fields.List(fields.Integer())
+    unchanged = fields.List(fields.Integer(), metadata={"description": "Already so."})
+    skipped = fields.List(fields.Nested(BulkSkippedSchema), metadata={
+        "description": "Left out: records the caller may not see or change, or that a "
+                       "check refused."})
+
+
+def _bulk(resource: Resource, session, data: dict) -> bulk_actions.Outcome:
+    if data["action"] == "assign_owner":
+        return bulk_actions.assign_owner(session, _host(), resource.model, data["ids"],
+                                         data.get("owner_id"), actor())
+    change = bulk_actions.tag if data["action"] == "tag" else bulk_actions.untag
+    return change(session, resource.model, data["ids"], data.get("tag", ""), actor())
 
 
 # ------------------------------------------------------------------ helpers

@@ -26,12 +26,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from core import approvals, attachments, cases, records, roles, tasks, timeline, workflow
+from core import approvals, attachments, cases, records, roles, tasks, workflow
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Case, Organisation, Person, User
 from core.terms import term
-from core.web import record_fields
+from core.web import activities, record_fields
 from core.web.auth import safe_next
 from core.web.db import db
 from core.web.documents import card_section
@@ -257,11 +257,34 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = ""):
         requests=requests_, deciding=_may_decide(session, requests_, values),
         role_names={r.key: r.name for r in roles.all_roles(session)},
         custom=record_fields.card_groups(session, "case", case),
-        activities=timeline.timeline(session, case, actor=current_user),
+        **activities.card_timeline(session, case, "cases.card", record_id=case.id),
         record_tasks=tasks.for_record(session, case, current_user), labels=_labels(),
         attachments=attachments.list_for(session, case),
         statuses={r.id: approvals.describe_status(r) for r in requests_},
         **card_section(session, case))
+
+
+@bp.post("/<int:case_id>/activities")
+@login_required
+def add_activity(case_id: int):
+    """The card's quick add: a note, call or meeting on the case's timeline, and on its
+    organisation's, as the case's own events are (``workflow.about_case``)."""
+    case = _get(case_id)
+    return activities.add_from_form(case, url_for("cases.card", record_id=case.id),
+                                    about=workflow.about_case(db(), case))
+
+
+def linked(session, record) -> list[dict]:
+    """The cases of an organisation or a person the user may see, as its card lists
+    them: open ones first; title, process, phase and owner."""
+    host = _host()
+    found = cases.of_record(session, host, record, current_user)
+    names = users_by_id(session) if found else {}
+    return [{"case": case, "url": url_for("cases.card", record_id=case.id),
+             "process": _title(host.processes[case.process_key])
+             if case.process_key in host.processes else case.process_key,
+             "phase": _case_phase(case), "owner": names.get(case.owner_id, ""),
+             "finished": cases.is_finished(host, case)} for case in found]
 
 
 def _may_decide(session, found: list[ApprovalRequest], values: dict) -> set[int]:

@@ -16,9 +16,12 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def send_export(query, model, record_type: str):
-    """Write the query's rows to a temporary file and send it as a download."""
-    fmt = request.args.get("format", "csv")
+def send_export(query, model, record_type: str, fmt: str | None = None,
+                excel: str | None = None, details: dict | None = None):
+    """Write the query's rows to a temporary file and send it as a download: in the
+    format the query string asks for (or ``fmt``, ``excel``); ``details`` describe
+    the rows in the audit trail instead of the query string."""
+    fmt = fmt or request.args.get("format", "csv")
     if fmt not in FORMATS:
         abort(404)
     if permissions.level(current_user, record_type, "export") == "none":
@@ -30,11 +33,12 @@ def send_export(query, model, record_type: str):
     host = current_app.extensions["kartoteka"].host
     columns = exporting.default_columns(session, host, model, current_user)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    delimiter = ";" if request.args.get("excel") == "pl" else ","
+    delimiter = ";" if (excel or request.args.get("excel")) == "pl" else ","
     written = exporting.export(session, query, columns, spool, fmt=fmt, delimiter=delimiter)
     usage.record(session, "export", current_user, record_type)
     audit.event(session, "export", record_type, {"format": fmt, "rows": written,
-                                                 "filter": request.args.to_dict()},
+                                                 "filter": request.args.to_dict()
+                                                 if details is None else details},
                 current_user)
     session.commit()
     spool.seek(0)

@@ -117,7 +117,7 @@ def mapping(token: str):
     return render_template("core/import/mapping.html", token=token, meta=meta,
                            mapping=chosen, fields=importing.fields(record_type),
                            custom=custom, field_types=custom_fields.field_types(),
-                           shown_values=_shown_values(record_type, custom),
+                           shown_values=_shown_values(record_type, custom, types),
                            policy=policy, policies=POLICIES, preview=preview, report=report,
                            errors=errors, types=types, defaults=defaults)
 
@@ -148,13 +148,22 @@ def report(token: str):
     return render_template("core/import/report.html", report=saved, meta=about, job=job)
 
 
-def _shown_values(record_type: str, custom: dict):
-    """A previewed row's values as (label, text), custom values formatted as on a card."""
+def _shown_values(record_type: str, custom: dict, types: dict):
+    """A previewed row's values as (label, text), custom values formatted as on a card:
+    the fields a column can fill, a person's address by its parts and an organisation's
+    type by its name; not what the service adds for itself (``name_key``)."""
     labels, kinds = importing.fields(record_type), custom_fields.field_types()
 
     def shown(values: dict) -> list[tuple[str, str]]:
-        found = [(str(labels.get(k, k)), _text(v)) for k, v in values.items()
-                 if v and k != "custom"]
+        found = []
+        for key, value in values.items():
+            if key == "addresses" and value:
+                found += [(str(labels[k]), v) for k, v in value[0].items()
+                          if k in labels and v]
+            elif key == "type_key" and value in types:
+                found.append((str(labels[key]), types[value].label(current_locale())))
+            elif key in labels and value:
+                found.append((str(labels[key]), _text(value)))
         for key, value in (values.get("custom") or {}).items():
             d = custom.get(importing.CUSTOM + key)
             if d is not None and value not in (None, "", []):

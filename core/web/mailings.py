@@ -131,6 +131,15 @@ def new():
                            **_options(session))
 
 
+def compose(person_ids: list[int]):
+    """The composer with ``person_ids`` as its audience (a list's "Mail these"); it is
+    sent to ``new`` like any other."""
+    values = {"kind": "marketing", "audience": "people",
+              "person_ids": ", ".join(str(i) for i in person_ids)}
+    return render_template("core/mailings/new.html", values=values, errors={},
+                           **_options(db()))
+
+
 # --------------------------------------------------------------------- one mailing
 
 

@@ -6,12 +6,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, organisations, records, segments, tags, tasks, timeline
+from core import attachments, memberships, organisations, records, segments, tags, tasks
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Organisation
 from core.terms import term
-from core.web import activities, exports, record_fields
+from core.web import activities, bulk_actions, exports, record_fields
+from core.web import cases as web_cases
 from core.web.db import db
 from core.web.documents import card_section
 from core.web.forms import Outcome, commit_or_flash, fields_from_form, optional_int, save
@@ -48,7 +49,9 @@ def index():
                            type_key=request.args.get("type_key", ""),
                            types=organisations.types(session, _host()),
                            saved=segments.visible_segments(session, current_user,
-                                                           "organisation"))
+                                                           "organisation"),
+                           owner_options=bulk_actions.owner_options("organisation"),
+                           can_mail=bulk_actions.can_mail())
 
 
 @bp.get("/export")
@@ -57,6 +60,13 @@ def export():
     """The list as shown (search, choices, segment) as a CSV or XLSX file."""
     query, _segment = filtered(db(), Organisation, "organisation", ("type_key",))
     return exports.send_export(query, Organisation, "organisation")
+
+
+@bp.post("/bulk")
+@login_required
+def bulk():
+    """The list's action bar: tag, untag, give an owner, download or mail the rows ticked."""
+    return bulk_actions.run(Organisation, "organisations.index")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -118,8 +128,11 @@ def card(record_id: int):
         types=organisations.types(session, _host()),
         custom=record_fields.card_groups(session, "organisation", organisation),
         members=memberships.history(session, organisation=organisation),
-        activities=timeline.timeline(session, organisation, include_people=include_people,
-                                     actor=current_user),
+        **activities.card_timeline(session, organisation, "organisations.card",
+                                   include_people=include_people,
+                                   keep={"people": "1" if include_people else None},
+                                   record_id=organisation.id),
+        linked_cases=web_cases.linked(session, organisation),
         include_people=include_people, users=users_by_id(session),
         tags=tags.tags_of(session, organisation),
         attachments=attachments.list_for(session, organisation),

@@ -8,11 +8,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, people, records, segments, tasks, timeline
+from core import attachments, memberships, people, records, segments, tasks
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
-from core.web import activities, exports, record_fields
+from core.web import activities, bulk_actions, exports, record_fields
+from core.web import cases as web_cases
 from core.web.db import db
 from core.web.documents import card_section
 from core.web.forms import Outcome, fields_from_form, form_id, lines, optional_int, save
@@ -40,7 +41,9 @@ def index():
     return render_template("core/people/list.html", page=rows, segment=segment,
                            count=count(session, query, rows), columns=columns, sort=sort or "",
                            q=request.args.get("q", ""),
-                           saved=segments.visible_segments(session, current_user, "person"))
+                           saved=segments.visible_segments(session, current_user, "person"),
+                           owner_options=bulk_actions.owner_options("person"),
+                           can_mail=bulk_actions.can_mail())
 
 
 @bp.get("/export")
@@ -49,6 +52,13 @@ def export():
     """The list as shown (search, choices, segment) as a CSV or XLSX file."""
     query, _segment = filtered(db(), Person, "person")
     return exports.send_export(query, Person, "person")
+
+
+@bp.post("/bulk")
+@login_required
+def bulk():
+    """The list's action bar: tag, untag, give an owner, download or mail the rows ticked."""
+    return bulk_actions.run(Person, "people.index")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -124,7 +134,8 @@ def card(record_id: int):
         "core/people/card.html", person=person,
         custom=record_fields.card_groups(session, "person", person),
         history=memberships.history(session, person=person),
-        activities=timeline.timeline(session, person), users=users_by_id(session),
+        **activities.card_timeline(session, person, "people.card", record_id=person.id),
+        linked_cases=web_cases.linked(session, person), users=users_by_id(session),
         attachments=attachments.list_for(session, person),
         record_tasks=tasks.for_record(session, person, current_user), now=utcnow(),
         **card_section(session, person),

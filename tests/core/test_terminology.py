@@ -126,7 +126,7 @@ def test_pages_fall_back_to_the_new_noun_never_to_an_empty_form(client):
     listing = show(client, "/organisations/")
     assert "Brak jednostka członkowska." in listing
     assert "Dodaj jednostka członkowska" in listing
-    assert "organizacj" not in listing.split("<main>")[1]
+    assert "organizacj" not in listing.split("<main")[1]
 
 
 @pytest.mark.parametrize("given", [

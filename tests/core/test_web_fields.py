@@ -79,7 +79,8 @@ def headers(page: str) -> list[str]:
 
 def rows(page: str) -> list[list[str]]:
     body = re.search(r'<table class="list">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
-    return [[visible(td) for td in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.S)]
+    return [[visible(td) for td in re.findall(r'<td(?! class="pick")[^>]*>(.*?)</td>', tr,
+                                              re.S)]  # the row's box to tick: not a value
             for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
 
 

@@ -1,6 +1,8 @@
 // The terminology page's preview, redrawn from the forms while the administrator types.
 // The server drew it first (and draws it again with "Preview"); this only follows the
-// inputs, with the simple fallback of the nominative for a form left empty.
+// inputs. A form left empty is the default's while the noun is the default's (or the
+// language is left empty), as core.terminology words it; for a new noun, the simple
+// fallback of the nominative.
 (function () {
   const form = document.querySelector(".term-form");
   if (!form) return;
@@ -12,9 +14,22 @@
     return input ? input.value.trim() : "";
   }
 
+  function fallback(name) {
+    const input = form.querySelector(`[name='${name}']`);
+    return input ? input.dataset.default || "" : "";
+  }
+
+  function keepsNoun(locale) {
+    const noun = value(`${locale}.singular.nom`).toLowerCase();
+    return !noun || noun === fallback(`${locale}.singular.nom`).trim().toLowerCase();
+  }
+
   function word(locale, number, kase) {
-    const own = locale === "en" ? value(`en.${number}.nom`) : value(`pl.${number}.${kase}`);
-    return own || value(`${locale}.${number}.nom`) || value(`${locale}.singular.nom`);
+    const name = locale === "en" ? `en.${number}.nom` : `pl.${number}.${kase}`;
+    const own = value(name);
+    if (own) return own;
+    if (keepsNoun(locale)) return fallback(name);
+    return value(`${locale}.${number}.nom`) || value(`${locale}.singular.nom`);
   }
 
   function adjective(forms, locale, plural) {
