@@ -73,6 +73,7 @@ from core.models import (
     Case,
     CasePerson,
     Consent,
+    FormSubmission,
     Membership,
     Organisation,
     OutboxMessage,
@@ -291,6 +292,8 @@ def anonymise(session: Session, person: Person, actor=None,
     _erase_mail(session, rows, own)
     _erase_tasks(session, rows.tasks, pattern, actor)
     _erase_consents(session, rows.consents, pattern, actor)
+    session.execute(update(FormSubmission).where(FormSubmission.person_id.in_(rows.ids))
+                    .values(data={}, address=""))  # what a public form took from them
     if "attachments" not in keep and rows.attachments:
         _remove_files(session, rows.attachments, settings or _settings(), actor)
     if first_time and not is_anonymised(session, person.id):

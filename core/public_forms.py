@@ -26,7 +26,9 @@ from core import audit, consents, events, outbox, people, permissions, tags
 from core import fields as custom_fields
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
+from core.filters import custom_kind
 from core.models import (
+    Consent,
     ContactPoint,
     FormSubmission,
     Person,
@@ -34,7 +36,7 @@ from core.models import (
     PublicForm,
     User,
 )
-from core.validation import load_collecting, max_length
+from core.validation import an_id, load_collecting, max_length
 
 MANAGE = "core.manage_forms"
 BUILTIN = {"first_name": _l("First name"), "last_name": _l("Last name"),
@@ -42,10 +44,13 @@ BUILTIN = {"first_name": _l("First name"), "last_name": _l("Last name"),
            "postal_code": _l("Postal code"), "city": _l("City")}
 NAMES = ("first_name", "last_name")  # every form asks for them: a person has a name
 CUSTOM = "custom."
-HONEYPOT = "website"  # an input people never see; only bots fill it in
+HONEYPOT = "hp_x9"  # an input people never see; a meaningless name no autofill knows
 CONSENT = "consent"
 PER_HOUR = 10  # submissions from one network address in an hour, across all forms
 MAX_TEXT = 2000  # characters kept of any one answer
+# Custom fields a stranger is not asked for: a relation would let them probe which
+# records exist, and a form answers each field with one value.
+UNASKED = ("relation", "multi")
 
 
 class FieldSchema(Schema):
@@ -69,10 +74,10 @@ class FormSchema(Schema):
     intro = fields.String(load_default="", validate=max_length(5000))
     consent_text = fields.String(required=True, validate=max_length(5000), error_messages={
         "required": _l("Enter the consent text the sender agrees to.")})
-    purpose_id = fields.Integer(load_default=None, allow_none=True)
+    purpose_id = fields.Integer(load_default=None, allow_none=True, validate=an_id())
     tags = fields.List(fields.String(validate=max_length(60)), load_default=list)
     thank_you = fields.String(load_default="", validate=max_length(5000))
-    notify_user_ids = fields.List(fields.Integer(), load_default=list)
+    notify_user_ids = fields.List(fields.Integer(validate=an_id()), load_default=list)
     active = fields.Boolean(load_default=True)
     # Last: the name hides marshmallow's ``fields`` for the rest of the class.
     fields = fields.List(fields.Nested(FieldSchema), load_default=list,
@@ -109,7 +114,7 @@ def available_fields(session: Session) -> dict[str, str]:
     found = {name: str(label) for name, label in BUILTIN.items()}
     locale = _locale()
     for d in custom_fields.definitions(session, "person"):
-        if not d.read_only:
+        if not d.read_only and custom_kind(d) not in UNASKED:
             found[CUSTOM + d.key] = d.label(locale)
     return found
 
@@ -219,10 +224,11 @@ def submit(session: Session, form: PublicForm, posted: dict, address: str
         submission = _keep(session, form, outcome, person, answers, address)
         for name in form.tags:
             tags.tag(session, person, name)
-        if form.purpose_id is not None:
+        withdrawn = _withdrawn(session, form, person) if outcome == "matched" else False
+        if form.purpose_id is not None and not withdrawn:
             consents.give(session, person, session.get(ProcessingPurpose, form.purpose_id),
                           "form", _evidence(form, address))
-    _notify(session, form, person, answers, outcome)
+    _notify(session, form, person, answers, outcome, withdrawn)
     events.after_commit(session, "kartoteka_form_submitted", form=form,
                         submission=submission, person=person)
     return submission
@@ -287,8 +293,19 @@ def _known(session: Session, emails: list[str]) -> Person | None:
         Person.deleted_at.is_(None)).order_by(Person.id).limit(1))
 
 
+def _withdrawn(session: Session, form: PublicForm, person: Person) -> bool:
+    """Whether the known person withdrew their consent to the form's purpose: a form
+    anyone may send in their name does not renew it (the staff are told instead)."""
+    if form.purpose_id is None:
+        return False
+    return session.scalar(select(Consent.state).where(
+        Consent.person_id == person.id, Consent.purpose_id == form.purpose_id)
+        .order_by(Consent.at.desc(), Consent.id.desc()).limit(1)) == "withdrawn"
+
+
 def _evidence(form: PublicForm, address: str) -> str:
-    return f"{form.title} (/forms/{form.key}, {address}): {form.consent_text}"[:2000]
+    return f"{form.title} (/forms/{form.key}, {address}): {form.consent_text}"[
+        :consents.MAX_EVIDENCE]
 
 
 def _keep(session: Session, form: PublicForm, outcome: str, person, answers: dict,
@@ -301,7 +318,7 @@ def _keep(session: Session, form: PublicForm, outcome: str, person, answers: dic
 
 
 def _notify(session: Session, form: PublicForm, person: Person, answers: dict,
-            outcome: str) -> None:
+            outcome: str, withdrawn: bool = False) -> None:
     staff = [u for u in (session.get(User, i) for i in form.notify_user_ids) if u]
     if not staff:
         return
@@ -310,6 +327,9 @@ def _notify(session: Session, form: PublicForm, person: Person, answers: dict,
     if outcome == "matched":
         lines.append(_("The e-mail address belongs to %(who)s, whose details stay as they "
                        "were.", who=person.full_name))
+    if withdrawn:
+        lines.append(_("%(who)s withdrew their consent earlier; the form did not renew it. "
+                       "Ask them to confirm before writing to them.", who=person.full_name))
     outbox.notify(session, staff, _("New submission: %(form)s", form=form.title),
                   "\n".join(lines), about=[person])
 

@@ -13,7 +13,7 @@ from core.fieldtypes import choice_labels
 from core.models import FormSubmission, Person, PublicForm, User
 from core.web.admin import permission_required
 from core.web.db import db
-from core.web.forms import commit_or_errors, optional_int
+from core.web.forms import commit_or_errors, form_id, optional_int
 from core.web.i18n import current_locale
 from core.web.record_fields import input_of
 
@@ -169,8 +169,8 @@ def _posted() -> dict:
             "purpose_id": optional_int(request.form.get("purpose_id")),
             "tags": [t for t in request.form.get("tags", "").split(",") if t.strip()],
             "thank_you": request.form.get("thank_you", ""),
-            "notify_user_ids": [int(i) for i in request.form.getlist("notify_user_ids")
-                                if i.isdigit()],
+            "notify_user_ids": [i for i in map(form_id, request.form.getlist(
+                "notify_user_ids")) if i is not None],
             "active": request.form.get("active") == "1"}
 
 

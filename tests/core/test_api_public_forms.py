@@ -119,7 +119,7 @@ def test_what_was_sent_is_listed_newest_first(staff, rt):
                                     "email": "anna@example.org", "city": "Poznań",
                                     "consent": "1"})
     spam = submit(rt, form["id"], {"first_name": "Bot", "last_name": "Bot",
-                                   "website": "http://spam.example", "consent": "1"},
+                                   public_forms.HONEYPOT: "http://spam.example", "consent": "1"},
                   address="198.51.100.7")
 
     listed = staff.manager("get", f"/public-forms/{form['id']}/submissions").get_json()

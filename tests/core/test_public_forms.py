@@ -12,6 +12,7 @@ from core import (
     consents,
     field_definitions,
     organisations,
+    privacy,
     public_forms,
     records,
     roles,
@@ -379,14 +380,14 @@ def test_a_deleted_person_is_not_matched(rt, world):
 
 def test_a_filled_in_hidden_field_is_spam_kept_but_acted_on_no_further(rt, world):
     new_form(rt, world)
-    outcome, person_id, submission_id = send(rt, {**ANNA, "website": "http://cheap.example"})
+    outcome, person_id, submission_id = send(rt, {**ANNA, public_forms.HONEYPOT: "http://cheap.example"})
     assert (outcome, person_id) == ("spam", None)
     with rt.session() as s:
         submission = s.get(FormSubmission, submission_id)
         assert (submission.outcome, submission.data, submission.address) == (
             "spam", {}, HOME)
     assert [count(rt, m) for m in (Person, Consent, OutboxMessage)] == [0, 0, 0]
-    assert send(rt, {**ANNA, "website": "   "})[0] == "created"  # blank is not a bot
+    assert send(rt, {**ANNA, public_forms.HONEYPOT: "   "})[0] == "created"  # blank is not a bot
 
 
 def test_the_eleventh_submission_in_an_hour_from_one_address_is_refused(rt, world):
@@ -399,7 +400,7 @@ def test_the_eleventh_submission_in_an_hour_from_one_address_is_refused(rt, worl
     with pytest.raises(public_forms.TooMany):
         send(rt, {**ANNA, "email": "eleventh@example.com"})
     with pytest.raises(public_forms.TooMany):  # a bot too, before it is thanked
-        send(rt, {**ANNA, "website": "x"})
+        send(rt, {**ANNA, public_forms.HONEYPOT: "x"})
     assert count(rt, FormSubmission) == 10
     assert count(rt, Person) == 10
     assert send(rt, {**ANNA, "email": "neighbour@example.com"},
@@ -423,3 +424,38 @@ def test_a_form_whose_purpose_is_no_longer_in_use_is_closed(rt, world):
         consents.deactivate_purpose(s, s.get(ProcessingPurpose, world["purpose"]))
     with rt.session() as s:
         assert public_forms.by_key(s, KEY) is None
+
+
+def test_a_form_does_not_renew_a_consent_the_person_withdrew(rt, world):
+    new_form(rt, world)
+    _outcome, person_id, _id = send(rt, ANNA)
+    with rt.session() as s, s.begin():
+        consents.withdraw(s, s.get(Person, person_id), "donors", "email", "unsubscribed")
+    outcome, again, _id = send(rt, ANNA, address="198.51.100.7")  # anyone may type her address
+    with rt.session() as s:
+        assert (outcome, again) == ("matched", person_id)
+        assert not consents.has_consent(s, person_id, "donors")
+        bodies = s.scalars(select(OutboxMessage.text_body).order_by(OutboxMessage.id)).all()
+        assert "withdrew their consent earlier; the form did not renew it" in bodies[-1]
+
+
+def test_anonymising_a_person_empties_what_their_submissions_kept(rt, world):
+    new_form(rt, world)
+    _outcome, person_id, submission_id = send(rt, ANNA)
+    with rt.session() as s, s.begin():
+        privacy.anonymise(s, s.get(Person, person_id), settings=rt.settings)
+    with rt.session() as s:
+        kept = s.get(FormSubmission, submission_id)
+        assert (kept.data, kept.address, kept.person_id) == ({}, "", person_id)
+
+
+def test_a_stranger_is_not_asked_for_a_relation_or_several_choices(rt, world):
+    with rt.session() as s, s.begin():
+        field_definitions.create(s, {"record_type": "person", "key": "employer",
+                                     "type": "relation", "label_pl": "Pracodawca",
+                                     "label_en": "Employer",
+                                     "options": {"target": "organisation"}}, host=rt.host)
+    with rt.session() as s:
+        assert "custom.employer" not in public_forms.available_fields(s)
+    assert refused(rt, world, fields=[{"field": "custom.employer"}]) == {
+        "fields.0.field": "There is no field “custom.employer”."}

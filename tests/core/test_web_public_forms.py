@@ -51,7 +51,7 @@ def build(app, world, **changes) -> int:
 
 def answers(**changes) -> dict:
     return {"first_name": "Anna", "last_name": "Nowak", "email": "anna@example.com",
-            "phone": "601 234 567", "city": "Poznań", "consent": "1", "website": "",
+            "phone": "601 234 567", "city": "Poznań", "consent": "1", public_forms.HONEYPOT: "",
             **changes}
 
 
@@ -127,7 +127,7 @@ def test_mistakes_are_shown_next_to_what_the_visitor_typed_and_nothing_is_kept(
 def test_a_bot_filling_the_hidden_field_is_thanked_and_forgotten(app, world):
     build(app, world)
     response = app.test_client().post("/forms/darczyncy",
-                                      data=answers(website="http://spam.example"))
+                                      data=answers(**{public_forms.HONEYPOT: "http://spam.example"}))
     assert response.status_code == 302
     assert count(app, Person) == 0
     assert count(app, FormSubmission, FormSubmission.outcome == "spam") == 1
