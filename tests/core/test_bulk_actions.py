@@ -16,16 +16,6 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(default_locale="en")
-
-
-@pytest.fixture
-def rt(app):
-    return app.extensions["kartoteka"]
-
-
-@pytest.fixture
 def world(rt) -> dict[str, int]:
     """An administrator, Ola (her own records only), Tomasz and Tamara (one team, its
     records), a retired account; Anna and Bogdan, Ola's Jan."""
