@@ -656,7 +656,7 @@ def test_hook_kartoteka_form_submitted(spied_app):
     assert heard[-1] == ("darczyncy", "matched", "anna@example.com", "Anna Nowak")
     with rt.session() as session, session.begin():  # a bot is not announced
         public_forms.submit(session, session.get(type(form), form.id),
-                            {**anna, "website": "http://spam.example"}, "203.0.113.5")
+                            {**anna, public_forms.HONEYPOT: "http://spam.example"}, "203.0.113.5")
     with rt.session() as session:
         public_forms.submit(session, session.get(type(form), form.id),
                             {**anna, "email": "ewa@example.com"}, "203.0.113.5")
