@@ -36,6 +36,7 @@ from core.models import (
     PublicForm,
     User,
 )
+from core.terms import term
 from core.validation import an_id, load_collecting, max_length
 
 MANAGE = "core.manage_forms"
@@ -188,8 +189,8 @@ def _fields_of(session: Session, given: list[dict], errors: dict) -> list[dict]:
         if d.required and not d.read_only and d.default is None:
             if CUSTOM + d.key not in found:
                 errors.setdefault("fields", _(
-                    "Add the field %(field)s: every person must have it.",
-                    field=d.label(_locale())))
+                    "Add the field %(field)s: every %(what)s must have it.",
+                    field=d.label(_locale()), what=term("core.person")))
             else:
                 found[CUSTOM + d.key]["required"] = True
     return list(found.values())
