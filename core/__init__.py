@@ -6,6 +6,7 @@ A plugin needs only what is imported here::
     from core import Forbidden, forms, hookimpl
     from core import db_session, pass_runtime, permissions, records
     from core import jobs, outbox  # background work and mail (kartoteka_register_jobs)
+    from core import MenuItem  # menu entries (kartoteka_register_menu_items)
     from core.api import crud  # resources in the REST API (kartoteka_register_api_blueprints)
 
 Everything else in ``core`` is internal and may change between releases.
@@ -25,9 +26,9 @@ from core.organisations import OrgType  # noqa: E402
 from core.permissions import Permission  # noqa: E402
 from core.terms import Term, forms, term  # noqa: E402
 
-__all__ = ["CustomField", "FieldType", "Forbidden", "Manifest", "OrgType", "Permission", "Term",
-           "ValidationError", "__version__", "db_session", "forms", "hookimpl", "jobs", "outbox",
-           "pass_runtime", "permissions", "records", "term"]
+__all__ = ["CustomField", "FieldType", "Forbidden", "Manifest", "MenuItem", "OrgType",
+           "Permission", "Term", "ValidationError", "__version__", "db_session", "forms",
+           "hookimpl", "jobs", "outbox", "pass_runtime", "permissions", "records", "term"]
 
 
 def __getattr__(name: str):
@@ -36,6 +37,10 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"core.{name}")
+    if name == "MenuItem":
+        from core.menu import MenuItem
+
+        return MenuItem
     if name == "db_session":
         from core.web.db import db
 

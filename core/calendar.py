@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
@@ -22,8 +23,8 @@ from marshmallow import RAISE, Schema, fields
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import records, tasks
-from core.errors import ValidationError
+from core import permissions, records, tasks
+from core.errors import Forbidden, ValidationError
 from core.models import CalendarEvent, EventAttendee, EventLink, Person, Task, Team, User
 from core.teams import member_ids_of, team_ids_of
 from core.validation import load_collecting, max_length
@@ -153,6 +154,64 @@ def update_event(session: Session, event: CalendarEvent, data: dict,
 def cancel_event(session: Session, event: CalendarEvent, actor=None) -> CalendarEvent:
     """Cancel an event: gone from calendars; feeds tell subscribers to remove it."""
     return records.soft_delete(session, event, actor)
+
+
+def may_edit(session: Session, event: CalendarEvent, actor) -> bool:
+    """Whether ``update_event`` would let ``actor`` change the event (the role's edit
+    level for events), asked before a form is offered."""
+    return _may(session, event, actor, "edit")
+
+
+def may_cancel(session: Session, event: CalendarEvent, actor) -> bool:
+    """Whether ``cancel_event`` would let ``actor`` cancel the event (the delete level)."""
+    return _may(session, event, actor, "delete")
+
+
+def _may(session: Session, event: CalendarEvent, actor, action: str) -> bool:
+    try:
+        permissions.require(session, actor, event, action, {})
+    except Forbidden:
+        return False
+    return True
+
+
+def days_of(event: CalendarEvent, zone) -> tuple[date, date]:
+    """The first and the last day an event falls on in ``zone``; an all-day event's
+    dates are the same everywhere."""
+    if event.all_day:  # stored as UTC midnights
+        return (event.starts_at.astimezone(UTC).date(),
+                (event.ends_at.astimezone(UTC) - ONE_DAY).date())
+    return (event.starts_at.astimezone(zone).date(),
+            (event.ends_at - timedelta(microseconds=1)).astimezone(zone).date())
+
+
+@dataclass(frozen=True)
+class Attendee:
+    name: str
+    status: str  # invited, accepted, declined or tentative
+    person_id: int | None = None  # an invited person's card
+
+
+def attendees_of(session: Session, event: CalendarEvent, actor=None
+                 ) -> tuple[list[Attendee], int]:
+    """The event's staff, then the invited people ``actor`` may see, each with their
+    answer; and how many more people are invited out of ``actor``'s sight."""
+    user_ids = [a.user_id for a in event.attendees if a.user_id is not None]
+    person_ids = [a.person_id for a in event.attendees if a.person_id is not None]
+    staff = {u.id: u for u in session.scalars(select(User).where(User.id.in_(user_ids)))} \
+        if user_ids else {}
+    people = {p.id: p for p in session.scalars(
+        records.visible(Person, actor).where(Person.id.in_(person_ids)))} if person_ids else {}
+    shown = [Attendee(staff[a.user_id].full_name or staff[a.user_id].email, a.status)
+             for a in event.attendees if a.user_id in staff]
+    shown += [Attendee(people[a.person_id].full_name, a.status, a.person_id)
+              for a in event.attendees if a.person_id in people]
+    return shown, len(person_ids) - len(people)
+
+
+def records_of(session: Session, event: CalendarEvent, actor=None) -> list:
+    """The records the event is about that ``actor`` may see (its ``EventLink`` rows)."""
+    return tasks.records_of(session, [event], actor)[event.id]
 
 
 def _as_input(event: CalendarEvent) -> dict:

@@ -86,13 +86,36 @@ def clean(session: Session, host, data: dict, case: Case | None = None, actor=No
             session, Organisation, values["organisation_id"], actor) is None:
         errors["organisation_id"] = _("Choose a %(what)s from the list.",
                                       what=term("core.organisation", case="acc"))
-    if values.get("parent_id") is not None and records.get(
-            session, Case, values["parent_id"], actor) is None:
-        errors["parent_id"] = _("Choose a %(what)s from the list.",
-                                what=term("core.case", case="acc"))
+    if values.get("parent_id") is not None and (
+            case is None or values["parent_id"] != case.parent_id):
+        problem = _parent_problem(session, values["parent_id"], case, actor)
+        if problem:
+            errors["parent_id"] = problem
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def _parent_problem(session: Session, parent_id: int, case: Case | None, actor) -> str | None:
+    """Why the case cannot be a subprocess of ``parent_id``: a parent the actor may not
+    see or change, or the case itself or one of its own subprocesses."""
+    parent = records.get(session, Case, parent_id, actor)
+    if parent is None:
+        return _("Choose a %(what)s from the list.", what=term("core.case", case="acc"))
+    if not may_edit(session, parent, actor):
+        return _("You may not change this %(what)s.", what=term("core.case", case="acc"))
+    if case is not None and case.id in ancestors(session, parent):
+        return _("A %(what)s cannot be a subprocess of itself.", what=term("core.case"))
+    return None
+
+
+def ancestors(session: Session, case: Case, limit: int = 100) -> list[int]:
+    """The ids of the case and of the cases it is a subprocess of, upwards."""
+    found, current = [case.id], case.parent_id
+    while current is not None and current not in found and len(found) < limit:
+        found.append(current)
+        current = session.scalar(select(Case.parent_id).where(Case.id == current))
+    return found
 
 
 def create(session: Session, host, data: dict, actor=None, people: list | None = None) -> Case:
@@ -177,6 +200,16 @@ def is_finished(host, case: Case) -> bool:
     process = host.processes.get(case.process_key)
     phase = process.phase(case.phase_key) if process is not None else None
     return bool(phase and phase.final)
+
+
+def finished_filter(host) -> dict:
+    """The cases in a final phase of their process, in the filter language (a case of a
+    process that is not available counts as open, as in ``is_finished``)."""
+    finals = [{"and": [{"field": "process_key", "op": "eq", "value": process.key},
+                       {"field": "phase_key", "op": "in",
+                        "value": [p.key for p in process.phases if p.final]}]}
+              for process in host.processes.values() if any(p.final for p in process.phases)]
+    return {"or": finals} if finals else {"not": {"and": []}}
 
 
 def may_edit(session: Session, case: Case, actor) -> bool:

@@ -657,6 +657,54 @@ def terms_reset(key: str, locale: str | None):
         _fail(f"Unknown term: {key}.\nSee the terms with: kartoteka terms list")
 
 
+# --------------------------------------------------------------------- branding
+
+
+@cli.group("branding")
+def branding_group():
+    """The installation's name, accent colour, logo and the portal's welcome."""
+
+
+@branding_group.command("show")
+def branding_show():
+    """Print the branding as it is."""
+    from core import branding
+
+    with _runtime().session() as session:
+        found = branding.current(session)
+    click.echo(f"name: {found.name}\naccent: {found.accent or '(default)'}\n"
+               f"logo: {found.logo_type or '(none)'}\nportal welcome: "
+               f"{found.portal_welcome or '(none)'}")
+
+
+@branding_group.command("set")
+@click.option("--name", default=None, help="Shown in the header and titles; '' for Kartoteka.")
+@click.option("--accent", default=None, help="#rrggbb, dark enough for white text; '' for "
+                                             "the default.")
+@click.option("--welcome", default=None, help="The portal's welcome text; '' for none.")
+@click.option("--logo", "logo_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="A PNG, JPEG or WebP file, at most 512 KB.")
+@click.option("--no-logo", is_flag=True, help="Remove the logo.")
+def branding_set(name, accent, welcome, logo_path, no_logo):
+    """Change the settings given; the others stay. Nothing changes if one is refused."""
+    from pathlib import Path
+
+    from core import branding
+
+    given = {key: value for key, value in (("name", name), ("accent", accent),
+                                           ("portal_welcome", welcome)) if value is not None}
+    try:
+        with _runtime().session() as session, session.begin():
+            branding.update(session, given)
+            if logo_path:
+                branding.set_logo(session, Path(logo_path).read_bytes())
+            elif no_logo:
+                branding.remove_logo(session)
+    except ValidationError as exc:
+        _fail(_errors_text(exc))
+    click.echo("Saved.")
+
+
 # --------------------------------------------------------------------- reports
 
 

@@ -71,6 +71,10 @@ class Settings:
     # several machines share the counts; empty takes jobs_url when that is Redis.
     api_rate_limit: str = "600 per minute"
     rate_limit_url: str = ""
+    # Reverse proxies (nginx, a load balancer) in front of the app, each adding its
+    # X-Forwarded-For/-Proto/-Host: their word is taken for the caller's address (login
+    # throttling, form and API limits) and the public scheme. 0: none, headers ignored.
+    trusted_proxies: int = 0
 
     @property
     def instance(self) -> Path:

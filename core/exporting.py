@@ -19,15 +19,16 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import fields as custom_fields
 from core import organisations, terminology
 from core.importing import FIELDS
-from core.models import Organisation, Person
+from core.models import Organisation, Person, User
 from core.terms import upper_first
 
 FORMATS = ("csv", "xlsx")
@@ -59,13 +60,35 @@ def attribute(name: str, header=None) -> Column:
 def default_columns(session: Session, host, model: type, actor=None) -> list[Column]:
     """The columns of an organisation or person list, in the order of the form, then the
     custom fields ``actor`` may see."""
+    return list(_builtin_columns(session, host, model).values()) + \
+        custom_columns(session, model, actor)
+
+
+def named_columns(session: Session, host, model: type, names: Iterable[str],
+                  actor=None) -> list[Column]:
+    """The columns ``names``, in that order: built-in fields by name ("city", "emails"),
+    "owner" and "updated_at", custom fields as "custom.<key>" (those ``actor`` may see);
+    other names are left out. A list's download has the columns the list shows."""
+    language = _language()
+    every = {**_builtin_columns(session, host, model), **_record_columns(session),
+             **{f"custom.{d.key}": Column(d.label(language), _custom_value(d, language))
+                for d in custom_fields.shown(session, model.record_type, actor)}}
+    return [every[name] for name in names if name in every]
+
+
+def _builtin_columns(session: Session, host, model: type) -> dict[str, Column]:
     if model is Organisation:
-        builtin = _organisation_columns(session, host)
-    elif model is Person:
-        builtin = _person_columns()
-    else:
-        raise ValueError(f"No default columns for {model.__name__}; pass the columns to export")
-    return builtin + custom_columns(session, model, actor)
+        return _organisation_columns(session, host)
+    if model is Person:
+        return _person_columns()
+    raise ValueError(f"No default columns for {model.__name__}; pass the columns to export")
+
+
+def _record_columns(session: Session) -> dict[str, Column]:
+    """What every record has: its owner (by name) and when it last changed."""
+    owners = {u.id: u.full_name or u.email for u in session.scalars(select(User))}
+    return {"owner": Column(_l("Owner"), lambda record: owners.get(record.owner_id, "")),
+            "updated_at": Column(_l("Last changed"), lambda record: record.updated_at)}
 
 
 def custom_columns(session: Session, model: type, actor=None) -> list[Column]:
@@ -105,7 +128,7 @@ def _language() -> str:
     return locale.language if locale is not None else "en"
 
 
-def _organisation_columns(session: Session, host) -> list[Column]:
+def _organisation_columns(session: Session, host) -> dict[str, Column]:
     locale = get_locale()
     language = locale.language if locale is not None else "en"
     labels = {k: t.label(language) for k, t in organisations.types(session, host).items()}
@@ -113,7 +136,7 @@ def _organisation_columns(session: Session, host) -> list[Column]:
                          lambda org: labels.get(org.type_key, org.type_key))
     special = {"type_key": type_column,
                "name": attribute("name", _name_header(session, host, language))}
-    return [special.get(name) or attribute(name) for name in FIELDS["organisation"]]
+    return {name: special.get(name) or attribute(name) for name in FIELDS["organisation"]}
 
 
 def _name_header(session: Session, host, language: str) -> str:
@@ -124,7 +147,7 @@ def _name_header(session: Session, host, language: str) -> str:
     return upper_first(_("%(what)s name", what=what))
 
 
-def _person_columns() -> list[Column]:
+def _person_columns() -> dict[str, Column]:
     fields = FIELDS["person"]
     contacts = (selectinload(Person.contacts),)
     addresses = (selectinload(Person.addresses),)
@@ -135,14 +158,14 @@ def _person_columns() -> list[Column]:
     def address(name: str) -> Callable:
         return lambda person: getattr(person.addresses[0], name) if person.addresses else ""
 
-    return [
-        attribute("first_name"), attribute("last_name"), attribute("pesel"),
-        Column(fields["emails"], contact("email"), contacts),
-        Column(fields["phones"], contact("phone"), contacts),
-        *(Column(fields[name], address(name), addresses)
-          for name in ("street", "postal_code", "city", "region", "country")),
-        attribute("notes"),
-    ]
+    return {
+        **{name: attribute(name) for name in ("first_name", "last_name", "pesel")},
+        "emails": Column(fields["emails"], contact("email"), contacts),
+        "phones": Column(fields["phones"], contact("phone"), contacts),
+        **{name: Column(fields[name], address(name), addresses)
+           for name in ("street", "postal_code", "city", "region", "country")},
+        "notes": attribute("notes"),
+    }
 
 
 def neutralise(value):

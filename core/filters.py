@@ -253,12 +253,15 @@ def apply(query: Select, model, filter: dict | None, actor=None) -> Select:
     return query.where(compile_filter(model, filter, actor))
 
 
-def sort(query: Select, model, keys: str | list[str]) -> Select:
+def sort(query: Select, model, keys: str | list[str],
+         more: dict[str, Field] | None = None) -> Select:
     """Order by whitelisted fields: "name", "-created_at", or several ("city,-id").
 
-    The record id comes last, so pages of equal keys are stable.
+    The record id comes last, so pages of equal keys are stable. ``more`` adds or
+    replaces fields for this order only: a list's columns order as people read them
+    (an organisation's type by its label, a person by the first e-mail address).
     """
-    fields = fields_of(model)
+    fields = {**fields_of(model), **(more or {})}
     if isinstance(keys, str):
         keys = [k.strip() for k in keys.split(",")]
     if not isinstance(keys, list) or not keys or len(keys) > MAX_SORT_KEYS:

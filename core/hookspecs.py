@@ -310,6 +310,61 @@ def kartoteka_register_blueprints():
 
 
 @hookspec
+def kartoteka_register_portal_blueprints():
+    """Flask blueprints with the plugin's pages in the portal (extranet).
+
+    Called once when the application is created. Each is mounted under
+    ``/portal/<plugin>`` (followed by its own ``url_prefix``) and answers only an
+    organisation's portal accounts: anyone else gets 404, as on the core's portal pages.
+    ``core.web.portal.current_organisation()`` and ``current_person()`` give the
+    account's organisation and the person it stands for; read records through
+    ``core.records.get(session, Model, id, current_user)`` so another organisation's
+    ids answer 404. List the pages in the portal's menu with
+    ``kartoteka_register_menu_items``.
+
+    Example::
+
+        bp = Blueprint("training_portal", __name__)
+
+        @bp.get("/")
+        def offers():
+            organisation = current_organisation()
+            ...
+
+        @hookimpl
+        def kartoteka_register_portal_blueprints():
+            return [bp]  # served at /portal/training/
+
+    :returns: a list of ``flask.Blueprint`` named after the plugin.
+    """
+
+
+@hookspec
+def kartoteka_register_menu_items():
+    """Entries of the main menu leading to the plugin's pages.
+
+    Called once when the application is created, after the blueprints are registered;
+    an entry whose page does not exist stops the start with the plugin named. Staff
+    entries may need a permission; portal entries lead to pages of
+    ``kartoteka_register_portal_blueprints`` and may be only for the organisation's
+    administrator. Name an entry by a term to have renaming the term rename it.
+
+    Example::
+
+        from core.menu import MenuItem
+
+        @hookimpl
+        def kartoteka_register_menu_items():
+            return [MenuItem("training.index", term="training.training",
+                             permission="training.manage"),
+                    MenuItem("training_portal.offers", area="portal",
+                             label={"pl": "Szkolenia", "en": "Trainings"})]
+
+    :returns: a list of ``core.menu.MenuItem``.
+    """
+
+
+@hookspec
 def kartoteka_register_api_blueprints():
     """flask-smorest blueprints with the plugin's own resources in the REST API.
 

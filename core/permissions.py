@@ -64,6 +64,8 @@ CORE_PERMISSIONS = [
     _core("send_mailings", "Wysyłka korespondencji seryjnej", "Send mailings"),
     _core("manage_webhooks", "Webhooki dla integracji", "Webhooks for integrations"),
     _core("manage_forms", "Formularze publiczne", "Public forms"),
+    _core("manage_settings", "Wygląd: nazwa, logo, kolor i powitanie w portalu",
+          "Branding: name, logo, colour and the portal's welcome"),
     _core("billing", "Rozliczenia: faktury, korekty i płatności",
           "Billing: invoices, corrections and payments"),
 ]

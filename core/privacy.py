@@ -2,7 +2,8 @@
 
 *Access*: ``access_export`` gives everything held about a person as a ZIP: person.json
 (the record, contacts, addresses, memberships, custom fields, consents, timeline,
-tasks, links, files and the audit entries about them) and the attached files.
+tasks, cases, public-form submissions, links, files and the audit entries about them)
+and the attached files.
 
 *Erasure*: ``anonymise`` replaces a person's personal data with neutral placeholders
 through ``core.records`` (vetoable, audited, announced) and keeps the record's id, its
@@ -79,6 +80,7 @@ from core.models import (
     OutboxMessage,
     Person,
     ProcessingPurpose,
+    PublicForm,
     RecordLink,
     Task,
     TaskLink,
@@ -201,6 +203,7 @@ def _document(session: Session, person: Person, rows: Held, files: dict[int, str
                        for a in rows.activities],
         "tasks": [_row(t) for t in rows.tasks],
         "cases": _cases(session, rows.people),
+        "form_submissions": _submissions(session, rows.ids),
         "links": [_row(k) for k in rows.links],
         "attachments": [{**_row(a, skip={"stored_name"}), "file": files.get(a.id)}
                         for a in rows.attachments],
@@ -210,6 +213,17 @@ def _document(session: Session, person: Person, rows: Held, files: dict[int, str
         "audit": [_row(e) for e in session.scalars(
             select(AuditEntry).where(_about(_own_refs(rows))).order_by(AuditEntry.id))],
     }
+
+
+def _submissions(session: Session, ids: list[int]) -> list[dict]:
+    """What the person sent through public forms, with the form's title and the consent
+    text they agreed to, which is part of what they were told."""
+    rows = session.execute(select(FormSubmission, PublicForm.title, PublicForm.consent_text)
+                           .join(PublicForm, PublicForm.id == FormSubmission.form_id)
+                           .where(FormSubmission.person_id.in_(ids))
+                           .order_by(FormSubmission.created_at, FormSubmission.id))
+    return [{**_row(sent), "form": title, "consent_text": consent}
+            for sent, title, consent in rows]
 
 
 def _cases(session: Session, people: list[Person]) -> list[dict]:

@@ -376,11 +376,8 @@ def entered(session: Session, host, process: Process, case: Case, actor) -> None
 
 
 def unfinished_children(session: Session, host, case: Case) -> list[Case]:
-    """Children started by the case's current phase that are not in a final phase."""
-    process = host.processes.get(case.process_key)
-    phase = process.phase(case.phase_key) if process else None
-    if not phase or not phase.starts:
-        return []
+    """Children not in a final phase: those the current phase started and those
+    started by hand, which hold the case in its phase alike."""
     children = session.scalars(select(Case).where(Case.parent_id == case.id,
                                                   Case.deleted_at.is_(None)))
     return [c for c in children if not _is_final(host, c)]

@@ -17,6 +17,7 @@ from core.api import (
     auth,
     bank_statements,
     billing_runs,
+    branding,
     cases,
     consents,
     contracts,
@@ -29,6 +30,7 @@ from core.api import (
     inputs,
     invoices,
     jobs,
+    links,
     mailings,
     openapi,
     payments,
@@ -79,7 +81,8 @@ def init_app(app: Flask, csrf) -> Api:
         *invoices.blueprints(), *payments.blueprints(), *exports.blueprints()]
     blueprints += bank_statements.blueprints()
     blueprints += billing_runs.blueprints() + contracts.blueprints()
-    blueprints += public_forms.blueprints()
+    blueprints += public_forms.blueprints() + branding.blueprints()
+    blueprints += links.blueprints()
     blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:
         bp.before_request(auth.authenticate)

@@ -193,7 +193,10 @@ class CaseSchema(Tracked, Strict):
         "description": "The phase as this installation names it, in the request's language."})
     phase_entered_at = fields.DateTime(dump_only=True)
     organisation_id = fields.Integer(allow_none=True, validate=an_id())
-    parent_id = fields.Integer(allow_none=True, validate=an_id())
+    parent_id = fields.Integer(allow_none=True, validate=an_id(), metadata={
+        "description": "The case this one is a subprocess of: one the caller may see and "
+                       "change, not this case or one of its own subprocesses. The parent "
+                       "cannot move on before its subprocesses are finished."})
     amount = _amount("The value of the case.", "12500.50")
     cost = _amount("What the case costs.", "9000.00")
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error=_l(

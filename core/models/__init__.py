@@ -42,6 +42,7 @@ from core.models.public_form import FormSubmission, PublicForm
 from core.models.quality import QualityRule
 from core.models.role import Role, RoleAccess, RolePermission, UserRole
 from core.models.segment import Segment
+from core.models.site_setting import SiteSetting
 from core.models.stamp import ConfigStamp
 from core.models.tag import Tag, Tagging
 from core.models.task import Task, TaskLink
@@ -49,10 +50,11 @@ from core.models.team import Team, TeamMember
 from core.models.term_override import TermOverride
 from core.models.usage import UsageEvent
 from core.models.user import User
+from core.models.user_preference import UserPreference
 from core.models.webhook import Webhook, WebhookDelivery
 
-__all__ = ["Activity", "ActivityLink", "Address", "FormSubmission", "PublicForm",
-           "ApiToken", "ApprovalRequest", "Case",
+__all__ = ["SiteSetting", "UserPreference", "Activity", "ActivityLink", "Address",
+           "FormSubmission", "PublicForm", "ApiToken", "ApprovalRequest", "Case",
            "CasePerson", "PhaseChange", "ProcessSetting", "Document", "DocumentTemplate",
            "NumberCounter", "NumberSeries", "TemplateVersion", "ArchivedFieldValue", "Attachment",
            "AuditEntry", "AuthSession", "LoginAttempt", "Role", "RoleAccess", "RolePermission",

@@ -6,10 +6,11 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import permissions, quality, usage
+from core import dashboard, permissions, quality, tasks, usage
 from core.db import utcnow
 from core.errors import ValidationError
 from core.web.db import db
@@ -50,13 +51,27 @@ def permission_required(key: str):
 @permission_required("core.view_reports")
 def usage_page():
     period = request.args.get("period", "month")
-    days = PERIODS.get(period, 30)
-    session = db()
-    comparison = usage.compare(session, utcnow() - timedelta(days=days))
+    period = period if period in PERIODS else "month"
+    days = PERIODS[period]
+    session, zone = db(), tasks.local_zone()
+    today = utcnow().astimezone(zone).date()
+    before, start, end = usage.last_days(today, days, zone)
+    comparison = usage.compare(session, start, end, before)
+    first = today - timedelta(days=days - 1)
+    series = {measure: [dashboard.Bar(_point_label(point), point.value, point.first)
+                        for point in usage.series(session, measure, first, days, zone)]
+              for measure in usage.MEASURES}
     usage.record(session, "report", current_user, "usage")
     session.commit()
     return render_template("core/admin/usage.html", comparison=comparison, period=period,
-                           periods=PERIODS)
+                           periods=PERIODS, series=series, first=first, today=today,
+                           weekly=days > usage.WEEKLY_OVER)
+
+
+def _point_label(point: usage.Point) -> str:
+    if point.first == point.last:
+        return format_date(point.first, "EEE d MMM")
+    return f"{format_date(point.first, 'd MMM')} – {format_date(point.last, 'd MMM')}"
 
 
 @bp.route("/quality/<record_type>", methods=["GET", "POST"])
@@ -85,4 +100,5 @@ def quality_page(record_type: str):
     return render_template("core/admin/quality.html", record_type=record_type, rule=rule,
                            findings=findings, errors=errors,
                            checkable=quality.CHECKABLE[record_type],
+                           record_types=list(quality.CHECKABLE),
                            form=request.form if request.method == "POST" else None)

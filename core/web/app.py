@@ -9,9 +9,10 @@ from flask import Blueprint, Flask
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
-from core import api, config, identifiers, permissions, runtime, timeline
+from core import api, config, identifiers, menu, permissions, runtime, timeline
 from core.errors import Forbidden, PluginError, StartupError
 from core.terms import term, term_adj
 from core.web import (
@@ -24,6 +25,7 @@ from core.web import (
     billable_items,
     billing_exports,
     billing_runs,
+    branding,
     calendar,
     calendar_feed,
     cases,
@@ -35,6 +37,7 @@ from core.web import (
     imports,
     invoices,
     jobs,
+    links,
     mailings,
     organisations,
     password_reset,
@@ -90,6 +93,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             i18n.compile_translations(settings.instance / "translations")),
     )
     app.config.update({k: v for k, v in overrides.items() if k.lower() not in setting_names})
+    if settings.trusted_proxies > 0:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     attach(app, rt)
 
     csrf.init_app(app)
@@ -101,6 +107,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                                  activity_kinds=timeline.KIND_LABELS,
                                  priorities=PRIORITY_LABELS, task_statuses=STATUS_LABELS,
                                  one_week=timedelta(days=7), can=_can)
+    app.context_processor(_page_globals)
     app.jinja_env.filters["identifier"] = _format_identifier
     app.teardown_appcontext(close_session)
 
@@ -113,8 +120,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
                       plugin_admin.bp, billing_exports.bp, payments.bp, billable_items.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(bank_statements.bp)
+    app.register_blueprint(branding.bp)
+    app.register_blueprint(branding.public_bp)
     for blueprint in (contracts.bp, contracts.expected_bp, billing_runs.bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(links.bp)
     audit.init_app(app)
     privacy.init_app(app)
     invoices.init_app(app)
@@ -145,17 +155,55 @@ def attach(app: Flask, rt: runtime.Runtime) -> None:
 
 
 def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
+    """The plugins' staff pages, portal pages (under /portal/<plugin>, for portal
+    accounts only) and menu entries, each checked before anything is served."""
+    portal_names, plugin_portal = set(PORTAL_BLUEPRINTS), set()
     try:
-        registered = rt.host.call_each("kartoteka_register_blueprints")
-        for owner, blueprints in registered:
+        for owner, blueprints in rt.host.call_each("kartoteka_register_blueprints"):
             for bp in blueprints:
-                if not isinstance(bp, Blueprint) or not bp.name.startswith(owner):
-                    raise PluginError(owner, f"blueprint {bp!r} must be a flask.Blueprint "
-                                             f"named after the plugin")
-                app.register_blueprint(bp)
+                app.register_blueprint(_checked(owner, bp))
+        for owner, blueprints in rt.host.call_each("kartoteka_register_portal_blueprints"):
+            for bp in blueprints:
+                app.register_blueprint(_checked(owner, bp),
+                                       url_prefix=f"/portal/{owner}{bp.url_prefix or ''}")
+                plugin_portal.add(bp.name)
+        app.extensions["kartoteka_plugin_portal"] = plugin_portal
+        app.extensions["kartoteka_portal_blueprints"] = portal_names | plugin_portal
+        app.extensions["kartoteka_menu"] = _menu_items(app, rt, plugin_portal)
     except PluginError as exc:
         raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
                            f"{exc.plugin}") from exc
+
+
+def _checked(owner: str, bp) -> Blueprint:
+    if not isinstance(bp, Blueprint) or not bp.name.startswith(owner):
+        raise PluginError(owner, f"blueprint {bp!r} must be a flask.Blueprint "
+                                 f"named after the plugin")
+    return bp
+
+
+def _menu_items(app: Flask, rt: runtime.Runtime, portal_names: set[str]) -> list:
+    items = []
+    for owner, offered in rt.host.call_each("kartoteka_register_menu_items"):
+        for item in offered:
+            wrong = menu.problem(item, set(app.view_functions), portal_names)
+            if wrong:
+                raise PluginError(owner, wrong)
+            items.append(item)
+    return items
+
+
+def _page_globals() -> dict:
+    """What every page's frame shows: the installation's branding and the plugins'
+    menu entries the viewer may open."""
+    from flask import current_app, request
+    from flask_login import current_user
+
+    items = current_app.extensions.get("kartoteka_menu", [])
+    area = "portal" if current_user.is_authenticated and current_user.is_portal else "staff"
+    return {"branding": branding.current(),
+            "plugin_menu": [(item, item.current_for(request.blueprint, request.endpoint))
+                            for item in menu.shown(items, current_user, area)]}
 
 
 class RecordId(IntegerConverter):
@@ -193,20 +241,23 @@ def _can(key: str) -> bool:
 
 # What a portal account may open: logging in and out, its own account, static files.
 PORTAL_BLUEPRINTS = {"auth", "password_reset", "account", "health", "portal", "unsubscribe",
-                     "public_forms",
+                     "public_forms", "branding_public",
                      None}
 
 
 def _staff_pages_only_for_staff():
     """A portal account never reaches a staff page or the staff API: they do not exist
     for it (404), whatever the URL."""
-    from flask import abort, redirect, request, url_for
+    from flask import abort, current_app, redirect, request, url_for
     from flask_login import current_user
 
     if request.endpoint == "static" or request.path.startswith("/api/"):
         return None
+    if request.blueprint in current_app.extensions.get("kartoteka_plugin_portal", ()):
+        return portal.accounts_only()  # a plugin's portal page: for portal accounts only
+    allowed = current_app.extensions.get("kartoteka_portal_blueprints", PORTAL_BLUEPRINTS)
     if current_user.is_authenticated and current_user.is_portal \
-            and request.blueprint not in PORTAL_BLUEPRINTS:
+            and request.blueprint not in allowed:
         if request.endpoint == "home.index":  # the site's front door leads to its own
             return redirect(url_for("portal.index"))
         abort(404)

@@ -15,7 +15,7 @@ from core import bulk_actions, mailing, permissions, records
 from core.errors import ValidationError
 from core.models import Organisation, User
 from core.terms import term
-from core.web import exports
+from core.web import exports, list_columns
 from core.web import mailings as mailing_pages
 from core.web.auth import safe_next
 from core.web.db import db
@@ -86,8 +86,9 @@ def _export(model: type, ids: list):
         raise ValidationError({"format": _("Choose the file's format.")})
     query = records.visible(model, current_user).where(model.id.in_(chosen)) \
         .order_by(model.name_key, model.id)
+    names = list_columns.exported(db(), model.record_type)
     return exports.send_export(query, model, model.record_type, fmt=fmt, excel=excel,
-                               details={"ids": chosen})
+                               details={"ids": chosen}, names=names)
 
 
 def _mail(model: type, ids: list, back: str):

@@ -31,7 +31,7 @@ from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Case, Organisation, Person, User
 from core.terms import term
-from core.web import activities, record_fields
+from core.web import activities, case_list, record_fields
 from core.web.auth import safe_next
 from core.web.db import db
 from core.web.documents import card_section
@@ -122,6 +122,13 @@ def board(process_key: str):
                            deadlines={c.id: workflow.deadline_of(values, c) for c in shown})
 
 
+@bp.get("/list")
+@login_required
+def listing():
+    """The cases as a list beside the boards, filtered and sorted (``case_list``)."""
+    return case_list.page()
+
+
 def _organisation_names(session, shown: list[Case]) -> dict[int, str]:
     ids = {c.organisation_id for c in shown if c.organisation_id}
     if not ids:
@@ -180,11 +187,18 @@ def _form(case: Case | None):
         "core/cases/form.html", case=case, values=values, errors=errors, version=version,
         stored=stored, labels=_labels(),
         custom=record_fields.form_groups(session, "case", case, typed),
-        process_options=[(k, _title(p)) for k, p in host.processes.items()],
-        owner_options=[(str(u.id), u.full_name or u.email) for u in session.scalars(
-            select(User).where(User.active, User.kind == "staff")
-            .order_by(User.full_name, User.email))],
+        process_options=_process_options(), owner_options=_owner_options(session),
         organisation_options=_organisation_options(session, values.get("organisation_id")))
+
+
+def _process_options() -> list[tuple[str, str]]:
+    return [(k, _title(p)) for k, p in _host().processes.items()]
+
+
+def _owner_options(session) -> list[tuple[str, str]]:
+    return [(str(u.id), u.full_name or u.email) for u in session.scalars(
+        select(User).where(User.active, User.kind == "staff")
+        .order_by(User.full_name, User.email))]
 
 
 def _saved_values(case: Case) -> dict:
@@ -218,7 +232,10 @@ def card(record_id: int):
     return _card(_get(record_id))
 
 
-def _card(case: Case, move_errors: dict | None = None, comment: str = ""):
+def _card(case: Case, move_errors: dict | None = None, comment: str = "",
+          start: dict | None = None):
+    """The card; ``move_errors`` and ``start`` (typed values and errors of the
+    start-a-subprocess form) show a refused form again."""
     session, host = db(), _host()
     process = host.processes.get(case.process_key)
     values = workflow.settings(session, process) if process else {}
@@ -261,6 +278,9 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = ""):
         record_tasks=tasks.for_record(session, case, current_user), labels=_labels(),
         attachments=attachments.list_for(session, case),
         statuses={r.id: approvals.describe_status(r) for r in requests_},
+        start=start or {"values": {"owner_id": str(current_user.id)}, "errors": {}},
+        process_options=_process_options() if editable else [],
+        owner_options=_owner_options(session) if editable else [],
         **card_section(session, case))
 
 
@@ -310,6 +330,29 @@ def _transition_name(process: workflow.Process | None, key: str) -> str:
 def _step_name(process_key: str, key: str) -> str:
     """A transition ("offer->order") as people read it: "offer → order"."""
     return _transition_name(_host().processes.get(process_key), key)
+
+
+# --- Subprocesses ------------------------------------------------------------------------
+
+@bp.post("/<int:case_id>/subprocesses")
+@login_required
+def start(case_id: int):
+    """Start a subprocess by hand: a new case of any process, part of this one (which
+    then waits for it to finish), for the same organisation."""
+    session, case = db(), _get(case_id)
+    if not cases.may_edit(session, case, current_user):
+        raise Forbidden(_("You may not do this with this record."))
+    values = fields_from_form(("process_key", "title", "owner_id"))
+    organisation = records.get(session, Organisation, case.organisation_id, current_user) \
+        if case.organisation_id else None
+    data = {**values, "owner_id": optional_int(values.get("owner_id")), "parent_id": case.id,
+            "organisation_id": organisation.id if organisation is not None else None}
+    child, errors = commit_or_errors(session, lambda: cases.create(session, _host(), data,
+                                                                   current_user))
+    if errors:
+        return _card(case, start={"values": values, "errors": errors})
+    flash(_("Started: %(title)s.", title=child.title))
+    return redirect(url_for("cases.card", record_id=case.id, _anchor="subprocesses"))
 
 
 # --- Moving ------------------------------------------------------------------------------

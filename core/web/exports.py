@@ -17,10 +17,12 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
 
 
 def send_export(query, model, record_type: str, fmt: str | None = None,
-                excel: str | None = None, details: dict | None = None):
+                excel: str | None = None, details: dict | None = None,
+                names: list[str] | None = None):
     """Write the query's rows to a temporary file and send it as a download: in the
     format the query string asks for (or ``fmt``, ``excel``); ``details`` describe
-    the rows in the audit trail instead of the query string."""
+    the rows in the audit trail instead of the query string. The columns are ``names``
+    (``exporting.named_columns``), or every field without them."""
     fmt = fmt or request.args.get("format", "csv")
     if fmt not in FORMATS:
         abort(404)
@@ -31,7 +33,8 @@ def send_export(query, model, record_type: str, fmt: str | None = None,
         query = query.where(reach)
     session = db()
     host = current_app.extensions["kartoteka"].host
-    columns = exporting.default_columns(session, host, model, current_user)
+    columns = exporting.default_columns(session, host, model, current_user) if names is None \
+        else exporting.named_columns(session, host, model, names, current_user)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     delimiter = ";" if (excel or request.args.get("excel")) == "pl" else ","
     written = exporting.export(session, query, columns, spool, fmt=fmt, delimiter=delimiter)

@@ -6,18 +6,18 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, organisations, records, segments, tags, tasks
+from core import attachments, memberships, organisations, records, tags, tasks
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Organisation
 from core.terms import term
-from core.web import activities, bulk_actions, exports, record_fields
+from core.web import activities, bulk_actions, exports, list_columns, record_fields
 from core.web import cases as web_cases
 from core.web.db import db
 from core.web.documents import card_section
 from core.web.forms import Outcome, commit_or_flash, fields_from_form, optional_int, save
 from core.web.i18n import current_locale
-from core.web.listing import count, filtered, page, users_by_id
+from core.web.listing import filtered, shown_list, users_by_id
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 FIELDS = ("name", "short_name", "type_key", "nip", "regon", "krs", "email", "phone", "website",
@@ -39,17 +39,9 @@ def _get(record_id: int, include_deleted: bool = False) -> Organisation:
 @login_required
 def index():
     session = db()
-    query, segment = filtered(session, Organisation, "organisation", ("type_key",))
-    columns = record_fields.list_columns(session, "organisation")
-    sort = record_fields.list_sort(columns)
-    rows = page(session, query, Organisation, request.args.get("after"), sort=sort)
-    return render_template("core/organisations/list.html", page=rows, segment=segment,
-                           count=count(session, query, rows), columns=columns, sort=sort or "",
-                           q=request.args.get("q", ""),
-                           type_key=request.args.get("type_key", ""),
+    return render_template("core/organisations/list.html",
+                           **shown_list(session, Organisation, ("type_key",)),
                            types=organisations.types(session, _host()),
-                           saved=segments.visible_segments(session, current_user,
-                                                           "organisation"),
                            owner_options=bulk_actions.owner_options("organisation"),
                            can_mail=bulk_actions.can_mail())
 
@@ -57,9 +49,19 @@ def index():
 @bp.get("/export")
 @login_required
 def export():
-    """The list as shown (search, choices, segment) as a CSV or XLSX file."""
-    query, _segment = filtered(db(), Organisation, "organisation", ("type_key",))
-    return exports.send_export(query, Organisation, "organisation")
+    """The list as shown (search, choices, segment, columns) as a CSV or XLSX file; with
+    ``columns=all``, every field."""
+    session = db()
+    query, _segment, _shown = filtered(session, Organisation, "organisation", ("type_key",))
+    return exports.send_export(query, Organisation, "organisation",
+                               names=list_columns.exported(session, "organisation"))
+
+
+@bp.post("/columns")
+@login_required
+def columns():
+    """Keep the columns the person ticked (or the defaults) and show the list again."""
+    return list_columns.save_choice("organisation", "organisations.index")
 
 
 @bp.post("/bulk")

@@ -8,16 +8,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from core import attachments, memberships, people, records, segments, tasks
+from core import attachments, memberships, people, records, tasks
 from core.db import utcnow
 from core.errors import ValidationError
 from core.models import Membership, Organisation, Person
-from core.web import activities, bulk_actions, exports, record_fields
+from core.web import activities, bulk_actions, exports, list_columns, record_fields
 from core.web import cases as web_cases
 from core.web.db import db
 from core.web.documents import card_section
 from core.web.forms import Outcome, fields_from_form, form_id, lines, optional_int, save
-from core.web.listing import count, filtered, page, users_by_id
+from core.web.listing import filtered, shown_list, users_by_id
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 FIELDS = ("first_name", "last_name", "pesel", "notes", "owner_id")
@@ -33,15 +33,7 @@ def _get(record_id: int, include_deleted: bool = False) -> Person:
 @bp.get("/")
 @login_required
 def index():
-    session = db()
-    query, segment = filtered(session, Person, "person")
-    columns = record_fields.list_columns(session, "person")
-    sort = record_fields.list_sort(columns)
-    rows = page(session, query, Person, request.args.get("after"), sort=sort)
-    return render_template("core/people/list.html", page=rows, segment=segment,
-                           count=count(session, query, rows), columns=columns, sort=sort or "",
-                           q=request.args.get("q", ""),
-                           saved=segments.visible_segments(session, current_user, "person"),
+    return render_template("core/people/list.html", **shown_list(db(), Person),
                            owner_options=bulk_actions.owner_options("person"),
                            can_mail=bulk_actions.can_mail())
 
@@ -49,9 +41,19 @@ def index():
 @bp.get("/export")
 @login_required
 def export():
-    """The list as shown (search, choices, segment) as a CSV or XLSX file."""
-    query, _segment = filtered(db(), Person, "person")
-    return exports.send_export(query, Person, "person")
+    """The list as shown (search, choices, segment, columns) as a CSV or XLSX file; with
+    ``columns=all``, every field."""
+    session = db()
+    query, _segment, _shown = filtered(session, Person, "person")
+    return exports.send_export(query, Person, "person",
+                               names=list_columns.exported(session, "person"))
+
+
+@bp.post("/columns")
+@login_required
+def columns():
+    """Keep the columns the person ticked (or the defaults) and show the list again."""
+    return list_columns.save_choice("person", "people.index")
 
 
 @bp.post("/bulk")

@@ -30,16 +30,20 @@ PERSON_FIELDS = ("first_name", "last_name")
 LIST_SIZE = 200
 
 
-@bp.before_request
 @login_required
-def _portal_accounts_only():
-    """Staff have their own pages; the portal is for an organisation's accounts."""
+def accounts_only():
+    """Staff have their own pages; the portal is for an organisation's accounts. Guards
+    the plugins' portal pages too (kartoteka_register_portal_blueprints)."""
     if not current_user.is_portal:
         abort(404)
     return None
 
 
-def _organisation() -> Organisation:
+bp.before_request(accounts_only)
+
+
+def current_organisation() -> Organisation:
+    """The account's organisation, for the core's and the plugins' portal pages."""
     found = records.get(db(), Organisation, current_user.organisation_id or 0, current_user)
     if found is None:  # its organisation is in the bin: nothing to show
         abort(404)
@@ -66,7 +70,7 @@ def _own_memberships(person: Person) -> list[Membership]:
 
 @bp.get("/")
 def index():
-    return render_template("core/portal/home.html", organisation=_organisation())
+    return render_template("core/portal/home.html", organisation=current_organisation())
 
 
 @bp.get("/people")
@@ -81,7 +85,7 @@ def people_list():
     query = query.order_by(Person.last_name, Person.first_name, Person.id).limit(LIST_SIZE)
     rows = session.scalars(query).all()
     return render_template("core/portal/people.html", rows=rows, q=q, former=former,
-                           organisation=_organisation(), limit=LIST_SIZE)
+                           organisation=current_organisation(), limit=LIST_SIZE)
 
 
 def _member(former: bool):
@@ -151,7 +155,8 @@ def _add(session, data: dict, role: str, allow_duplicates: bool) -> Person:
         errors["role"] = _("At most %(n)d characters.", n=150)
     if errors:
         raise ValidationError(errors)
-    memberships.join(session, added, _organisation(), role, date.today(), actor=current_user)
+    memberships.join(session, added, current_organisation(), role, date.today(),
+                     actor=current_user)
     return added
 
 
@@ -194,14 +199,14 @@ def _date(value: str | None) -> date:
 
 @bp.get("/me")
 def my_data():
-    me = _me()
+    me = current_person()
     return render_template("core/portal/me.html", person=me,
                            history=_own_memberships(me) if me is not None else [])
 
 
 @bp.get("/documents")
 def my_documents():
-    me = _me()
+    me = current_person()
     return render_template("core/portal/documents.html", person=me,
                            documents=_documents_of(me) if me is not None else [])
 
@@ -209,7 +214,7 @@ def my_documents():
 @bp.get("/documents/<int:document_id>")
 def download(document_id: int):
     """One of the account's own documents; anyone else's, or none, answers 404."""
-    me = _me()
+    me = current_person()
     document = db().get(Document, document_id)
     if me is None or document is None or document not in _documents_of(me):
         abort(404)
@@ -217,11 +222,12 @@ def download(document_id: int):
     return send_attachment(attachment)
 
 
-def _me() -> Person | None:
+def current_person() -> Person | None:
     """The person the account stands for, if it stands for one in its organisation."""
     if current_user.person_id is None:
         return None
     return records.get(db(), Person, current_user.person_id, current_user)
+
 
 
 def _documents_of(person: Person) -> list[Document]:

@@ -78,18 +78,28 @@ class Line:
 
 @dataclass(frozen=True)
 class Column:
-    """A list column of a field shown in lists (``options.in_list``)."""
+    """A list column of a custom field; those marked for lists (``options.in_list``) are
+    shown until the person chooses the list's columns."""
 
     definition: Definition
     locale: str
+    custom = True
 
     @property
     def label(self) -> str:
         return self.definition.label(self.locale)
 
     @property
-    def sort_key(self) -> str:
+    def key(self) -> str:
         return PREFIX + self.definition.key
+
+    @property
+    def default(self) -> bool:
+        return self.definition.in_list
+
+    @property
+    def sort_key(self) -> str:
+        return self.key
 
     @property
     def sortable(self) -> bool:
@@ -159,14 +169,6 @@ def card_groups(session, record_type: str, record) -> list[Group]:
 
 
 def list_columns(session, record_type: str) -> list[Column]:
+    """A column for each field the person may see, in form order."""
     locale = current_locale()
-    return [Column(d, locale) for d in fields.shown(session, record_type, current_user)
-            if d.in_list]
-
-
-def list_sort(columns: list[Column]) -> str | None:
-    """The list's ``sort`` argument when it names a sortable column ("-" first for
-    descending); anything else keeps the list in name order."""
-    wanted = request.args.get("sort", "")
-    name = wanted.removeprefix("-")
-    return wanted if any(c.sortable and c.sort_key == name for c in columns) else None
+    return [Column(d, locale) for d in fields.shown(session, record_type, current_user)]

@@ -1,5 +1,6 @@
-"""Administrators' account pages: staff accounts, their roles and teams, switching an
-account off and on, the teams themselves, and the portal accounts of organisations."""
+"""Administrators' account pages: staff accounts, their roles and teams, the organisation
+chart, switching an account off and on, the teams themselves, and the portal accounts of
+organisations."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from core import memberships, records, roles, teams, users
+from core import memberships, org_chart, records, roles, teams, users
 from core.errors import ValidationError
 from core.models import Organisation, Person, User
 from core.web.admin import permission_required
@@ -32,6 +33,13 @@ def index():
                            role_names={r.key: r.name for r in roles.all_roles(session)},
                            names={u.id: u.full_name or u.email for u in accounts},
                            team_errors={}, team_name="", portal=_portal_accounts())
+
+
+@bp.get("/chart")
+@manage
+def chart():
+    """The staff organisation chart: who answers to whom."""
+    return render_template("core/admin/users_chart.html", tops=org_chart.chart(db()))
 
 
 @bp.route("/new", methods=["GET", "POST"])

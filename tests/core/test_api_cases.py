@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import roles, tokens, users, workflow
-from core.models import ApprovalRequest, Case
+from core.models import ApprovalRequest, Case, User
 from core.permissions import ACTIONS
 
 PASSWORD = "correct horse battery"
@@ -477,3 +477,39 @@ def test_a_correction_into_a_higher_band_still_needs_that_bands_approver(staff, 
     assert staff.colleague("post", f"/approvals/{board['id']}/decision",
                            json={"decision": "approve"}).status_code == 200
     assert move(staff.rep, case, "offer").status_code == 200
+
+
+def test_a_subprocess_is_opened_under_a_parent_the_caller_may_see_and_change(staff, rt):
+    parent = open_case(staff.rep, staff.ids["rep"])
+    child = open_case(staff.rep, staff.ids["rep"], title="Die cutting", parent_id=parent["id"])
+    assert child["parent_id"] == parent["id"]
+    moves = staff.rep("get", f"/cases/{parent['id']}/moves").get_json()
+    assert moves[0]["blockers"] == {"subprocesses": "1 subprocess is not finished yet."}
+    # A parent the caller may not see, and one they may see but not change.
+    theirs = open_case(staff.rep, staff.ids["rep"], title="Rep's own")
+    hidden = staff.seller("post", "/cases/", json={
+        "title": "Poster", "process_key": PROJECT, "owner_id": staff.ids["seller"],
+        "parent_id": theirs["id"]})
+    assert hidden.status_code == 422
+    assert hidden.get_json()["errors"] == {"parent_id": "Choose a case from the list."}
+    with rt.session() as s, s.begin():
+        reader = roles.create(s, "case_reader", "Reads every case")
+        roles.set_access(s, reader, {("*", "read"): "all", ("*", "create"): "own",
+                                     ("*", "edit"): "own"})
+        roles.assign(s, s.get(User, staff.ids["seller"]), ["case_reader"])
+    refused = staff.seller("post", "/cases/", json={
+        "title": "Poster", "process_key": PROJECT, "owner_id": staff.ids["seller"],
+        "parent_id": theirs["id"]})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"parent_id": "You may not change this case."}
+    # A case cannot become a subprocess of itself, nor of one of its own subprocesses.
+    for parent_id in (parent["id"], child["id"]):
+        etag = staff.rep("get", f"/cases/{parent['id']}").headers["ETag"]
+        looped = staff.rep("patch", f"/cases/{parent['id']}", json={"parent_id": parent_id},
+                           headers={"If-Match": etag})
+        assert looped.status_code == 422
+        assert looped.get_json()["errors"] == {
+            "parent_id": "A case cannot be a subprocess of itself."}
+    with rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == 3
+        assert s.get(Case, parent["id"]).parent_id is None

@@ -249,6 +249,16 @@ def test_the_lock_message_counts_down_the_minutes(app):
 NOW = datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(("proxies", "recorded"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_callers_address_is_taken_from_a_proxy_only_when_one_is_trusted(
+        kartoteka_app_factory, proxies, recorded):
+    app = kartoteka_app_factory(default_locale="en", trusted_proxies=proxies)
+    app.test_client().post("/login", data={"email": "nobody@example.com", "password": "x"},
+                           headers={"X-Forwarded-For": "203.0.113.9"})
+    with app.extensions["kartoteka"].session() as session:
+        assert session.scalars(select(LoginAttempt.ip)).all() == [recorded]
+
+
 @pytest.fixture
 def frozen(monkeypatch):
     """The second factor's clock, stopped, so the codes of each step are known."""

@@ -23,7 +23,7 @@ def example_files():
 
 
 def test_the_guide_shows_every_file_of_the_example_plugin_verbatim():
-    assert len(example_files()) == 8
+    assert len(example_files()) == 9
     for path in example_files():
         rel = path.relative_to(EXAMPLE).as_posix()
         assert f"`{rel}`:\n\n```" in GUIDE, f"{rel} is not in docs/plugins.md"
@@ -46,7 +46,7 @@ def test_the_example_plugins_own_tests_pass_as_the_guide_says(third_party, tmp_p
                            str(copy / "tests")], cwd=copy, env=env, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout
 
 
 def test_the_readme_starts_with_the_two_commands_and_lists_every_setting():

@@ -154,6 +154,45 @@ def test_hook_kartoteka_register_blueprints_refuses_a_foreign_name(kartoteka_app
         kartoteka_app_factory(["grants"])
 
 
+def test_hook_kartoteka_register_portal_blueprints(third_party, kartoteka_app_factory,
+                                                   kartoteka_login):
+    from core import organisations, users
+
+    app = kartoteka_app_factory(["visits"])
+    rt = app.extensions["kartoteka"]
+    with rt.session() as session, session.begin():
+        unit = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                       "type_key": "core.municipality"})
+        users.create_user(session, "kornik@example.com", "hasło-portalu-123", portal_of=unit)
+    assert "/portal/visits/" in {rule.rule for rule in app.url_map.iter_rules()}
+    assert app.test_client().get("/portal/visits/").status_code == 302  # log in first
+    assert kartoteka_login(app.test_client()).get("/portal/visits/").status_code == 404
+    portal = kartoteka_login(app.test_client(), "kornik@example.com", "hasło-portalu-123")
+    assert "Gmina Kórnik" in portal.get("/portal/visits/").text
+
+
+def test_hook_kartoteka_register_menu_items(third_party, kartoteka_app_factory,
+                                           kartoteka_login):
+    app = kartoteka_app_factory(["visits"])
+    page = kartoteka_login(app.test_client()).get("/visits/").text
+    assert '<a href="/visits/" aria-current="page">Wizyty</a>' in page
+
+
+def test_hook_kartoteka_register_menu_items_refuses_a_missing_page(kartoteka_app_factory,
+                                                                  monkeypatch):
+    import plugins.grants.plugin as grants
+    from core.menu import MenuItem
+
+    @hookimpl
+    def kartoteka_register_menu_items():
+        return [MenuItem("grants.nowhere", label={"pl": "Nigdzie", "en": "Nowhere"})]
+
+    monkeypatch.setattr(grants, "kartoteka_register_menu_items", kartoteka_register_menu_items,
+                        raising=False)
+    with pytest.raises(StartupError, match="grants.nowhere: there is no such page"):
+        kartoteka_app_factory(["grants"])
+
+
 def test_hook_kartoteka_register_api_blueprints(third_party, kartoteka_app_factory,
                                                 kartoteka_login):
     app = kartoteka_app_factory(["fleet"])

@@ -449,6 +449,22 @@ def test_anonymising_a_person_empties_what_their_submissions_kept(rt, world):
         assert (kept.data, kept.address, kept.person_id) == ({}, "", person_id)
 
 
+def test_the_persons_data_access_export_holds_what_they_sent_through_forms(rt, world):
+    import io
+    import json
+    import zipfile
+
+    new_form(rt, world)
+    _outcome, person_id, submission_id = send(rt, ANNA)
+    with rt.session() as s:
+        archive = privacy.access_export(s, s.get(Person, person_id), settings=rt.settings)
+    sent = json.loads(zipfile.ZipFile(io.BytesIO(archive)).read("person.json"))
+    [submission] = sent["form_submissions"]
+    assert submission["id"] == submission_id and submission["address"] == HOME
+    assert submission["data"]["email"] == "anna@example.com"
+    assert submission["form"] and submission["consent_text"]
+
+
 def test_a_stranger_is_not_asked_for_a_relation_or_several_choices(rt, world):
     with rt.session() as s, s.begin():
         field_definitions.create(s, {"record_type": "person", "key": "employer",

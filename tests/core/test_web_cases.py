@@ -605,3 +605,166 @@ def test_a_task_and_a_file_are_added_on_the_case_card(app, client, rt):
         content_type="multipart/form-data")
     assert sent.status_code == 302
     assert "oferta.pdf" in client.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------- subprocesses by hand
+
+
+def start_form_error(page: str, name: str) -> str | None:
+    found = re.search(r'<details class="start-subprocess" open>(.*?)</details>', page, re.S)
+    return error_under(found.group(1), name) if found else None
+
+
+def test_a_subprocess_started_by_hand_is_listed_and_holds_the_parent(app, client):
+    boss, rep = team(app)
+    org = add_org(app, "Drukarnia Krzak")
+    parent = add_case(app, "Banners", rep, organisation_id=org)
+    page = show(client, f"/cases/{parent}")
+    assert '<details class="start-subprocess">' in page
+    response = client.post(f"/cases/{parent}/subprocesses", data={
+        "process_key": "printing.project", "title": "Die cutting", "owner_id": str(boss)})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/cases/{parent}#subprocesses")
+    page = show(client, f"/cases/{parent}")
+    assert "Started: Die cutting." in flashes(page)
+    children = re.search(r'<ul class="children">(.*?)</ul>', page, re.S).group(1)
+    with writing(app) as (session, _admin):
+        child = session.scalar(select(Case).where(Case.title == "Die cutting"))
+        child_id, values = child.id, (child.parent_id, child.owner_id, child.organisation_id,
+                                      child.phase_key)
+    assert values == (parent, boss, org, "inquiry")
+    assert f'href="/cases/{child_id}">Die cutting</a>' in children
+    assert moves_on(page)["calculation"] == (False, ["1 subprocess is not finished yet."])
+    assert f'href="/cases/{parent}">Banners</a>' in show(client, f"/cases/{child_id}")
+    client.post(f"/cases/{child_id}/move", data={"target": "lost"})
+    assert moves_on(show(client, f"/cases/{parent}"))["calculation"] == (True, [])
+
+
+def test_a_refused_subprocess_shows_the_reasons_next_to_the_fields(app, client):
+    _boss, rep = team(app)
+    parent = add_case(app, "Banners", rep)
+    before = count(app, Case)
+    page = text(client.post(f"/cases/{parent}/subprocesses", data={
+        "process_key": "nothing.here", "title": "  ", "owner_id": "12345"}))
+    assert start_form_error(page, "process_key") == "Choose a process from the list."
+    assert start_form_error(page, "title") == "Enter a title."
+    assert start_form_error(page, "owner_id") == "Choose an active staff member."
+    page = text(client.post(f"/cases/{parent}/subprocesses", data={
+        "process_key": "printing.project", "title": "Die cutting", "owner_id": "12345"}))
+    assert re.search(r'<input id="f-title" name="title" type="text" value="Die cutting"', page)
+    assert start_form_error(page, "title") is None
+    assert count(app, Case) == before
+
+
+def test_without_the_right_to_edit_the_case_no_subprocess_is_started(app, kartoteka_login):
+    _boss, rep = team(app)
+    with writing(app) as (session, admin):
+        role = roles.create(session, "case_reader", "Reads cases", actor=admin)
+        roles.set_access(session, role, {("*", "read"): "all"})
+    staff(app, "reader@example.com", "Rita Reader", role_keys=("case_reader",))
+    parent = add_case(app, "Banners", rep)
+    reader = login(app, kartoteka_login, "reader@example.com")
+    assert "start-subprocess" not in show(reader, f"/cases/{parent}")
+    response = reader.post(f"/cases/{parent}/subprocesses", data={
+        "process_key": "printing.project", "title": "Die cutting"})
+    assert response.status_code == 403
+    assert count(app, Case) == 1
+
+
+# --------------------------------------------------------------------- the list
+
+
+def list_rows(page: str) -> list[str]:
+    """The list's rows as a reader sees them."""
+    body = re.search(r'<table class="list case-list">.*?<tbody>(.*?)</tbody>', page, re.S)
+    return [visible(row) for row in re.findall(r'<tr class="(?:open|finished)" id="case-\d+">'
+                                               r'(.*?)</tr>', body.group(1), re.S)]
+
+
+def titles(page: str) -> list[str]:
+    return re.findall(r'<tr class="(?:open|finished)" id="case-\d+">\s*<td><a href="/cases/\d+">'
+                      r'(.*?)</a>', page)
+
+
+def test_the_list_filters_by_process_phase_owner_state_and_title(app, client):
+    boss, rep = team(app)
+    add_case(app, "Banner", rep)
+    add_case(app, "Roll-up", rep, phases=["calculation"])
+    add_case(app, "Poster", boss, phases=["lost"])
+    add_case(app, "Leaflets", boss, phases=["calculation"])
+    page = show(client, "/cases/list")
+    assert sorted(titles(page)) == ["Banner", "Leaflets", "Poster", "Roll-up"]
+    assert re.search(r'<p class="muted list-count" role="status">(.*?)</p>', page).group(1) \
+        == "4 cases"
+    assert 'href="/cases/board/' not in page.split("<form")[0]  # no process chosen: no board
+    one = show(client, "/cases/list?process=printing.project&phase=calculation")
+    assert sorted(titles(one)) == ["Leaflets", "Roll-up"]
+    assert 'href="/cases/board/printing.project"' in one
+    assert sorted(titles(show(client, f"/cases/list?owner={boss}"))) == ["Leaflets", "Poster"]
+    assert titles(show(client, "/cases/list?state=finished")) == ["Poster"]
+    assert "Poster" not in titles(show(client, "/cases/list?state=open"))
+    assert titles(show(client, "/cases/list?q=roll")) == ["Roll-up"]
+    row = list_rows(show(client, "/cases/list?q=poster"))[0]
+    assert row.startswith("Poster Print project Lost Barbara Boss")
+
+
+def test_the_list_sorts_by_its_columns_and_goes_page_by_page(app, client, monkeypatch):
+    from core.web import case_list
+
+    boss, rep = team(app)
+    add_case(app, "Banner", rep, phases=["calculation"])
+    add_case(app, "Roll-up", boss)
+    add_case(app, "Poster", rep, phases=["calculation", "offer"])
+    add_case(app, "Calendar", boss, phases=["lost"])
+    assert titles(show(client, "/cases/list?sort=title")) == ["Banner", "Calendar", "Poster",
+                                                              "Roll-up"]
+    assert titles(show(client, "/cases/list?sort=-title"))[0] == "Roll-up"
+    assert titles(show(client, "/cases/list?sort=phase")) == ["Roll-up", "Banner", "Poster",
+                                                              "Calendar"]
+    assert titles(show(client, "/cases/list?sort=owner")) == ["Roll-up", "Calendar", "Banner",
+                                                              "Poster"]
+    # Inquiries are due in two days, calculations in three, offers in fourteen; a lost
+    # case has no deadline and comes last.
+    assert titles(show(client, "/cases/list?sort=deadline")) == ["Roll-up", "Banner",
+                                                                 "Poster", "Calendar"]
+    with writing(app) as (session, _admin):
+        session.execute(update(Case).where(Case.title == "Poster")
+                        .values(phase_entered_at=utcnow() - timedelta(days=30)))
+    page = show(client, "/cases/list?sort=deadline")
+    assert titles(page)[0] == "Poster"
+    assert "overdue" in list_rows(page)[0]
+    monkeypatch.setattr(case_list, "PAGE", 3)
+    first = show(client, "/cases/list?sort=title")
+    assert titles(first) == ["Banner", "Calendar", "Poster"]
+    following = re.search(r'<a href="(/cases/list\?[^"]*after=[^"]*)">Next page', first)
+    assert following, "no link to the next page"
+    assert titles(show(client, following.group(1).replace("&amp;", "&"))) == ["Roll-up"]
+
+
+def test_the_list_shows_only_visible_cases_and_names_bad_filters(app, kartoteka_login, client):
+    boss, rep = team(app)
+    with writing(app) as (session, admin):
+        role = roles.create(session, "own_cases", "Own cases only", actor=admin)
+        roles.set_access(session, role, {("*", a): "own" for a in
+                                         ("read", "create", "edit", "delete", "export")})
+    olga = staff(app, "other@example.com", "Olga Other", role_keys=("own_cases",))
+    add_case(app, "Banner", rep)
+    add_case(app, "Olga's poster", olga)
+    as_other = login(app, kartoteka_login, "other@example.com")
+    assert titles(show(as_other, "/cases/list")) == ["Olga's poster"]
+    page = show(client, "/cases/list?process=nothing.here&phase=x&owner=abc&state=done&sort=size")
+    assert error_under(page, "process") == "Choose a process from the list."
+    assert error_under(page, "phase") == "Choose a phase from the list."
+    assert error_under(page, "owner") == "Choose an owner from the list."
+    assert error_under(page, "state") == "Choose open or finished."
+    assert error_under(page, "sort") == "Choose an order from the list."
+    assert sorted(titles(page)) == ["Banner", "Olga's poster"]
+
+
+def test_the_board_and_the_list_lead_to_each_other(app, client):
+    board = show(client, "/cases/board/printing.project")
+    assert 'href="/cases/list?process=printing.project"' in board
+    listing = show(client, "/cases/list?process=printing.project")
+    assert 'href="/cases/board/printing.project"' in listing
+    index = show(client, "/cases/")
+    assert 'href="/cases/list"' in index and 'href="/cases/list?process=printing.project"' in index

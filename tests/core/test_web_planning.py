@@ -7,7 +7,18 @@ from urllib.parse import urlsplit
 from core import calendar, tasks
 from core.models import CalendarEvent, Organisation, Task
 from core.tasks import local_zone
-from page_helpers import add_org, count, fetch, flashes, show, visible, writing
+from page_helpers import (
+    add_org,
+    count,
+    error_under,
+    fetch,
+    flashes,
+    show,
+    text,
+    value_of,
+    visible,
+    writing,
+)
 
 STALE = ("The record was changed by someone else meanwhile; "
          "reload it and apply your change again.")
@@ -187,9 +198,10 @@ def test_tasks_due_in_the_week_show_on_their_days_and_done_ones_leave(app, clien
 def test_an_event_ending_before_it_starts_is_refused_in_polish(polish):
     response = polish.post("/calendar/new", data={
         "title": "Zebranie", "starts_at": "2025-03-12T10:00", "ends_at": "2025-03-12T09:00"})
-    assert response.headers["Location"] == "/calendar/"
-    page = show(polish, "/calendar/")
-    assert "Wydarzenie musi się skończyć po swoim początku." in flashes(page)
+    assert response.status_code == 422  # shown again, under the field, with what was typed
+    page = text(response)
+    assert error_under(page, "ends_at") == "Wydarzenie musi się skończyć po swoim początku."
+    assert value_of(page, "title") == "Zebranie"
     assert count(polish.application, CalendarEvent) == 0
 
 

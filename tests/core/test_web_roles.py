@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
 
-from core import roles, users
+from sqlalchemy import select, update
+
+from core import organisations, roles, teams, users
 from core.models import Role, Team, User
+from page_helpers import error_under, text, value_of
 
 PASSWORD = "correct horse battery"
 
@@ -116,3 +119,105 @@ def test_a_role_granting_account_management_opens_those_pages_only(app, rt):
     assert office.get("/admin/roles/").status_code == 200
     assert office.get("/admin/fields/").status_code == 403
     assert office.get("/admin/audit").status_code == 403
+
+
+# --- The staff organisation chart --------------------------------------------------------
+
+def outline(page: str) -> list[tuple[int, str]]:
+    """The chart as a reader meets it: each account's e-mail with its depth in the tree."""
+    chart = re.search(r'<div class="card org-chart">(.*)</div>', page, re.S).group(1)
+    depth, found = 0, []
+    for tag, email in re.findall(r'(<ul>|</ul>)|· ([^\s<]+@[^\s<]+)', chart):
+        if tag:
+            depth += 1 if tag == "<ul>" else -1
+        else:
+            found.append((depth, email))
+    return found
+
+
+def staff_chart(rt) -> dict[str, int]:
+    """A boss with two under her, one of whom has someone under him; Ola answers to
+    nobody and is switched off."""
+    with rt.session() as session, session.begin():
+        north = teams.create_team(session, "North")
+        made = {name: users.create_user(session, f"{name.lower()}@example.com", PASSWORD,
+                                        f"{name} Staff")
+                for name in ("Beata", "Zenon", "Adam", "Cezary", "Ola")}
+        session.flush()
+        users.set_supervisor(session, made["Zenon"], made["Beata"].id)
+        users.set_supervisor(session, made["Adam"], made["Beata"].id)
+        users.set_supervisor(session, made["Cezary"], made["Adam"].id)
+        teams.add_member(session, north, made["Adam"])
+        made["Ola"].active = False
+        return {name: user.id for name, user in made.items()}
+
+
+def test_the_chart_nests_staff_under_their_supervisors_in_order_of_name(client, rt):
+    staff_chart(rt)
+    assert 'href="/admin/users/chart"' in client.get("/admin/users/").get_data(as_text=True)
+    page = client.get("/admin/users/chart").get_data(as_text=True)
+    assert outline(page) == [(1, "admin@example.com"), (1, "beata@example.com"),
+                             (2, "adam@example.com"), (3, "cezary@example.com"),
+                             (2, "zenon@example.com"), (1, "ola@example.com")]
+    adam = re.search(r'<li id="node-\d+">\s*<a[^>]*><strong>Adam Staff</strong>(.*?)<ul>',
+                     page, re.S).group(1)
+    assert "Roles: Staff · Teams: North" in " ".join(adam.split())
+    ola = re.search(r'<li id="node-\d+" class="muted">(.*?)</li>', page, re.S).group(1)
+    assert "Ola Staff" in ola and "switched off" in ola
+
+
+def test_a_circle_or_a_portal_supervisor_in_the_rows_does_not_break_the_chart(client, rt):
+    ids = staff_chart(rt)
+    with rt.session() as session, session.begin():
+        unit = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                       "type_key": "core.municipality"})
+        portal = users.create_user(session, "portal@kornik.pl", PASSWORD, portal_of=unit)
+        session.flush()
+        # Rows the forms refuse, as an old import or a hand-made change could leave them.
+        session.execute(update(User).where(User.id == ids["Beata"])
+                        .values(supervisor_id=ids["Cezary"]))
+        session.execute(update(User).where(User.id == ids["Ola"])
+                        .values(supervisor_id=portal.id))
+    page = client.get("/admin/users/chart").get_data(as_text=True)
+    # Each staff account once, the portal account nowhere; the circle is cut above Adam,
+    # the first of it by name, with Zenon still under Beata.
+    assert outline(page) == [(1, "admin@example.com"), (1, "ola@example.com"),
+                             (1, "adam@example.com"), (2, "cezary@example.com"),
+                             (3, "beata@example.com"), (4, "zenon@example.com")]
+    assert "its supervisor is not a staff account" in page
+    assert page.count("lead round in a circle") == 3  # Adam, Cezary and Beata
+
+
+def test_a_supervisor_must_be_another_staff_account_above_in_no_circle(client, rt):
+    ids = staff_chart(rt)
+    with rt.session() as session, session.begin():
+        unit = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                       "type_key": "core.municipality"})
+        portal = users.create_user(session, "portal@kornik.pl", PASSWORD, portal_of=unit)
+    form = {"full_name": "Beata Renamed", "roles": ["staff"]}
+    for chosen, message in ((portal.id, "Choose an account from the list."),
+                            (ids["Beata"], "An account cannot be its own supervisor."),
+                            (ids["Cezary"], "would make a circle"),
+                            (999999, "Choose an account from the list.")):
+        page = text(client.post(f"/admin/users/{ids['Beata']}",
+                                data={**form, "supervisor_id": str(chosen)}))
+        assert message in error_under(page, "supervisor_id"), chosen
+        assert value_of(page, "full_name") == "Beata Renamed"  # what was typed stays
+    with rt.session() as session:
+        beata = session.get(User, ids["Beata"])
+        assert (beata.full_name, beata.supervisor_id) == ("Beata Staff", None)
+    assert client.post(f"/admin/users/{ids['Beata']}",
+                       data={**form, "supervisor_id": str(ids["Ola"])}).status_code == 302
+    with rt.session() as session:
+        assert session.get(User, ids["Beata"]).supervisor_id == ids["Ola"]
+
+
+def test_the_chart_is_for_those_who_manage_accounts_and_never_for_the_portal(app, rt):
+    with rt.session() as session, session.begin():
+        users.create_user(session, "clerk@example.com", PASSWORD, "Clerk")
+        unit = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                       "type_key": "core.municipality"})
+        users.create_user(session, "portal@kornik.pl", PASSWORD, portal_of=unit,
+                          portal_admin=True)
+    assert log_in(app, "clerk@example.com").get("/admin/users/chart").status_code == 403
+    assert log_in(app, "portal@kornik.pl").get("/admin/users/chart").status_code == 404
