@@ -88,7 +88,9 @@ def update(session: Session, data: dict, actor=None) -> Branding:
 def clean(data: dict) -> dict:
     unknown = set(data) - set(KEYS)
     errors = {key: _("There is no such setting.") for key in unknown}
-    values = {key: str(data[key] or "").strip() for key in KEYS if key in data}
+    # Browsers send a textarea's line breaks as CRLF; paragraphs are split at "\n\n".
+    values = {key: str(data[key] or "").replace("\r\n", "\n").strip()
+              for key in KEYS if key in data}
     if "name" in values and len(values["name"]) > MAX_NAME:
         errors["name"] = _("At most %(n)d characters.", n=MAX_NAME)
     if "portal_welcome" in values and len(values["portal_welcome"]) > MAX_WELCOME:
@@ -154,17 +156,20 @@ def _image_type(content: bytes) -> str:
     if len(content) > MAX_LOGO_BYTES:
         raise ValidationError({"logo": _("The logo may be at most %(n)d KB.",
                                          n=MAX_LOGO_BYTES // 1024)})
+    too_large = ValidationError({"logo": _("The logo may be at most %(n)d pixels wide and "
+                                           "high.", n=MAX_LOGO_SIDE)})
     try:
         with Image.open(io.BytesIO(content)) as image:
+            if max(image.size) > MAX_LOGO_SIDE:
+                raise too_large
             image.verify()
-            kind, size = image.format, image.size
+            kind = image.format
+    except Image.DecompressionBombError:  # claims more pixels than any logo has
+        raise too_large from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        kind, size = None, (0, 0)
+        kind = None
     if kind not in LOGO_FORMATS:
         raise ValidationError({"logo": _("The logo must be a PNG, JPEG or WebP image.")})
-    if max(size) > MAX_LOGO_SIDE:
-        raise ValidationError({"logo": _("The logo may be at most %(n)d pixels wide and high.",
-                                         n=MAX_LOGO_SIDE)})
     return LOGO_FORMATS[kind]
 
 

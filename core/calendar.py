@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import permissions, records, tasks
 from core.errors import Forbidden, ValidationError
 from core.models import CalendarEvent, EventAttendee, EventLink, Person, Task, Team, User
-from core.teams import member_ids_of, team_ids_of
+from core.teams import member_ids_of, team_ids_of, teams_of
 from core.validation import load_collecting, max_length
 
 FEED_PAST = timedelta(days=90)        # how far back a feed reaches
@@ -34,6 +34,7 @@ CANCELLED_KEPT = timedelta(days=30)   # how long a feed tells subscribers to rem
 FEED_REFRESH = timedelta(minutes=15)  # how often subscribers are asked to fetch again
 PARTSTAT = {"invited": "NEEDS-ACTION", "accepted": "ACCEPTED", "declined": "DECLINED",
             "tentative": "TENTATIVE"}
+YEARS = (1900, 9000)
 ONE_DAY = timedelta(days=1)
 
 
@@ -72,7 +73,8 @@ def clean(session: Session, data: dict) -> dict:
 def _span(values: dict, errors: dict) -> None:
     """Turn the given start and end into UTC date-times, or say what is wrong with them."""
     parse = _date if values.get("all_day") else _aware
-    starts, ends = (parse(values.get(key), key, errors) for key in ("starts_at", "ends_at"))
+    starts, ends = (_in_range(parse(values.get(key), key, errors), key, errors)
+                    for key in ("starts_at", "ends_at"))
     if values.get("all_day"):
         ends = ends or starts
         if starts and ends and ends < starts:
@@ -87,6 +89,15 @@ def _span(values: dict, errors: dict) -> None:
         errors["ends_at"] = _("The event must end after it starts.")
     elif starts and ends:
         values["starts_at"], values["ends_at"] = starts.astimezone(UTC), ends.astimezone(UTC)
+
+
+def _in_range(value, field: str, errors: dict):
+    """Years a calendar shows (and converts between zones without overflowing)."""
+    if value is not None and not YEARS[0] <= value.year <= YEARS[1]:
+        errors[field] = _("Give a year from %(first)d to %(last)d.", first=YEARS[0],
+                          last=YEARS[1])
+        return None
+    return value
 
 
 def _date(value, field: str, errors: dict) -> date | None:
@@ -264,6 +275,17 @@ def calendar_of_user(user: User):
     attending = select(EventAttendee.event_id).where(EventAttendee.user_id == user.id)
     return or_(CalendarEvent.id.in_(attending), CalendarEvent.created_by_id == user.id,
                CalendarEvent.team_id.in_(team_ids_of(user)))
+
+
+def reaches(session: Session, event: CalendarEvent, user: User) -> bool:
+    """Whether the event is on ``user``'s calendar or on the calendar of one of their
+    teams: a colleague's private appointment is not, whatever the role's level for
+    events (administrators see every one)."""
+    if getattr(user, "is_admin", False):
+        return True
+    mine = [calendar_of_user(user), *(calendar_of_team(t) for t in teams_of(session, user))]
+    return session.scalar(select(CalendarEvent.id).where(
+        CalendarEvent.id == event.id, or_(*mine))) is not None
 
 
 def calendar_of_team(team: Team):

@@ -72,7 +72,7 @@ class Settings:
     api_rate_limit: str = "600 per minute"
     rate_limit_url: str = ""
     # Reverse proxies (nginx, a load balancer) in front of the app, each adding its
-    # X-Forwarded-For/-Proto/-Host: their word is taken for the caller's address (login
+    # X-Forwarded-For and -Proto: their word is taken for the caller's address (login
     # throttling, form and API limits) and the public scheme. 0: none, headers ignored.
     trusted_proxies: int = 0
 

@@ -254,12 +254,14 @@ def apply(query: Select, model, filter: dict | None, actor=None) -> Select:
 
 
 def sort(query: Select, model, keys: str | list[str],
-         more: dict[str, Field] | None = None) -> Select:
+         more: dict[str, Field] | None = None, actor=None) -> Select:
     """Order by whitelisted fields: "name", "-created_at", or several ("city,-id").
 
     The record id comes last, so pages of equal keys are stable. ``more`` adds or
     replaces fields for this order only: a list's columns order as people read them
-    (an organisation's type by its label, a person by the first e-mail address).
+    (an organisation's type by its label, a person by the first e-mail address). A
+    custom field ``actor`` may not see cannot order the records (their order would tell
+    its values); None is the system.
     """
     fields = {**fields_of(model), **(more or {})}
     if isinstance(keys, str):
@@ -271,7 +273,7 @@ def sort(query: Select, model, keys: str | list[str],
         name = key[1:] if isinstance(key, str) and key.startswith("-") else key
         field = fields.get(name) if isinstance(name, str) else None
         if field is None and isinstance(name, str) and name.startswith("custom."):
-            field = _custom_sort(model, name.removeprefix("custom."))
+            field = _custom_sort(model, name.removeprefix("custom."), actor)
         if field is None or not field.sortable:
             choices = ", ".join(sorted(n for n, f in fields.items() if f.sortable))
             raise ValidationError({"sort": _(
@@ -365,6 +367,9 @@ class _Compiler:
             raise _error(f"{path}.field", _("A custom field's key has only letters, digits "
                                             "and underscores."))
         found = _definition(model, key)
+        if found is not None and not may_see(found, self.actor):
+            # Which records match would tell the values of a field hidden from them.
+            raise _error(f"{path}.field", _("You may not filter by this field."))
         if found is not None:
             return self.typed_custom(model, found, op, node, path)
         element = model.custom[key]
@@ -649,13 +654,19 @@ def _iso_moments(value):
     return value
 
 
-def _custom_sort(model, key: str) -> Field | None:
+def _custom_sort(model, key: str, actor=None) -> Field | None:
     """A defined custom field with one value per record sorts by its indexed expression."""
     found = _definition(model, key)
-    if found is None or custom_kind(found) not in SCALAR:
+    if found is None or custom_kind(found) not in SCALAR or not may_see(found, actor):
         return None
     kind = custom_kind(found)
     return Field(kind, column=lambda m: CustomValue(m.custom, found.key, kind))
+
+
+def may_see(definition, actor) -> bool:
+    from core.fields import may_see as allowed
+
+    return allowed(definition, actor)
 
 
 def _definition(model, key: str):

@@ -101,8 +101,12 @@ def find(session: Session, record_type: str, text: str, actor=None, limit: int =
                      None)
         if field is None:
             return []
-        query = filters.apply(records.visible(model, actor), model,
-                              {"field": field, "op": "contains", "value": text[:200]}, actor)
+        try:
+            query = filters.apply(records.visible(model, actor), model,
+                                  {"field": field, "op": "contains", "value": text[:200]},
+                                  actor)
+        except ValidationError:  # text no database stores (a NUL): nothing answers to it
+            return []
         rows = session.scalars(query.order_by(filters.fields_of(model)[field].column(model),
                                               model.id).limit(limit + 1))
         found = [(r.id, name_of(r), "") for r in rows]
@@ -208,8 +212,12 @@ def end(session: Session, row: RecordLink, side: str, actor=None):
         if model is not None else None
 
 
-def known_types(session: Session, limit: int = 50) -> list[str]:
-    """Link types in use, to suggest: the default first, then alphabetically."""
-    used = session.scalars(select(RecordLink.link_type).distinct()
-                           .order_by(RecordLink.link_type).limit(limit))
+def known_types(session: Session, actor=None, limit: int = 50) -> list[str]:
+    """Link types to suggest: the default first, then those ``actor`` has used, in
+    alphabetical order (others' types could name links between records ``actor`` may
+    not see)."""
+    query = select(RecordLink.link_type).distinct().order_by(RecordLink.link_type)
+    if actor is not None:
+        query = query.where(RecordLink.created_by_id == actor.id)
+    used = session.scalars(query.limit(limit))
     return list(dict.fromkeys([DEFAULT_TYPE, *used]))

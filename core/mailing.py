@@ -202,7 +202,10 @@ def audience(session: Session, mailing: Mailing, actor=None) -> Select:
         segment = session.get(Segment, mailing.segment_id) if mailing.segment_id else None
         if segment is None:
             return query.where(False)
-        query = segments.members(session, segment, actor)
+        try:
+            query = segments.members(session, segment, actor)
+        except ValidationError:  # it filters on a field the actor may not see: nobody
+            return query.where(False)
     elif mailing.audience == "case":
         query = query.where(Person.id.in_(select(CasePerson.person_id).where(
             CasePerson.case_id == mailing.case_id)))

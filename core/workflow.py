@@ -377,10 +377,12 @@ def entered(session: Session, host, process: Process, case: Case, actor) -> None
 
 def unfinished_children(session: Session, host, case: Case) -> list[Case]:
     """Children not in a final phase: those the current phase started and those
-    started by hand, which hold the case in its phase alike."""
+    started by hand, which hold the case in its phase alike. A child whose process is
+    gone (its plugin switched off) can never finish, so it holds nothing."""
     children = session.scalars(select(Case).where(Case.parent_id == case.id,
                                                   Case.deleted_at.is_(None)))
-    return [c for c in children if not _is_final(host, c)]
+    return [c for c in children
+            if c.process_key in host.processes and not _is_final(host, c)]
 
 
 def _is_final(host, case: Case) -> bool:

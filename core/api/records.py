@@ -247,7 +247,8 @@ def page(model, query, args: dict) -> dict:
     try:
         query = filters.apply(query, model, spec, actor())
         sort = args.get("sort") or "id"
-        query = filters.sort(query, model, sort) if sort != "id" else query.order_by(model.id)
+        query = filters.sort(query, model, sort, actor=actor()) if sort != "id" \
+            else query.order_by(model.id)
         query = _after(query, model, sort, args.get("after"))
     except ValidationError as exc:
         _bad(exc.errors)

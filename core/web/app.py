@@ -94,8 +94,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in overrides.items() if k.lower() not in setting_names})
     if settings.trusted_proxies > 0:
+        # Not X-Forwarded-Host: many proxies pass on a client's own, and links and the
+        # redirect check build on the host (KARTOTEKA_PUBLIC_URL names the public one).
         hops = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     attach(app, rt)
 
     csrf.init_app(app)

@@ -191,9 +191,10 @@ def new():
 # --- An event's page ---------------------------------------------------------------------
 
 def _event(session, event_id: int) -> CalendarEvent:
-    """The event if the user may see it; 404 otherwise (its existence is not told)."""
+    """The event if the user may see it and it is on their or their team's calendar;
+    404 otherwise (its existence is not told)."""
     found = records.get(session, CalendarEvent, event_id, current_user)
-    if found is None:
+    if found is None or not calendar.reaches(session, found, current_user):
         abort(404)
     return found
 

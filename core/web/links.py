@@ -193,7 +193,9 @@ def record_links(record) -> dict:
         )
         if editable
         else [],
-        "link_types": [(t, type_label(t)) for t in links.known_types(dbs)] if editable else [],
+        "link_types": [(t, type_label(t)) for t in links.known_types(dbs, current_user)]
+        if editable
+        else [],
         "record_type": record_type,
         "record_id": record_id,
     }

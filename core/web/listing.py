@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from core import counting, fields, filters, records, segments
@@ -157,8 +157,14 @@ def filtered(session: Session, model, record_type: str, extra: tuple[str, ...] =
     segment_id = form_id(request.args.get("segment"))
     if segment_id is not None:
         segment = segments.get(session, segment_id, current_user)
-    query = segments.members(session, segment, current_user) if segment is not None \
-        and segment.record_type == record_type else records.visible(model, current_user)
+    query = records.visible(model, current_user)
+    if segment is not None and segment.record_type == record_type:
+        try:
+            query = segments.members(session, segment, current_user)
+        except ValidationError:  # its filter names a field this user may not see
+            flash(_("This segment filters by a field you may not see, so it shows nothing "
+                    "to you."), "error")
+            query = query.where(false())
     shown = list_filter(session, model, extra=extra)
     try:
         query = filters.apply(query, model, shown.filter, current_user)

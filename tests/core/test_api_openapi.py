@@ -129,6 +129,17 @@ def test_values_of_a_field_the_caller_may_not_see_are_left_out_as_on_the_card(ap
     rep_api = caller(app, rep_token)
     assert rep_api("get", f"/organizations/{org['id']}").get_json()["custom"] == {}
     assert api("get", f"/organizations/{org['id']}").get_json()["custom"] == {"rating": 3}
+    # Nor may the rep learn the values by filtering or ordering on them.
+    probe = '{"field": "custom.rating", "op": "eq", "value": 3}'
+    refused = rep_api("get", "/organizations/", query_string={"filter": probe})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["filter.field"] == "You may not filter by this field."
+    assert rep_api("get", "/organizations/",
+                   query_string={"sort": "custom.rating"}).status_code == 422
+    assert len(api("get", "/organizations/", query_string={"filter": probe})
+               .get_json()["items"]) == 1
+    assert api("get", "/organizations/", query_string={"sort": "custom.rating"}
+               ).status_code == 200
 
 
 # ------------------------------------------------------------------ terms

@@ -2,6 +2,8 @@
 set on the page, through the API and from the command line."""
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -11,6 +13,15 @@ from core.errors import ValidationError
 from core.models import AuditEntry
 from tests.core.api_helpers import PASSWORD, callers
 from tests.core.page_helpers import add_org, count, error_under, show, text, value_of, writing
+
+
+def bomb(side: int = 20000) -> bytes:
+    """A PNG header claiming ``side``×``side`` pixels and holding none."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)) + end)
 
 
 def image(kind: str = "PNG", size=(120, 40), colour="#1f5fbf") -> bytes:
@@ -33,7 +44,7 @@ def test_every_page_and_the_portal_wear_the_installations_branding(app, client,
                                                                    kartoteka_login):
     page = client.post("/settings/branding", data={
         "name": "Związek Gmin Wielkopolskich", "accent": "#0B5D1E",
-        "portal_welcome": "Witamy w portalu.\n\nZapisy na szkolenia: tel. 61 000 00 00."},
+        "portal_welcome": "Witamy w portalu.\r\n\r\nZapisy na szkolenia: tel. 61 000 00 00."},
         follow_redirects=True)
     assert "Saved." in text(page)
     home = show(client, "/")
@@ -91,6 +102,7 @@ def test_the_logo_is_shown_in_the_header_and_served_to_anyone(app, client):
     (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "must be a PNG, JPEG or WebP image"),
     (image("GIF"), "must be a PNG, JPEG or WebP image"),
     (image(size=(2400, 10)), "at most 2000 pixels"),
+    (bomb(), "at most 2000 pixels"),
     (b"\x89PNG" + b"\0" * (600 * 1024), "at most 512 KB"),
 ])
 def test_a_logo_that_is_no_fitting_image_is_refused_with_the_name_kept(app, client, content,

@@ -10,7 +10,16 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core import field_definitions, memberships, organisations, people, preferences, tags, users
+from core import (
+    field_definitions,
+    memberships,
+    organisations,
+    people,
+    preferences,
+    segments,
+    tags,
+    users,
+)
 from core.models import FieldDefinition, Organisation, Person, Segment, User
 from page_helpers import error_under, flashes, show, text, visible, writing
 
@@ -294,6 +303,21 @@ def test_a_field_the_user_may_not_see_is_not_offered_nor_filtered_by(app, client
     assert error_under(page, "cf") == "Choose a field from the list."
     assert listed(page) == ["Gmina Kórnik", "Gmina Mosina"]
     assert listed(show(client, "/organisations/?cf=rating&cf_op=gt&cf_value=3")) == ["Gmina Kórnik"]
+
+
+def test_a_shared_segment_on_a_field_hidden_from_the_viewer_shows_them_nothing(app, client):
+    define(app, key="rating", type="integer", label_en="Rating", view_roles=["admin"])
+    org(app, "Gmina Kórnik", custom={"rating": 5})
+    org(app, "Gmina Mosina", custom={"rating": 1})
+    with writing(app) as (session, admin):
+        segment_id = segments.save(session, "Good ratings", "organisation",
+                                   {"field": "custom.rating", "op": "gt", "value": 3}, admin,
+                                   shared=True).id
+    assert listed(show(client, f"/organisations/?segment={segment_id}")) == ["Gmina Kórnik"]
+    staff(app)
+    page = show(login(app), f"/organisations/?segment={segment_id}")
+    assert listed(page) == []  # which ones are in it would tell their ratings
+    assert "filters by a field you may not see" in " ".join(flashes(page))
 
 
 # --------------------------------------------------------------------- sorting

@@ -640,6 +640,17 @@ def test_a_subprocess_started_by_hand_is_listed_and_holds_the_parent(app, client
     assert moves_on(show(client, f"/cases/{parent}"))["calculation"] == (True, [])
 
 
+def test_a_subprocess_whose_process_is_gone_does_not_hold_the_parent(app, client):
+    _boss, rep = team(app)
+    parent = add_case(app, "Banners", rep)
+    client.post(f"/cases/{parent}/subprocesses", data={
+        "process_key": "printing.project", "title": "Die cutting", "owner_id": ""})
+    assert moves_on(show(client, f"/cases/{parent}"))["calculation"][0] is False
+    with writing(app) as (session, _admin):  # as when its plugin is switched off
+        session.scalar(select(Case).where(Case.title == "Die cutting")).process_key = "gone.x"
+    assert moves_on(show(client, f"/cases/{parent}"))["calculation"] == (True, [])
+
+
 def test_a_refused_subprocess_shows_the_reasons_next_to_the_fields(app, client):
     _boss, rep = team(app)
     parent = add_case(app, "Banners", rep)
