@@ -328,8 +328,10 @@ PORTAL_NEW_PEOPLE = "kartoteka_portal_new_people"
 def _portal_require(session: Session, found: Grants, record, action: str,
                     changes: dict | None) -> None:
     """A portal administrator adds and edits its organisation's people and starts and
-    ends their memberships there; nothing else is changed by a portal account. Records
-    of another organisation are refused here as well, though pages never find them."""
+    ends their memberships there; a plugin's model may allow more with a classmethod
+    ``portal_may(session, grants, record, action, changes)``; nothing else is changed
+    by a portal account. Records of another organisation are refused here as well,
+    though pages never find them."""
     from core.models import Membership, Organisation, OrgUnit, Person
 
     model = type(record)
@@ -349,6 +351,9 @@ def _portal_require(session: Session, found: Grants, record, action: str,
         if model is Membership and record.organisation_id == org \
                 and _portal_membership(session, record, action, changes, org):
             return
+    own = getattr(model, "portal_may", None)  # a plugin's record says what it allows
+    if own is not None and own(session, found, record, action, changes or {}):
+        return
     raise Forbidden(_("A portal account cannot change this record."))
 
 

@@ -29,9 +29,31 @@ SYSTEM_COLUMNS = {"id", "created_at", "updated_at", "created_by_id", "updated_by
 
 
 def record_types() -> dict[str, type]:
-    """Record type key -> model, for every mapped class that declares ``record_type``."""
+    """Record type key -> model, for every mapped class that declares ``record_type``
+    and belongs to the core or to a plugin the running installation has enabled (a
+    disabled plugin's module may still be imported in the process; its tables may not
+    exist in this database)."""
+    enabled = _enabled_plugins()
     return {m.class_.record_type: m.class_ for m in Base.registry.mappers
-            if isinstance(m.class_.__dict__.get("record_type"), str)}
+            if isinstance(m.class_.__dict__.get("record_type"), str)
+            and (enabled is None or _plugin_of(m.class_) in enabled)}
+
+
+def _enabled_plugins() -> set[str | None] | None:
+    """The enabled plugins' names and None (the core's own), or None: all, outside an
+    application (the command line imports the enabled plugins only)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or "kartoteka" not in current_app.extensions:
+        return None
+    return {None, *current_app.extensions["kartoteka"].host.plugins}
+
+
+def _plugin_of(model: type) -> str | None:
+    """The plugin a model belongs to, by its table's prefix; None for the core's."""
+    if model.__module__.startswith("core."):
+        return None
+    return model.__tablename__.split("_", 1)[0]
 
 
 def ref(record) -> tuple[str, int]:

@@ -1,8 +1,16 @@
-"""Training: the plugin's hooks, its whole face to the core."""
+"""Training: the plugin's hooks, its whole face to the core.
+
+An association of municipalities trains its member units' staff (TR-1 to TR-9): each
+training is a case of the process in ``process.py``, planned with the fields of
+``fields.py`` at a venue of the registry (``venues.py``); people are enrolled, wait
+for a place and are marked present in ``enrolments.py``.
+"""
+
+from pathlib import Path
 
 import core
 from core import Manifest, hookimpl
-from plugins.training import permissions, terms
+from plugins.training import fields, organisation_types, permissions, process, terms
 
 manifest = Manifest(
     name="training",
@@ -23,6 +31,11 @@ manifest = Manifest(
 
 
 @hookimpl
+def kartoteka_register_migrations():
+    return Path(__file__).parent / "migrations" / "versions"
+
+
+@hookimpl
 def kartoteka_register_terms():
     return terms.TERMS
 
@@ -30,3 +43,18 @@ def kartoteka_register_terms():
 @hookimpl
 def kartoteka_register_permissions():
     return permissions.PERMISSIONS
+
+
+@hookimpl
+def kartoteka_register_organisation_types():
+    return organisation_types.ORGANISATION_TYPES
+
+
+@hookimpl
+def kartoteka_register_fields():
+    return fields.FIELDS
+
+
+@hookimpl
+def kartoteka_register_processes():
+    return process.PROCESSES
