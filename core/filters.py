@@ -16,6 +16,9 @@ A filter is JSON, compiled to one SQL condition (nothing is filtered in Python):
 * ``"custom.<key>"`` compares the record's ``custom`` JSON value; the kind comes from
   the value given (text, number, true/false, or a date as above, compared on the ISO
   text), and values of another JSON type never match (nor break the query).
+* On a field naming a staff member (owner_id, assignee_id, created_by_id,
+  updated_by_id) the value ``"me"`` is whoever the filter is compiled for, so a shared
+  segment "mine" is each viewer's own.
 * ``{"tag": "VIP"}``: has the tag. ``{"membership": {"organisation": f, "role": "text
   contained", "current": true}}`` (people): has such a membership; ``"current": false``
   asks for one that is not current. ``{"members": f}`` (organisations): has a current
@@ -86,6 +89,8 @@ from core.models.activity import KINDS as ACTIVITY_KINDS
 from core.terms import TermRegistry, term
 from core.text import name_key
 
+USER_FIELDS = ("owner_id", "assignee_id", "created_by_id", "updated_by_id")
+ME = "me"
 MAX_DEPTH = 10
 MAX_CONDITIONS = 200
 MAX_VALUES = 1000  # in one "in" list
@@ -353,6 +358,8 @@ class _Compiler:
                                             field=_shown(name),
                                             records=_records_noun(record_type_of(model))))
         _check_op(field.kind, op, name, path)
+        if name in USER_FIELDS and node.get("value") == ME:  # whoever is looking
+            node = {**node, "value": getattr(self.actor, "id", None) or 0}
         value = _values(field.kind, op, node, path, field.identifier)
         if field.rows is None:
             return _compare(field.kind, field.column(model), op, value)

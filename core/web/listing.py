@@ -110,8 +110,9 @@ def _owner(shown: ListFilter, value: str) -> dict:
         raise ValidationError({"owner": _("Choose an owner from the list.")})
     if value == OWNER_NONE:
         return {"field": "owner_id", "op": "empty"}
-    owner_id = current_user.id if value == OWNER_ME else int(value)
-    return {"field": "owner_id", "op": "eq", "value": owner_id}
+    # "me" stays "me" in a saved segment: a shared one shows each viewer their own.
+    return {"field": "owner_id", "op": "eq",
+            "value": filters.ME if value == OWNER_ME else int(value)}
 
 
 def _tag(shown: ListFilter, name: str) -> dict:

@@ -159,6 +159,20 @@ def test_owner_filters_mine_nobodys_and_a_colleagues_and_a_segment_holds_the_sam
     assert segment_filter(app, "Nobody's") == {"and": [{"field": "owner_id", "op": "empty"}]}
 
 
+def test_a_shared_segment_of_my_records_shows_each_viewer_their_own(app, client):
+    ola = staff(app)
+    org(app, "Gmina Kórnik", owner_id=admin_id(app))
+    org(app, "Gmina Mosina", owner_id=ola)
+    save_segment(client, show(client, "/organisations/?owner=me"), "Mine")
+    assert segment_filter(app, "Mine") == {
+        "and": [{"field": "owner_id", "op": "eq", "value": "me"}]}
+    with writing(app) as (session, _admin):
+        found = session.scalar(select(Segment).where(Segment.name == "Mine"))
+        found.shared, segment_id = True, found.id
+    assert listed(show(client, f"/organisations/?segment={segment_id}")) == ["Gmina Kórnik"]
+    assert listed(show(login(app), f"/organisations/?segment={segment_id}")) == ["Gmina Mosina"]
+
+
 def test_the_tag_filter_offers_the_tags_in_use_and_a_segment_holds_the_same(app, client):
     org(app, "Gmina Kórnik", tagged=["VIP"])
     org(app, "Gmina Mosina", tagged=["VIP", "Partner"])
