@@ -169,7 +169,10 @@ def copy(session: Session, host, case: Case, actor=None) -> Case:
                 amount=None if case.amount is None else str(case.amount),
                 cost=None if case.cost is None else str(case.cost))
     if case.custom:
-        data["custom"] = dict(case.custom)
+        # Values left from before a field was limited to other processes stay behind.
+        elsewhere = {d.key for d in custom_fields.definitions(session, "case")
+                     if not custom_fields.applies_to(d, case.process_key)}
+        data["custom"] = {k: v for k, v in case.custom.items() if k not in elsewhere}
     people = [(session.get(Person, p.person_id), p.role) for p in case.people]
     return create(session, host, data, actor, people=[(p, r) for p, r in people if p])
 

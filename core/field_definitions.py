@@ -3,8 +3,9 @@
 Every change keeps the records valid: a required field added where records exist needs a
 default they all get; a choice still in use is removed only with a replacement; a type
 change converts every value or refuses with a report of those that would not convert;
-a deleted field's values are archived so that a restore puts them back. Each change
-bumps the "fields" stamp, so every process sees it on its next request.
+a deleted field's values are archived so that a restore puts them back. A case field
+may be limited to some processes (``options["processes"]``, see ``core.fields.applies_to``).
+Each change bumps the "fields" stamp, so every process sees it on its next request.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import RAISE, Schema, fields, validate
@@ -26,6 +28,7 @@ from core.field_sql import KEY, SCALAR, CustomValue, create_index_sql, drop_inde
 from core.fields import STAMP, Definition, extensible, field_types
 from core.fieldtypes import jsonable
 from core.models import ArchivedFieldValue, FieldDefinition
+from core.terms import term
 from core.validation import max_length
 
 # Names a custom key may not take, whatever the record type: they mean something in
@@ -57,6 +60,8 @@ class OptionsSchema(Schema):
     min = fields.Decimal(allow_nan=False)
     max = fields.Decimal(allow_nan=False)
     in_list = fields.Boolean()
+    processes = fields.List(fields.String(validate=max_length(64)),
+                            validate=validate.Length(max=200))
 
 
 class DefinitionSchema(Schema):
@@ -110,11 +115,13 @@ def create(session: Session, data: dict, actor=None, source: str = "",
            host=None) -> FieldDefinition:
     """Add a field; ``host`` (the plugin host) is needed outside a web request."""
     values = _load(data)
-    model = _model(values["record_type"])
+    model = _model(values["record_type"], host)
     key = values["key"] = str(values["key"]).strip()
     _check_key(session, model, key)
     kind = _type(values["type"], host)
     values["options"] = _options(session, kind.key, values.get("options") or {}, host)
+    values["options"] = _processes(session, model, values["options"], host=host, kept=(
+        values["options"].get("processes") or ()) if source else ())
     values["label_en"] = values["label_en"].strip() or values["label_pl"].strip()
     row = FieldDefinition(**values, source=source)
     row.default = _default(row, host)
@@ -131,18 +138,32 @@ def create(session: Session, data: dict, actor=None, source: str = "",
 
 def ship(session: Session, shipped, plugin: str, host=None) -> FieldDefinition | None:
     """Add a plugin's definition unless it is there (an administrator's edits stay)."""
-    exists_ = session.scalar(select(FieldDefinition.id).where(
+    exists_ = session.scalar(select(FieldDefinition).where(
         FieldDefinition.record_type == shipped.record_type, FieldDefinition.key == shipped.key))
     if exists_ is not None:
+        _limit_shipped(session, exists_, shipped, plugin)
         return None
+    options = {**shipped.options, **({"processes": list(shipped.processes)}
+                                     if shipped.processes else {})}
     return create(session, {
         "record_type": shipped.record_type, "key": shipped.key, "type": shipped.type,
         "label_pl": shipped.label.get("pl", shipped.key),
         "label_en": shipped.label.get("en", ""), "help_pl": shipped.help.get("pl", ""),
         "help_en": shipped.help.get("en", ""), "group": shipped.group,
         "position": shipped.position, "required": shipped.required,
-        "default": shipped.default, "options": shipped.options, "indexed": shipped.indexed,
+        "default": shipped.default, "options": options, "indexed": shipped.indexed,
     }, source=plugin, host=host)
+
+
+def _limit_shipped(session: Session, row: FieldDefinition, shipped, plugin: str) -> None:
+    """A definition shipped before its plugin limited it to processes gets them, once: a
+    definition that has processes (every process being none) keeps the administrator's."""
+    if row.source != plugin or not shipped.processes or "processes" in (row.options or {}):
+        return
+    row.options = {**(row.options or {}), "processes": list(shipped.processes)}
+    session.flush()
+    _audit(session, None, "update", row, {"processes": [[], list(shipped.processes)]})
+    stamps.bump(session, STAMP)
 
 
 # ------------------------------------------------------------------ changing
@@ -157,6 +178,9 @@ def change(session: Session, row: FieldDefinition, data: dict, actor=None,
     values = _load({**_as_data(row), **data})
     model = _model(row.record_type)
     values["options"] = _options(session, row.type, values.get("options") or {})
+    kept = list((row.options or {}).get("processes") or ())
+    values["options"].setdefault("processes", kept)  # other settings changed: they stay
+    values["options"] = _processes(session, model, values["options"], kept=kept)
     values["label_en"] = values["label_en"].strip() or values["label_pl"].strip()
     _replace_choices(session, model, row, values["options"], replacements or {})
     before = _as_data(row)
@@ -164,7 +188,9 @@ def change(session: Session, row: FieldDefinition, data: dict, actor=None,
         if key not in FIXED:
             setattr(row, key, value)
     row.default = _default(row)
-    _fill_existing(session, model, row, required_now=row.required and not before["required"])
+    widened = _widened(kept, row.options.get("processes") or [])
+    _fill_existing(session, model, row, required_now=row.required and (
+        not before["required"] or widened))
     if row.indexed != before["indexed"]:
         _index(session, model, row, create=row.indexed)
     changes = {k: [before[k], v] for k, v in _as_data(row).items() if before[k] != v}
@@ -183,6 +209,8 @@ def change_type(session: Session, row: FieldDefinition, new_type: str, actor=Non
     kind = _type(new_type)
     model = _model(row.record_type)
     new_options = _options(session, kind.key, options if options is not None else row.options)
+    if "processes" in (row.options or {}):  # the type changes, not where the field goes
+        new_options["processes"] = row.options["processes"]
     target = Definition.of(row)
     target = Definition(**{**target.__dict__, "type": kind.key, "options": new_options})
     field = kind.make(target)
@@ -270,8 +298,8 @@ def _load(data: dict) -> dict:
     return values
 
 
-def _model(record_type: str) -> type:
-    model = extensible().get(record_type)
+def _model(record_type: str, host=None) -> type:
+    model = extensible(host).get(record_type)
     if model is None:
         raise ValidationError({"record_type": _("Records of this kind take no custom fields.")})
     return model
@@ -304,7 +332,8 @@ def _type(key: str, host=None):
 def _options(session: Session, type_key: str, options: dict, host=None) -> dict:
     kind = _type(type_key, host)
     errors: dict[str, str] = {}
-    found = {k: v for k, v in options.items() if k in kind.options or k == "in_list"}
+    found = {k: v for k, v in options.items()
+             if k in kind.options or k in ("in_list", "processes")}
     if "choices" in kind.options:
         choices = found.get("choices") or []
         values = [c["value"].strip() for c in choices]
@@ -316,7 +345,7 @@ def _options(session: Session, type_key: str, options: dict, host=None) -> dict:
                              "label_pl": c.get("label_pl") or c["value"].strip(),
                              "label_en": c.get("label_en") or c.get("label_pl")
                              or c["value"].strip()} for c in choices]
-    if "target" in kind.options and found.get("target") not in extensible():
+    if "target" in kind.options and found.get("target") not in extensible(host):
         errors["options.target"] = _("Choose the kind of record this field points at.")
     if "currency" in kind.options:
         found.setdefault("currency", "PLN")
@@ -329,6 +358,33 @@ def _options(session: Session, type_key: str, options: dict, host=None) -> dict:
         if found.get(bound) is not None:
             found[bound] = jsonable(found[bound])
     return json.loads(json.dumps(found, default=str))
+
+
+def _processes(session: Session, model: type, options: dict, kept=(), host=None) -> dict:
+    """The processes a case field is limited to: enabled ones, or ones it already is
+    limited to (a disabled plugin's stay); records that are not cases have none."""
+    wanted = list(dict.fromkeys(str(k).strip() for k in options.get("processes") or ()))
+    rest = {k: v for k, v in options.items() if k != "processes"}
+    if not hasattr(model, "process_key"):
+        if wanted:
+            raise ValidationError({"processes": _(
+                "Only fields of %(what)s can be limited to processes.",
+                what=term("core.case", case="gen", plural=True))})
+        return rest
+    known = _process_keys(session, host) | set(kept)
+    unknown = [k for k in wanted if k not in known]
+    if unknown:
+        raise ValidationError({"processes": _(
+            "There is no process '%(key)s'; choose from the enabled ones.",
+            key=unknown[0][:64])})
+    return {**rest, "processes": wanted}
+
+
+def _process_keys(session: Session, host=None) -> set[str]:
+    host = host or session.info.get("host")
+    if host is None and has_app_context() and "kartoteka" in current_app.extensions:
+        host = current_app.extensions["kartoteka"].host
+    return set(getattr(host, "processes", None) or ())
 
 
 def _default(row: FieldDefinition, host=None):
@@ -345,11 +401,14 @@ def _default(row: FieldDefinition, host=None):
 
 def _fill_existing(session: Session, model: type, row: FieldDefinition,
                    required_now: bool) -> None:
-    """A field that became required: records without a value get the default, or the
-    change is refused, so that no record is left invalid."""
+    """A field that became required (or a required one that now goes on the cases of
+    more processes): records that take it without a value get the default, or the change
+    is refused, so that no record is left invalid."""
     if not required_now:
         return
-    missing = _without_value(session, model, row.key)
+    taking = _taking(model, row)
+    missing = session.scalar(select(func.count()).select_from(model).where(
+        _empty(model, row.key), *taking)) or 0
     if not missing:
         return
     if row.default is None:
@@ -357,8 +416,20 @@ def _fill_existing(session: Session, model: type, row: FieldDefinition,
             "Existing records without a value for this field: %(count)d. Give a default "
             "value, which they will get, or make the field optional.", count=missing)})
     for (record_id,) in session.execute(select(model.id).where(
-            _empty(model, row.key))).all():
+            _empty(model, row.key), *taking)).all():
         _set_value(session, model, row.key, row.default, record_id)
+
+
+def _taking(model: type, row: FieldDefinition) -> list:
+    """The conditions on the records that take the field: a case field's processes."""
+    processes = (row.options or {}).get("processes")
+    return [model.process_key.in_(processes)] if processes and hasattr(
+        model, "process_key") else []
+
+
+def _widened(before: list, after: list) -> bool:
+    """Whether a field limited to ``before`` now goes on the cases of more processes."""
+    return bool(before) and (not after or not set(after) <= set(before))
 
 
 def _replace_choices(session: Session, model: type, row: FieldDefinition, options: dict,
@@ -403,11 +474,6 @@ def _values(session: Session, model: type, key: str):
 def _empty(model: type, key: str):
     value = CustomValue(model.custom, key, "text")
     return value.is_(None)
-
-
-def _without_value(session: Session, model: type, key: str) -> int:
-    return session.scalar(select(func.count()).select_from(model).where(
-        _empty(model, key))) or 0
 
 
 def _set_value(session: Session, model: type, key: str, value, record_id: int) -> None:

@@ -34,7 +34,8 @@ class CustomField:
 
     The key must start with the plugin's name and an underscore
     (``photovoltaics_power``); administrators may adjust labels, position and
-    settings afterwards, and their changes are kept across upgrades.
+    settings afterwards, and their changes are kept across upgrades. A case field may
+    belong to some ``processes`` only (their keys; none: every process).
     """
 
     record_type: str
@@ -48,6 +49,7 @@ class CustomField:
     default: object = None
     options: dict = field(default_factory=dict)
     indexed: bool = False
+    processes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ class Definition:
     def in_list(self) -> bool:
         return bool((self.options or {}).get("in_list"))
 
+    @property
+    def processes(self) -> tuple[str, ...]:
+        """The processes whose cases take the field; empty: every process."""
+        return tuple((self.options or {}).get("processes") or ())
+
     @classmethod
     def of(cls, row: FieldDefinition) -> Definition:
         return cls(row.id, row.record_type, row.key, row.type, row.label_pl, row.label_en,
@@ -103,9 +110,9 @@ def field_types(host=None) -> dict[str, FieldType]:
     return {**CORE_TYPES, **(getattr(host, "field_types", None) or {})}
 
 
-def extensible() -> dict[str, type]:
+def extensible(host=None) -> dict[str, type]:
     """Record types that take custom fields: those with a ``custom`` column."""
-    return {key: model for key, model in records.record_types().items()
+    return {key: model for key, model in records.record_types(host).items()
             if hasattr(model, "custom")}
 
 
@@ -197,10 +204,48 @@ def may_edit(definition: Definition, actor) -> bool:
         or "admin" in roles_of(actor)
 
 
-def shown(session: Session, record_type: str, actor, on_form: bool = False):
-    """The definitions a person sees on a card (or, on a form, may see)."""
-    return [d for d in definitions(session, record_type)
+def shown(session: Session, record_type: str, actor, on_form: bool = False,
+          process_key: str | None = None):
+    """The definitions a person sees on a card (or, on a form, may see); of a case, those
+    of its process (``applies_to``)."""
+    return [d for d in for_case(definitions(session, record_type), process_key)
             if not d.hidden and may_see(d, actor)]
+
+
+# ------------------------------------------------------------------ fields of a process
+
+
+def applies_to(definition: Definition, process_key: str | None) -> bool:
+    """Whether a case of ``process_key`` takes the field: one limited to no process goes
+    on every case. None is a record that is not a case, which takes every field of its
+    type; "" a case whose process is not chosen yet, which takes the unlimited ones."""
+    return process_key is None or not definition.processes \
+        or process_key in definition.processes
+
+
+def for_case(defs, process_key: str | None) -> tuple[Definition, ...]:
+    """The definitions among ``defs`` that a case of ``process_key`` takes."""
+    return tuple(d for d in defs if applies_to(d, process_key))
+
+
+def process_of(record) -> str | None:
+    """The process whose fields a record takes: a case's own, None for other records."""
+    return getattr(record, "process_key", None)
+
+
+def process_name(key: str, host=None) -> str:
+    """A process as people read it: its title (or the term of its cases); its key when
+    its plugin is not enabled."""
+    from core import workflow
+    from core.terms import term
+
+    if host is None and has_app_context() and "kartoteka" in current_app.extensions:
+        host = current_app.extensions["kartoteka"].host
+    process = (getattr(host, "processes", None) or {}).get(key)
+    if process is None:
+        return key
+    return workflow.localised(process.title, _locale()) if process.title \
+        else term(process.term)
 
 
 # ------------------------------------------------------------------ validating values
@@ -228,11 +273,14 @@ def schema(defs, types: dict[str, FieldType], mark_required: bool = False) -> Sc
 
 
 def load(session: Session, model: type, incoming, current: dict | None, actor=None,
-         creating: bool = False) -> tuple[Cleaned | None, dict[str, str]]:
+         creating: bool = False, process_key: str | None = None
+         ) -> tuple[Cleaned | None, dict[str, str]]:
     """Validate ``incoming`` custom values against the definitions of ``model``.
 
     Returns the record's new ``custom`` dict (None when nothing was given on an update)
-    and errors keyed "custom.<key>". On create, defaults fill what was not given.
+    and errors keyed "custom.<key>". On create, defaults fill what was not given. A case
+    (``process_key``) takes only the fields of its process: another's value is refused,
+    and only its own fields are required or get defaults.
     """
     if incoming is None and not creating:
         return None, {}
@@ -246,8 +294,9 @@ def load(session: Session, model: type, incoming, current: dict | None, actor=No
     if host is not None:  # a disabled plugin's fields keep their values, unwritable
         defs = tuple(d for d in defs if not d.source or d.source in host.plugins)
     by_key = {d.key: d for d in defs}
-    errors = _refused_keys(incoming, by_key, current or {}, actor)
+    errors = _refused_keys(session, incoming, by_key, current or {}, actor, process_key)
     given = {k: v for k, v in incoming.items() if k in by_key and f"custom.{k}" not in errors}
+    defs = for_case(defs, process_key)
     values, problems = validation.load_collecting(values_schema, given)
     errors.update({f"custom.{k}": v for k, v in problems.items()})
     result = Cleaned({k: v for k, v in (current or {}).items() if k not in given})
@@ -267,15 +316,28 @@ def load(session: Session, model: type, incoming, current: dict | None, actor=No
     return result, errors
 
 
-def _refused_keys(incoming: dict, by_key: dict, current: dict, actor) -> dict[str, str]:
+def _refused_keys(session: Session, incoming: dict, by_key: dict, current: dict, actor,
+                  process_key: str | None) -> dict[str, str]:
     errors = {}
     for key, value in incoming.items():
         d = by_key.get(key)
         if d is None:
             errors[f"custom.{key}"] = _("There is no field '%(key)s'.", key=str(key)[:64])
+        elif not applies_to(d, process_key) and value not in (None, current.get(key)):
+            # Clearing a value left from before the field was limited stays possible.
+            errors[f"custom.{key}"] = _("%(field)s is not a field of the %(what)s "
+                                        "“%(process)s”.", field=d.label(_locale()),
+                                        what=_process_term(), process=process_name(
+                                            process_key, session.info.get("host")))
         elif not may_edit(d, actor) and value != current.get(key):
             errors[f"custom.{key}"] = _("You cannot change %(field)s.", field=d.label(_locale()))
     return errors
+
+
+def _process_term() -> str:
+    from core.terms import term
+
+    return term("core.process", case="gen")
 
 
 def _missing_relations(session, defs, values: dict, given: dict, actor) -> dict[str, str]:
@@ -301,13 +363,23 @@ def validated(session: Session, model: type, data: dict, record, clean, actor=No
         values, errors = {}, dict(exc.errors)
     custom, problems = load(session, model, data.get("custom"),
                             record.custom if record is not None else None, actor,
-                            creating=record is None)
+                            creating=record is None,
+                            process_key=_process_given(model, data, record))
     errors.update(problems)
     if errors:
         raise ValidationError(errors)
     if custom is not None:
         values["custom"] = custom
     return values
+
+
+def _process_given(model: type, data: dict, record) -> str | None:
+    """The process whose fields a case takes: its own, or, for a new one, the process
+    asked for (None when none is: that refusal is the case's own)."""
+    if record is not None:
+        return process_of(record)
+    given = data.get("process_key") if hasattr(model, "process_key") else None
+    return given if isinstance(given, str) and given else None
 
 
 def enforce(session: Session, record, values: dict | None, actor=None) -> None:
@@ -321,7 +393,8 @@ def enforce(session: Session, record, values: dict | None, actor=None) -> None:
         return
     current = None if creating else record.custom
     custom, errors = load(session, type(record), incoming if creating else
-                          _changed(incoming, current), current, actor, creating)
+                          _changed(incoming, current), current, actor, creating,
+                          process_of(record))
     if errors:
         raise ValidationError(errors)
     if creating:

@@ -129,7 +129,9 @@ def kartoteka_register_fields():
     Called at start-up; a definition missing from the database is added (its values
     then live in the record's ``custom`` JSON like an administrator's own field). An
     administrator's later changes to labels, position or settings are kept. Keys start
-    with the plugin's name and an underscore.
+    with the plugin's name and an underscore. A case field that belongs to the plugin's
+    own processes names them (``processes=("visits.visit",)``); cases of other
+    processes neither show nor take it.
 
     :returns: a list of ``core.CustomField``.
 

@@ -26,7 +26,8 @@ class MenuItem:
     :param term: a term key whose plural names the entry ("training.training"), so
         renaming the term renames the entry too.
     :param area: "staff" (the staff menu) or "portal" (an organisation's accounts).
-    :param permission: staff entries: shown only to those granted this key.
+    :param permission: staff entries: shown only to those granted this key, or one of
+        these keys (a tuple).
     :param portal_admin: portal entries: only for the organisation's administrator.
     :param section: other blueprints or endpoints whose pages mark this entry current.
     """
@@ -35,7 +36,7 @@ class MenuItem:
     label: dict[str, str] | None = None
     term: str | None = None
     area: str = "staff"
-    permission: str | None = None
+    permission: str | tuple[str, ...] | None = None
     portal_admin: bool = False
     section: tuple[str, ...] = ()
 
@@ -54,7 +55,8 @@ class MenuItem:
             return False
         if self.area == "portal":
             return user.portal_admin or not self.portal_admin
-        return self.permission is None or permissions.can(user, self.permission)
+        keys = (self.permission,) if isinstance(self.permission, str) else self.permission
+        return not keys or any(permissions.can(user, key) for key in keys)
 
 
 def problem(item, endpoints: set[str], portal_blueprints: set[str]) -> str | None:

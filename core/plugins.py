@@ -232,6 +232,9 @@ def _shipped_fields(host: PluginHost) -> list[tuple[str, CustomField]]:
                                          "not a CustomField")
             if not item.key.startswith(f"{owner}_"):
                 raise PluginError(owner, f"field key '{item.key}' must start with '{owner}_'")
+            if item.processes and item.record_type != "case":
+                raise PluginError(owner, f"field '{item.key}' is not a case field; only case "
+                                         "fields can be limited to processes")
             found.append((owner, item))
     return found
 

@@ -28,25 +28,32 @@ SYSTEM_COLUMNS = {"id", "created_at", "updated_at", "created_by_id", "updated_by
                   "deleted_at", "version", "merged_into_id"}
 
 
-def record_types() -> dict[str, type]:
+def record_types(host=None) -> dict[str, type]:
     """Record type key -> model, for every mapped class that declares ``record_type``
     and belongs to the core or to a plugin the running installation has enabled (a
     disabled plugin's module may still be imported in the process; its tables may not
-    exist in this database)."""
-    enabled = _enabled_plugins()
+    exist in this database). ``host`` names the installation's plugins when there is no
+    application or runtime yet (while one starts)."""
+    enabled = {None, *host.plugins} if host is not None else _enabled_plugins()
     return {m.class_.record_type: m.class_ for m in Base.registry.mappers
             if isinstance(m.class_.__dict__.get("record_type"), str)
             and (enabled is None or _plugin_of(m.class_) in enabled)}
 
 
 def _enabled_plugins() -> set[str | None] | None:
-    """The enabled plugins' names and None (the core's own), or None: all, outside an
-    application (the command line imports the enabled plugins only)."""
+    """The enabled plugins' names and None (the core's own): of the application, or
+    outside one (the command line) of the runtime started last; None: all."""
     from flask import current_app, has_app_context
 
-    if not has_app_context() or "kartoteka" not in current_app.extensions:
+    from core import runtime
+
+    if has_app_context() and "kartoteka" in current_app.extensions:
+        host = current_app.extensions["kartoteka"].host
+    elif runtime.latest is not None:
+        host = runtime.latest.host
+    else:
         return None
-    return {None, *current_app.extensions["kartoteka"].host.plugins}
+    return {None, *host.plugins}
 
 
 def _plugin_of(model: type) -> str | None:

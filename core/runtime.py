@@ -31,6 +31,11 @@ class Runtime:
         return self.Session()
 
 
+# The runtime started last in this process: what code outside a request or a job (the
+# command line) runs against.
+latest: Runtime | None = None
+
+
 def start(settings: config.Settings) -> Runtime:
     from core import (  # noqa: F401 (they register jobs and webhook events)
         billing,
@@ -51,6 +56,8 @@ def start(settings: config.Settings) -> Runtime:
     queue = jobs.Queue(settings)
     rt = Runtime(settings, engine, make_sessionmaker(engine, host=host, jobs=queue), host, queue)
     queue.bind(rt)
+    global latest
+    latest = rt
     return rt
 
 

@@ -47,7 +47,7 @@ class PageArgs(schemas.Sparse, schemas.Strict):
 
 def blueprint(name: str, model: type, schema: type[Schema], *, description: str = "",
               permission: str | None = None, create: Callable | None = None,
-              update: Callable | None = None) -> Blueprint:
+              update: Callable | None = None, delete: Callable | None = None) -> Blueprint:
     """The routes of ``model`` at ``/api/v1/<plugin>/<name>``, read and written as
     ``schema`` (list its writable fields; ``id`` and ``version`` dump-only).
 
@@ -57,6 +57,9 @@ def blueprint(name: str, model: type, schema: type[Schema], *, description: str 
         ``records.create(session, model(**data), actor)``.
     :param update: ``update(session, record, data, actor, version) -> record``; by
         default ``records.update(session, record, data, actor, expected_version=version)``.
+    :param delete: ``delete(session, record, actor)``, what DELETE does instead of
+        deleting: retiring a record that others still refer to, say. The first line of
+        its docstring is the operation's summary in the OpenAPI document.
 
     The model needs ``id`` and a ``version`` column SQLAlchemy counts
     (``__mapper_args__ = {"version_id_col": version}``): it is the ETag. One with a
@@ -66,7 +69,9 @@ def blueprint(name: str, model: type, schema: type[Schema], *, description: str 
         raise TypeError(f"{model.__name__} needs a version column: it is the ETag")
     bp = Blueprint(name, __name__, url_prefix=f"/{name}", description=description)
     filterable = _filterable(model)
-    make, change = create or _create, update or _update
+    make, change, remove = create or _create, update or _update, delete or _delete
+    removal = {"summary": (delete.__doc__ or "").strip().splitlines()[0]} \
+        if delete is not None and delete.__doc__ else {}
 
     @bp.route("/")
     class Collection(MethodView):
@@ -93,7 +98,7 @@ def blueprint(name: str, model: type, schema: type[Schema], *, description: str 
                 session.commit()
             except (ValidationError, Forbidden) as exc:
                 session.rollback()
-                return _refusal(exc)
+                return refusal(exc)
             return record, 201, {"ETag": api_records._etag(record),
                                  "Location": f"{request.base_url.rstrip('/')}/{record.id}"}
 
@@ -126,25 +131,23 @@ def blueprint(name: str, model: type, schema: type[Schema], *, description: str 
                 session.commit()
             except (ValidationError, Forbidden) as exc:
                 session.rollback()
-                return _refusal(exc)
+                return refusal(exc)
             return record, 200, {"ETag": api_records._etag(record)}
 
         @bp.response(204)
         @bp.alt_response(403, description="The caller may not delete this record.")
+        @bp.doc(**removal)
         def delete(self, record_id):
             """Delete the record: to the bin if it has one."""
             _allowed(permission)
             session = db()
             record = _get(model, record_id)
             try:
-                if hasattr(model, "deleted_at"):
-                    records.soft_delete(session, record, actor())
-                else:
-                    records.delete(session, record, actor())
+                remove(session, record, actor())
                 session.commit()
             except (ValidationError, Forbidden) as exc:
                 session.rollback()
-                return _refusal(exc)
+                return refusal(exc)
             return None
 
     return bp
@@ -156,6 +159,13 @@ def _create(session, model: type, data: dict, actor):
 
 def _update(session, record, data: dict, actor, version: int):
     return records.update(session, record, data, actor, expected_version=version)
+
+
+def _delete(session, record, actor) -> None:
+    if hasattr(type(record), "deleted_at"):
+        records.soft_delete(session, record, actor)
+    else:
+        records.delete(session, record, actor)
 
 
 def _filterable(model: type) -> bool:
@@ -186,7 +196,8 @@ def _get(model: type, record_id: int):
     return record
 
 
-def _refusal(exc: ValidationError | Forbidden):
+def refusal(exc: ValidationError | Forbidden):
+    """A service's refusal as the API answers it: 403, 412 for a stale version, 422."""
     if isinstance(exc, Forbidden):
         return problem(403, str(exc))
     if "version" in exc.errors:

@@ -3,7 +3,8 @@
 Reading is open to every caller; adding, changing, converting, archiving and restoring
 need the ``core.manage_fields`` permission and go through ``core.field_definitions``,
 as the staff pages do. A change needs ``If-Match`` with the definition's ETag (from its
-last change). Archiving moves the values aside; restoring brings them back.
+last change). Archiving moves the values aside; restoring brings them back. A case
+field may be limited to some processes (``processes``, kept in ``options``).
 """
 
 from __future__ import annotations
@@ -24,11 +25,16 @@ from core.models import FieldDefinition
 from core.web.db import db
 
 MANAGE = "core.manage_fields"
+PROCESSES = ("For a field of cases: the keys of the processes (see /api/v1/processes) "
+             "whose cases have it; empty: every process. A case of another process "
+             "refuses a value for it.")
 
 
 class FieldInSchema(schemas.FieldSchema, schemas.Strict):
     view_roles = fields.List(fields.String())
     edit_roles = fields.List(fields.String())
+    processes = fields.List(fields.String(validate=schemas.max_length(64)),
+                            metadata={"description": PROCESSES})
 
 
 class FieldChangeSchema(FieldInSchema):
@@ -43,6 +49,9 @@ class FieldChangeSchema(FieldInSchema):
 class FieldOutSchema(schemas.FieldSchema):
     view_roles = fields.List(fields.String())
     edit_roles = fields.List(fields.String())
+    processes = fields.Function(lambda row: list((row.options or {}).get("processes") or ()),
+                                metadata={"type": "array", "items": {"type": "string"},
+                                          "description": PROCESSES})
     source = fields.String(metadata={"description": "The plugin that ships it; empty for "
                                                     "an administrator's own."})
     archived_at = fields.DateTime(allow_none=True)
@@ -94,6 +103,7 @@ def blueprint() -> Blueprint:
         def post(self, data):
             """Add a custom field (needs the core.manage_fields permission)."""
             _require()
+            data = _processes_in_options(data, {})
             row = _write(lambda session: field_definitions.create(session, data, actor()))
             return row, 201, {"ETag": _etag(row)}
 
@@ -120,6 +130,7 @@ def blueprint() -> Blueprint:
             row = _row(record_type, key)
             _check_etag(row)
             replacements = data.pop("replacements", None)
+            data = _processes_in_options(data, row.options or {})
             _write(lambda session: field_definitions.change(session, row, data, actor(),
                                                             replacements))
             return row, 200, {"ETag": _etag(row)}
@@ -183,6 +194,17 @@ def blueprint() -> Blueprint:
 def _require() -> None:
     if not permissions.can(actor(), MANAGE):
         abort(problem(403, _("Your role does not allow defining fields.")))
+
+
+def _processes_in_options(data: dict, current: dict) -> dict:
+    """``processes`` as the service takes it, among the options (the others as sent, or
+    as they are when only the processes change)."""
+    if "processes" not in data:
+        return data
+    data = dict(data)
+    options = data.get("options", current)
+    data["options"] = {**options, "processes": data.pop("processes")}
+    return data
 
 
 def _offered(row: FieldDefinition) -> bool:

@@ -76,6 +76,10 @@ def custom_schema(api, record_type: str) -> dict:
         prop["title"] = d.label(locale)
         if d.help(locale):
             prop["description"] = d.help(locale)
+        if d.processes:  # a case of another process refuses a value for it
+            prop["x-processes"] = list(d.processes)
+            prop["description"] = " ".join(filter(None, (prop.get("description"), (
+                "Only on cases of the processes: " + ", ".join(d.processes) + "."))))
         for bound in ("minimum", "maximum"):  # a Decimal would be written as text
             if isinstance(prop.get(bound), Decimal):
                 prop[bound] = float(prop[bound])

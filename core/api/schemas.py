@@ -28,18 +28,21 @@ class Strict(Schema):
 
 class CustomValues(fields.Dict):
     """``custom`` as the OpenAPI document describes it: only the values of the fields
-    the API offers the caller (``openapi.offered``); the rest stay stored, unshown."""
+    the API offers the caller (``openapi.offered``), of a case those of its process; the
+    rest stay stored, unshown."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         from flask import g
 
+        from core import fields as custom_fields
         from core.api import openapi
 
         shown = g.setdefault("api_custom_keys", {})  # a page dumps many records
-        if obj.record_type not in shown:
-            shown[obj.record_type] = {d.key for d in openapi.offered(obj.record_type,
-                                                                     g.get("actor"))}
-        keys = shown[obj.record_type]
+        kind = (obj.record_type, custom_fields.process_of(obj))
+        if kind not in shown:
+            shown[kind] = {d.key for d in custom_fields.for_case(
+                openapi.offered(obj.record_type, g.get("actor")), kind[1])}
+        keys = shown[kind]
         return super()._serialize({k: v for k, v in (value or {}).items() if k in keys},
                                   attr, obj, **kwargs)
 

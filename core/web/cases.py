@@ -27,6 +27,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from core import approvals, attachments, cases, records, roles, tasks, workflow
+from core import fields as custom_fields
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Case, Organisation, Person, User
@@ -165,7 +166,15 @@ def _form(case: Case | None):
             errors["process_key"] = _("Choose a process from the list.")
     if request.method == "POST":
         values = fields_from_form(FIELDS + (("process_key",) if case is None else ()))
-        typed = record_fields.posted(session, "case")
+        chosen = case.process_key if case is not None else values["process_key"]
+        # The process whose fields the form showed: a new case's may have been changed.
+        shown_for = request.form.get("fields_for", chosen) if case is None else chosen
+        typed = record_fields.posted(session, "case", shown_for)
+        if case is None and (request.form.get("action") == "fields"
+                             or _other_fields(session, shown_for, chosen)):
+            errors = {} if request.form.get("action") == "fields" else {"process_key": _(
+                "The fields of this process are shown now; fill them in and save again.")}
+            return _render_form(session, case, values, errors, None, None, typed)
         data = {**values, "custom": typed}
         for key in ("organisation_id", "owner_id"):
             if key in data:
@@ -183,12 +192,27 @@ def _form(case: Case | None):
             now = _saved_values(case)
             stored = {k: now[k] for k in FIELDS if str(values.get(k, "")) != now[k]}
             version = case.version
+    return _render_form(session, case, values, errors, version, stored, typed)
+
+
+def _render_form(session, case: Case | None, values: dict, errors: dict, version, stored,
+                 typed):
+    process_key = values.get("process_key", "")
     return render_template(
         "core/cases/form.html", case=case, values=values, errors=errors, version=version,
         stored=stored, labels=_labels(),
-        custom=record_fields.form_groups(session, "case", case, typed),
+        custom=record_fields.form_groups(session, "case", case, typed, process_key),
+        limited=any(d.processes for d in custom_fields.definitions(session, "case")),
         process_options=_process_options(), owner_options=_owner_options(session),
         organisation_options=_organisation_options(session, values.get("organisation_id")))
+
+
+def _other_fields(session, shown_for: str, chosen: str) -> bool:
+    """Whether the chosen process takes other fields than the form showed."""
+    def keys(process_key):
+        return {d.key for d in custom_fields.shown(session, "case", current_user,
+                                                   on_form=True, process_key=process_key)}
+    return keys(shown_for) != keys(chosen)
 
 
 def _process_options() -> list[tuple[str, str]]:

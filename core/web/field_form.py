@@ -19,10 +19,22 @@ ADMINS = _l("Administrators")
 TEXTS = ("record_type", "key", "type", "label_pl", "label_en", "help_pl", "help_en", "group",
          "position", "default", "choices", "target", "currency", "places", "min", "max")
 FLAGS = ("required", "read_only", "hidden", "indexed", "in_list")
-LISTS = ("view_roles", "edit_roles")
+LISTS = ("view_roles", "edit_roles", "processes")
 # Type settings typed in one input each; "choices" has its own textarea.
 OPTION_INPUTS = ("target", "currency", "places", "min", "max")
 INPUTS = set(TEXTS) | set(FLAGS) | set(LISTS) | {"replacements"}
+
+
+def process_options(chosen=()) -> dict:
+    """Process key -> name for the "for which processes" boxes; a process the field is
+    for whose plugin is not enabled now is offered by its key, so that it stays."""
+    from flask import current_app
+
+    from core.fields import process_name
+
+    host = current_app.extensions["kartoteka"].host
+    keys = list(host.processes) + [k for k in chosen if k not in host.processes]
+    return {key: process_name(key, host) for key in keys}
 
 
 def role_options() -> dict:
@@ -41,7 +53,8 @@ def stored_values(row) -> dict:
     values.update({name: getattr(row, name) for name in FLAGS if name != "in_list"})
     values.update(position=str(row.position), default=_as_text(row.default),
                   in_list=bool(options.get("in_list")), choices=choices_text(options),
-                  view_roles=list(row.view_roles or ()), edit_roles=list(row.edit_roles or ()))
+                  view_roles=list(row.view_roles or ()), edit_roles=list(row.edit_roles or ()),
+                  processes=list(options.get("processes") or ()))
     values.update({name: _as_text(options.get(name)) for name in OPTION_INPUTS})
     return values
 
@@ -64,7 +77,8 @@ def data_of(values: dict, type_key: str) -> dict:
         "default": values["default"].strip() or None,
         **{name: values[name] for name in FLAGS if name != "in_list"},
         "view_roles": values["view_roles"], "edit_roles": values["edit_roles"],
-        "options": {"in_list": values["in_list"], **options_of(values, type_key)},
+        "options": {"in_list": values["in_list"], "processes": values["processes"],
+                    **options_of(values, type_key)},
     }
 
 

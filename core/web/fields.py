@@ -19,7 +19,7 @@ from core import field_definitions, filters
 from core.errors import ValidationError
 from core.field_definitions import ChangeRefused
 from core.field_sql import CustomValue
-from core.fields import extensible, field_types
+from core.fields import extensible, field_types, process_name
 from core.fieldtypes import choice_labels
 from core.models import FieldDefinition
 from core.terms import term
@@ -55,7 +55,8 @@ def index():
                         [r for r in rows if r.record_type == key and r.archived_at is not None])
                 for key in record_types()]
     return render_template("core/admin/fields.html", sections=sections,
-                           type_label=type_label, role_names=role_names, label_of=label_of)
+                           type_label=type_label, role_names=role_names, label_of=label_of,
+                           process_names=process_names)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -79,7 +80,7 @@ def new():
             return redirect(url_for("fields.index"))
     return render_template("core/admin/fields_form.html", row=None, values=values,
                            errors=errors, removed=[], kept=[], old_labels={},
-                           settings=ALL_SETTINGS, **_choices_of_form())
+                           settings=ALL_SETTINGS, **_choices_of_form(values["processes"]))
 
 
 @bp.route("/<int:field_id>/edit", methods=["GET", "POST"])
@@ -107,7 +108,9 @@ def edit(field_id: int):
     return render_template("core/admin/fields_form.html", row=row, values=values,
                            errors=errors, removed=removed if errors else [], kept=kept,
                            old_labels=choice_labels(row, current_locale()),
-                           settings=_settings_of(row.type), **_choices_of_form())
+                           settings=_settings_of(row.type),
+                           **_choices_of_form([*values["processes"],
+                                               *(row.options or {}).get("processes", [])]))
 
 
 @bp.route("/<int:field_id>/type", methods=["GET", "POST"])
@@ -198,6 +201,11 @@ def type_label(key: str) -> str:
     return kind.label(current_locale()) if kind else key
 
 
+def process_names(row: FieldDefinition) -> str:
+    """The processes a case field is limited to, by name; empty: every process."""
+    return ", ".join(process_name(k) for k in (row.options or {}).get("processes") or ())
+
+
 def role_names(keys) -> str:
     names = field_form.role_options()
     return ", ".join(str(names.get(k, k)) for k in keys)
@@ -255,14 +263,15 @@ def _type_options() -> list[tuple[str, str]]:
                   key=lambda kv: kv[1].lower())
 
 
-def _choices_of_form() -> dict:
-    """The lists the definition form picks from."""
+def _choices_of_form(processes=()) -> dict:
+    """The lists the definition form picks from (with ``processes`` the field is for,
+    enabled or not)."""
     types = _type_options()
     used_by = {name: ", ".join(label for k, label in types if name in field_types()[k].options)
                for name in ALL_SETTINGS}
     return {"record_types": [(k, noun(k)) for k in record_types()], "type_options": types,
-            "label_of": label_of,
-            "roles": field_form.role_options(), "used_by": used_by}
+            "label_of": label_of, "roles": field_form.role_options(), "used_by": used_by,
+            "processes": field_form.process_options(processes)}
 
 
 def _labelled(text: str) -> list[dict]:

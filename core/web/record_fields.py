@@ -1,8 +1,9 @@
 """Custom fields on the staff pages: form inputs, posted values, card groups, list columns.
 
-Who sees and who changes a field is decided by ``core.fields`` (``shown``, ``may_edit``);
-this module turns the definitions into inputs, card lines and list columns, and a posted
-form into the ``custom`` values the record services validate.
+Who sees and who changes a field is decided by ``core.fields`` (``shown``, ``may_edit``),
+and so are the fields a case of a process takes (``applies_to``); this module turns the
+definitions into inputs, card lines and list columns, and a posted form into the
+``custom`` values the record services validate.
 """
 
 from __future__ import annotations
@@ -123,12 +124,16 @@ def _grouped(pairs) -> list[Group]:
     return [Group(name, items) for name, items in found.items()]
 
 
-def form_groups(session, record_type: str, record=None, typed: dict | None = None
-                ) -> list[Group]:
+def form_groups(session, record_type: str, record=None, typed: dict | None = None,
+                process_key: str | None = None) -> list[Group]:
     """The inputs of the fields the person may see; ``typed`` (what was posted) wins
-    over the stored value, so a refused form shows what the person typed."""
+    over the stored value, so a refused form shows what the person typed. A new case
+    shows the fields of ``process_key``, a stored one those of its own process."""
     locale, pairs = current_locale(), []
-    for d in fields.shown(session, record_type, current_user, on_form=True):
+    if record is not None:
+        process_key = fields.process_of(record)
+    for d in fields.shown(session, record_type, current_user, on_form=True,
+                          process_key=process_key):
         editable = fields.may_edit(d, current_user)
         value = typed[d.key] if editable and typed is not None and d.key in typed \
             else fields.form_value(record, d)
@@ -136,15 +141,17 @@ def form_groups(session, record_type: str, record=None, typed: dict | None = Non
     return _grouped(pairs)
 
 
-def posted(session, record_type: str) -> dict:
+def posted(session, record_type: str, process_key: str | None = None) -> dict:
     """The custom values of the posted form, as typed: only the fields the person may
-    change and that were on the form (read-only and hidden fields are never sent).
+    change and that were on the form (read-only and hidden fields are never sent), of a
+    case those of ``process_key``.
 
     Each checkbox and checkbox group is preceded by a hidden input, so "on the form"
     holds for them too and an unticked checkbox reads as "false".
     """
     found: dict = {}
-    for d in fields.shown(session, record_type, current_user, on_form=True):
+    for d in fields.shown(session, record_type, current_user, on_form=True,
+                          process_key=process_key):
         name = PREFIX + d.key
         if not fields.may_edit(d, current_user) or name not in request.form:
             continue
@@ -161,7 +168,8 @@ def posted(session, record_type: str) -> dict:
 def card_groups(session, record_type: str, record) -> list[Group]:
     """The record's custom values under their group headings, empty ones left out."""
     locale, pairs = current_locale(), []
-    for d in fields.shown(session, record_type, current_user):
+    for d in fields.shown(session, record_type, current_user,
+                          process_key=fields.process_of(record)):
         value = fields.display(record, d, locale)
         if value:
             pairs.append((d.group, Line(d.label(locale), value)))

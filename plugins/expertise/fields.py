@@ -1,6 +1,7 @@
-"""The department an inquiry is routed to (EX-2): a single choice on the case."""
+"""The department an inquiry is routed to (EX-2): a single choice on the inquiry."""
 
 from core import CustomField
+from plugins.expertise.process import INQUIRY
 
 
 def _choice(value: str, pl: str, en: str) -> dict:
@@ -13,7 +14,7 @@ FIELDS = [
                 help={"pl": "Dział, który przygotuje opinię, według jego specjalizacji.",
                       "en": "The department that will prepare the opinion, by its "
                             "specialisation."},
-                group="Ekspertyzy", position=1,
+                group="Ekspertyzy", position=1, processes=(INQUIRY.key,),
                 options={"in_list": True, "choices": [
                     _choice("construction", "Budownictwo", "Construction"),
                     _choice("vehicles", "Pojazdy", "Vehicles"),

@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from core import CustomField, FieldType
 from core.fieldtypes import Number
+from plugins.photovoltaics.process import INSTALLATION
 
 # A household roof carries a few kWp, a farm on a field a few MWp.
 MAX_KWP = 50_000
@@ -30,7 +31,7 @@ FIELD_TYPES = [
 
 def _paid(key: str, pl: str, en: str, position: int) -> CustomField:
     return CustomField("case", key, "boolean", {"pl": pl, "en": en}, group="Fotowoltaika",
-                       position=position)
+                       position=position, processes=(INSTALLATION.key,))
 
 
 FIELDS = [

@@ -1,11 +1,13 @@
-"""Yes/no fields on a print project that the confirming departments tick (PR-5 to PR-7)."""
+"""Yes/no fields on a print project that the confirming departments tick (PR-5 to PR-7);
+only print projects have them."""
 
 from core import CustomField
+from plugins.printing.process import PROJECT
 
 
 def _flag(key: str, pl: str, en: str, position: int) -> CustomField:
     return CustomField("case", key, "boolean", {"pl": pl, "en": en}, group="Druk",
-                       position=position)
+                       position=position, processes=(PROJECT.key,))
 
 
 FIELDS = [

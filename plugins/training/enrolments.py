@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import permissions, records
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
-from core.models import Case, Membership, Person, User
+from core.models import Case, Membership, Organisation, Person, User
 from plugins.training.models import TAKING_A_PLACE, Enrolment, OpenTo
 from plugins.training.process import KEY
 
@@ -26,6 +27,14 @@ STAFF_KEYS = ("training.enrol", "training.manage")
 STAFF_PHASES = ("planning", "invitations", "enrolment_open", "enrolment_closed")
 PORTAL_PHASES = ("enrolment_open",)
 ACTIVE = ("invited", "enrolled", "waiting")
+STATUS_LABELS = {
+    "invited": _l("invited"),
+    "enrolled": _l("enrolled"),
+    "waiting": _l("on the waiting list"),
+    "cancelled": _l("cancelled"),
+    "attended": _l("attended"),
+    "absent": _l("absent"),
+}
 # What a portal account's enrolling and cancelling changes; attendance is the staff's.
 PORTAL_CHANGES = {"status", "channel", "note", "organisation_id", "requested_at"}
 
@@ -54,6 +63,29 @@ def listed(session: Session, case: Case) -> list[Enrolment]:
     rows = session.scalars(select(Enrolment).where(Enrolment.case_id == case.id)
                            .order_by(Enrolment.requested_at, Enrolment.id)).all()
     return sorted(rows, key=lambda row: order.get(row.status, 5))
+
+
+def chosen(session: Session, person_id: int | str | None,
+           organisation_id: int | str | None, actor=None) -> Person:
+    """The person a staff form or an API call names (an id, or the text typed), checked
+    with the unit sending them: both must be records ``actor`` may see; each one that
+    is not is its field's problem."""
+    errors = {}
+    person = _seen(session, Person, person_id, actor)
+    if person is None:
+        errors["person_id"] = _("Choose a person.") if person_id is None \
+            else _("There is no such record.")
+    if organisation_id is not None \
+            and _seen(session, Organisation, organisation_id, actor) is None:
+        errors["organisation_id"] = _("There is no such record.")
+    if errors:
+        raise ValidationError(errors)
+    return person
+
+
+def _seen(session: Session, model: type, record_id, actor):
+    return records.get(session, model, record_id, actor) if isinstance(record_id, int) \
+        else None
 
 
 def enrol(session: Session, case: Case, person: Person, actor=None, channel: str = "staff",

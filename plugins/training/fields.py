@@ -3,6 +3,7 @@ registry, price, capacity and who sees it on the portal; fields of the training'
 that administrators may relabel, reorder or extend."""
 
 from core import CustomField
+from plugins.training.process import TRAINING
 
 GROUP = "Szkolenie"
 VISIBILITY = {"choices": [
@@ -15,7 +16,7 @@ VISIBILITY = {"choices": [
 
 def _field(key: str, type_: str, pl: str, en: str, position: int, **extra) -> CustomField:
     return CustomField("case", f"training_{key}", type_, {"pl": pl, "en": en}, group=GROUP,
-                       position=position, **extra)
+                       position=position, processes=(TRAINING.key,), **extra)
 
 
 FIELDS = [

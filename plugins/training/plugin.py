@@ -3,14 +3,24 @@
 An association of municipalities trains its member units' staff (TR-1 to TR-9): each
 training is a case of the process in ``process.py``, planned with the fields of
 ``fields.py`` at a venue of the registry (``venues.py``); people are enrolled, wait
-for a place and are marked present in ``enrolments.py``.
+for a place and are marked present in ``enrolments.py``. The staff keep it all on the
+pages of ``views.py`` and through ``api.py``; the units enrol on ``portal.py``.
 """
 
 from pathlib import Path
 
 import core
 from core import Manifest, hookimpl
-from plugins.training import fields, organisation_types, permissions, process, terms
+from plugins.training import (
+    api,
+    fields,
+    organisation_types,
+    permissions,
+    portal,
+    process,
+    terms,
+    views,
+)
 
 manifest = Manifest(
     name="training",
@@ -58,3 +68,23 @@ def kartoteka_register_fields():
 @hookimpl
 def kartoteka_register_processes():
     return process.PROCESSES
+
+
+@hookimpl
+def kartoteka_register_blueprints():
+    return [views.bp]  # /training/: the trainings, their participants, the venues
+
+
+@hookimpl
+def kartoteka_register_api_blueprints():
+    return api.BLUEPRINTS  # /api/v1/training/: venues, a training's enrolments
+
+
+@hookimpl
+def kartoteka_register_portal_blueprints():
+    return [portal.bp]  # /portal/training/: the offer, enrolling, the history
+
+
+@hookimpl
+def kartoteka_register_menu_items():
+    return views.MENU + portal.MENU

@@ -17,7 +17,8 @@ databases, and a second run on PostgreSQL would double one of the suite's longes
 
 import pytest
 import schemathesis
-from schemathesis.engine import Status, events, from_schema
+from schemathesis.engine import events, from_schema
+from schemathesis_checks import CHECKS, failures_of
 from sqlalchemy import select
 from test_api import token_for
 
@@ -28,8 +29,6 @@ from mail_helpers import newsletter_audience
 # Random requests per operation, after its examples and boundary values: the whole run
 # takes 35 s on two idle cores, 75 s on two busy ones.
 MAX_EXAMPLES = 5
-CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "status_named_by_operation")
 # A custom field of every core type, with the options that shape their schemas.
 FIELDS = {"text": {}, "long_text": {}, "integer": {"min": 1, "max": 10},
           "decimal": {"places": 2, "min": 0}, "money": {"currency": "EUR"},
@@ -38,19 +37,6 @@ FIELDS = {"text": {}, "long_text": {}, "integer": {"min": 1, "max": 10},
           "multi_choice": {"choices": [{"value": "print"}, {"value": "web"}]},
           "email": {}, "phone": {}, "url": {}, "nip": {}, "regon": {}, "pesel": {},
           "iban": {}, "relation": {"target": "person"}}
-
-
-@schemathesis.check
-def status_named_by_operation(ctx, response, case):
-    """Stricter than status_code_conformance, which passes any status where a "default"
-    response is documented: the operation must name the status itself."""
-    if case.method.upper() != case.operation.method.upper():
-        return None  # a method the route does not take, tried on purpose: 405
-    named = [code for code in case.operation.responses.status_codes if code != "default"]
-    if str(response.status_code) not in named:
-        raise AssertionError(f"Status {response.status_code} is not among the operation's "
-                             f"responses: {', '.join(named)}")
-    return None
 
 
 @pytest.fixture
@@ -139,7 +125,7 @@ def test_every_operation_answers_as_the_document_says(api_schema):
     failures, succeeded = [], set()
     for event in from_schema(api_schema).execute():
         if isinstance(event, events.ScenarioFinished):
-            failures += _failures(event.recorder)
+            failures += failures_of(event.recorder)
             succeeded.update(event.recorder.label for i in event.recorder.interactions.values()
                              if i.response is not None and 200 <= i.response.status_code < 300)
         elif isinstance(event, events.NonFatalError):  # the app raised: a server error
@@ -153,16 +139,3 @@ def test_every_operation_answers_as_the_document_says(api_schema):
         "/organizations/{record_id}", "/people/{record_id}", "/cases/{case_id}",
         "/documents/{document_id}", "/documents/{document_id}/pdf",
         "/mailings/{mailing_id}")} <= succeeded
-
-
-def _failures(recorder) -> list[str]:
-    """Each failed check: the operation, what is wrong, the answer and the request."""
-    found = []
-    for case_id, checks in recorder.checks.items():
-        for check in (c for c in checks if c.status == Status.FAILURE):
-            interaction = recorder.interactions.get(case_id)
-            answer = interaction.response if interaction is not None else None
-            got = f"{answer.status_code} {answer.content[:300]!r}" if answer else "no answer"
-            found.append(f"{recorder.label} [{check.name}]: {check.failure_info.failure}\n"
-                         f"answered: {got}\n{recorder.cases[case_id].value.as_curl_command()}")
-    return found

@@ -389,10 +389,9 @@ def test_an_included_part_is_sandboxed_and_a_problem_in_it_names_the_including_l
         with pytest.raises(templating.TemplateProblem) as harm:
             render('<p>\n{% include "test_harm.html" %}')
         assert harm.value.errors["body"].startswith("Wiersz 2: ")
-        started = time.monotonic()
+        # Ten billion turns: only the time limit ends it, with this message.
         with pytest.raises(templating.TemplateProblem, match="przerwany"):
             render('{% include "test_loop.html" %}')
-        assert time.monotonic() - started < templating.MAX_SECONDS + 1.5
         with pytest.raises(templating.TemplateProblem) as missing:
             render('<p>\n\n{% include "letterhead.html" %}')  # without company and title
         assert missing.value.errors["body"].startswith("Wiersz 3: ")

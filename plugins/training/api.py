@@ -1,0 +1,236 @@
+"""The training plugin's resources in the REST API, under /api/v1/training (TR-1, TR-3).
+
+``venues``: the registry, through ``core.api.crud``; any staff account reads it,
+changing it needs ``training.manage``, and DELETE retires a venue (past trainings keep
+it). ``trainings/<case_id>/enrolments``: a training's list, and enrolling a person
+(enrolled while places are left, else waiting). ``enrolments/<id>``: one enrolment, and
+cancelling it (the first on the waiting list gets the place). The enrolments need
+``training.enrol`` or ``training.manage`` (403). Portal accounts find nothing here
+(404): they enrol on the portal.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask.views import MethodView
+from flask_babel import gettext as _
+from flask_smorest import Blueprint, abort
+from marshmallow import fields, validate
+
+from core import permissions, records
+from core.api import crud, schemas
+from core.api import records as api_records
+from core.errors import Forbidden, ValidationError
+from core.validation import an_id, max_length
+from core.web.db import db
+from plugins.training import enrolments, venues
+from plugins.training.models import CHANNELS, STATUSES, Enrolment, Venue
+
+
+class VenueRecordSchema(venues.VenueSchema, schemas.Strict):
+    """A venue of the registry; ``version`` is its ETag."""
+
+    id = fields.Integer(dump_only=True)
+    version = fields.Integer(
+        dump_only=True,
+        metadata={
+            "description": "Changes with every change; send it back in If-Match as the ETag."
+        },
+    )
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class EnrolmentSchema(schemas.Strict):
+    """A person on a training's list."""
+
+    id = fields.Integer(dump_only=True)
+    version = fields.Integer(
+        dump_only=True,
+        metadata={
+            "description": "Changes with every change; send it back in If-Match as the ETag."
+        },
+    )
+    case_id = fields.Integer(
+        dump_only=True, metadata={"description": "The training: a case of training.training."}
+    )
+    person_id = fields.Integer(
+        required=True,
+        validate=an_id(),
+        metadata={"description": "The person enrolled: one the caller may see."},
+    )
+    organisation_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=an_id(),
+        metadata={
+            "description": "The member unit sending them (their employer); null: on their own."
+        },
+    )
+    status = fields.String(
+        dump_only=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "invited, enrolled, waiting (for a free place, in the order they "
+            "came), cancelled, and after the day attended or absent."
+        },
+    )
+    channel = fields.String(
+        dump_only=True,
+        validate=validate.OneOf(CHANNELS),
+        metadata={
+            "description": "Who put them down: staff, portal (the unit), self, import or api."
+        },
+    )
+    requested_at = fields.DateTime(
+        dump_only=True, metadata={"description": "When they asked for a place: the waiting order."}
+    )
+    note = fields.String(load_default="", validate=max_length(500))
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class EnrolmentChangeSchema(schemas.Strict):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(("cancelled",)),
+        metadata={
+            "description": "cancelled: take the person off the list; the first on the "
+            "waiting list gets the place."
+        },
+    )
+
+
+def retire(session, venue: Venue, actor) -> Venue:
+    """Retire the venue: no longer offered when planning; past trainings keep it."""
+    return venues.retire(session, venue, actor)
+
+
+def staff_only():
+    """Portal accounts enrol on the portal; here they find nothing (404)."""
+    if permissions.grants(crud.caller(), db()).portal_organisation is not None:
+        abort(404)
+
+
+venues_bp = crud.blueprint(
+    "venues",
+    Venue,
+    VenueRecordSchema,
+    description="The registry of training venues",
+    create=lambda session, _model, data, actor: venues.create(session, data, actor),
+    update=lambda session, venue, data, actor, version: venues.update(
+        session, venue, data, actor, version
+    ),
+    delete=retire,
+)
+trainings_bp = Blueprint(
+    "trainings", __name__, url_prefix="/trainings", description="A training's list"
+)
+enrolments_bp = Blueprint(
+    "enrolments", __name__, url_prefix="/enrolments", description="Enrolments in trainings"
+)
+BLUEPRINTS = [venues_bp, trainings_bp, enrolments_bp]
+for _bp in BLUEPRINTS:
+    _bp.before_request(staff_only)
+
+
+@trainings_bp.route("/<int:case_id>/enrolments")
+class TrainingEnrolments(MethodView):
+    @trainings_bp.arguments(crud.PageArgs, location="query")
+    @trainings_bp.response(200, schemas.page_schema(EnrolmentSchema))
+    @trainings_bp.alt_response(403, description="The caller may not enrol people.")
+    def get(self, args, case_id):
+        """The training's list, a page at a time, in the order people were put down."""
+        case = _training(case_id)
+        query = records.visible(Enrolment, crud.caller()).where(Enrolment.case_id == case.id)
+        return api_records.page(Enrolment, query, args)
+
+    @trainings_bp.arguments(EnrolmentSchema)
+    @trainings_bp.response(201, EnrolmentSchema)
+    @trainings_bp.alt_response(403, description="The caller may not enrol people.")
+    @trainings_bp.alt_response(
+        422,
+        description="Field-level errors: a person or unit the caller may not see, someone "
+        "already on the list, a training that has taken place.",
+    )
+    def post(self, data, case_id):
+        """Enrol a person: enrolled while places are left, else on the waiting list."""
+        session, case = db(), _training(case_id)
+        try:
+            person = enrolments.chosen(
+                session, data["person_id"], data["organisation_id"], crud.caller()
+            )
+            row = enrolments.enrol(
+                session,
+                case,
+                person,
+                crud.caller(),
+                channel="api",
+                organisation_id=data["organisation_id"],
+                note=data["note"],
+            )
+            session.commit()
+        except (ValidationError, Forbidden) as exc:
+            session.rollback()
+            return crud.refusal(exc)
+        return (
+            row,
+            201,
+            {
+                "ETag": api_records._etag(row),
+                "Location": f"{request.url_root}api/v1/training/enrolments/{row.id}",
+            },
+        )
+
+
+@enrolments_bp.route("/<int:enrolment_id>")
+class OneEnrolment(MethodView):
+    @enrolments_bp.response(200, EnrolmentSchema)
+    @enrolments_bp.alt_response(403, description="The caller may not enrol people.")
+    def get(self, enrolment_id):
+        """Read one enrolment."""
+        row = _enrolment(enrolment_id)
+        return row, 200, {"ETag": api_records._etag(row)}
+
+    @enrolments_bp.arguments(EnrolmentChangeSchema)
+    @enrolments_bp.response(200, EnrolmentSchema)
+    @enrolments_bp.alt_response(403, description="The caller may not enrol people.")
+    @enrolments_bp.alt_response(412, description="The enrolment changed since the ETag was read.")
+    @enrolments_bp.alt_response(
+        422, description="Field-level errors: an enrolment already settled, a training past."
+    )
+    @enrolments_bp.alt_response(428, description="If-Match is missing.")
+    def patch(self, data, enrolment_id):
+        """Cancel the enrolment; send the ETag you read in If-Match."""
+        session, row = db(), _enrolment(enrolment_id)
+        version = api_records._if_match(row)
+        if isinstance(version, tuple):
+            return version[0]
+        try:
+            enrolments.cancel(session, row, crud.caller())
+            session.commit()
+        except (ValidationError, Forbidden) as exc:
+            session.rollback()
+            return crud.refusal(exc)
+        return row, 200, {"ETag": api_records._etag(row)}
+
+
+def _may_enrol() -> None:
+    if not any(permissions.can(crud.caller(), key) for key in enrolments.STAFF_KEYS):
+        raise Forbidden(_("You may not enrol people in trainings."))
+
+
+def _training(case_id: int):
+    _may_enrol()
+    found = enrolments.training(db(), case_id, crud.caller())
+    if found is None:
+        abort(404)
+    return found
+
+
+def _enrolment(enrolment_id: int) -> Enrolment:
+    _may_enrol()
+    found = records.get(db(), Enrolment, enrolment_id, crud.caller())
+    if found is None:
+        abort(404)
+    return found
