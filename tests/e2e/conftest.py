@@ -85,8 +85,14 @@ class Site:
 
 
 @pytest.fixture
-def site(kartoteka_app_factory):
-    app = kartoteka_app_factory(["printing"], default_locale="pl", WTF_CSRF_ENABLED=True,
+def site_plugins() -> list[str]:
+    """The plugins the served installation has; a journey's module may say others."""
+    return ["printing"]
+
+
+@pytest.fixture
+def site(kartoteka_app_factory, site_plugins):
+    app = kartoteka_app_factory(site_plugins, default_locale="pl", WTF_CSRF_ENABLED=True,
                                 secure_cookies=False, TESTING=False)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
