@@ -99,12 +99,13 @@ def commit_or_errors(session, write) -> tuple[object, dict]:
         return None, {"_": str(exc)}
 
 
-def commit_or_flash(session, write):
+def commit_or_flash(session, write, forbidden: str | None = None):
     """Run ``write()`` and commit; a refusal is rolled back and each of its messages
-    flashed. Returns what ``write`` returned, or None when it was refused."""
+    flashed (``forbidden``, when given, says a refused permission in the page's own
+    words). Returns what ``write`` returned, or None when it was refused."""
     from flask import flash
 
-    from core.errors import ValidationError
+    from core.errors import Forbidden, ValidationError
 
     try:
         result = write()
@@ -113,5 +114,8 @@ def commit_or_flash(session, write):
     except ValidationError as exc:
         session.rollback()
         for message in exc.errors.values():
-            flash(message, "error")
-        return None
+            flash(str(message), "error")
+    except Forbidden as exc:
+        session.rollback()
+        flash(forbidden or str(exc), "error")
+    return None

@@ -12,23 +12,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_currency, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from core import filters, records
-from core.errors import Forbidden, ValidationError
+from core import fields, filters, records
+from core.errors import ValidationError
 from core.menu import MenuItem
 from core.models import Case, Membership, Person
 from core.tasks import local_zone
 from core.terms import term
 from core.web.db import db
-from core.web.forms import form_id
+from core.web.forms import commit_or_flash, form_id
 from core.web.portal import current_organisation, current_person
 from plugins.training import enrolments
 from plugins.training.models import TAKING_A_PLACE, Enrolment, Venue
@@ -229,11 +227,17 @@ def _offer(session, case: Case) -> Offer:
     return Offer(
         case,
         _starts(case),
-        _number(custom.get("training_duration_hours")),
+        _shown(session, case, "training_duration_hours"),
         session.get(Venue, venue_id) if isinstance(venue_id, int) else None,
-        _money(custom.get("training_price")),
+        _shown(session, case, "training_price"),
         None if limit is None else max(limit - enrolments.taken(session, case), 0),
     )
+
+
+def _shown(session, case: Case, key: str) -> str:
+    """A field's value as the staff see it on the card ("" when the field is gone)."""
+    found = fields.definition(session, "case", key)
+    return fields.display(case, found) if found is not None else ""
 
 
 def _starts(case: Case) -> datetime | None:
@@ -243,20 +247,6 @@ def _starts(case: Case) -> datetime | None:
         return datetime.fromisoformat(value).astimezone(local_zone())
     except (TypeError, ValueError):
         return None
-
-
-def _number(value) -> str:
-    try:
-        return format_decimal(Decimal(str(value))) if value not in (None, "") else ""
-    except InvalidOperation:
-        return ""
-
-
-def _money(value) -> str:
-    try:
-        return format_currency(Decimal(str(value["amount"])), value["currency"])
-    except (KeyError, TypeError, InvalidOperation):
-        return ""
 
 
 # ---------------------------------------------------------- the unit's people
@@ -354,28 +344,12 @@ def _channel(person: Person) -> str:
 
 
 def _commit(session, write):
-    """Run ``write()`` and commit; a refusal is rolled back and said as a message."""
-    try:
-        result = write()
-        session.commit()
-        return result
-    except ValidationError as exc:
-        session.rollback()
-        for message in exc.errors.values():
-            flash(str(message), "error")
-    except Forbidden:
-        session.rollback()
-        flash(
-            _(
-                "Only the current people of your %(what)s can be enrolled or taken off the "
-                "list here.",
-                what=term("core.organisation", case="gen"),
-            )
-            if current_user.portal_admin
-            else _("You can enrol or take off the list only yourself."),
-            "error",
-        )
-    return None
+    """Run ``write()`` and commit, a refusal said in the portal's words."""
+    return commit_or_flash(session, write, forbidden=(
+        _("Only the current people of your %(what)s can be enrolled or taken off the "
+          "list here.", what=term("core.organisation", case="gen"))
+        if current_user.portal_admin
+        else _("You can enrol or take off the list only yourself.")))
 
 
 def _placed(person: Person, status: str) -> str:
