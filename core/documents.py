@@ -335,8 +335,23 @@ def _custom(session: Session, record, actor, definitions=None) -> dict:
     values = record.custom or {}
     if definitions is None:
         definitions = fields.definitions(session, type(record).record_type)
-    return {d.key: "" if values.get(d.key) in (None, "") else fields.display(record, d)
+    return {d.key: "" if values.get(d.key) in (None, "") else _shown(session, record, d, actor)
             for d in definitions if fields.may_see(d, actor)}
+
+
+def _shown(session: Session, record, definition, actor) -> str:
+    """A value as people read it; a related record by its name, looked up here because
+    documents and mailings are also filled by jobs, outside any request."""
+    from core import fields
+
+    value = record.custom[definition.key]
+    if definition.type == "relation" and isinstance(value, int):
+        model = records.record_types().get((definition.options or {}).get("target", ""))
+        found = records.get(session, model, value, actor) if model is not None else None
+        label = getattr(found, "name", None) or getattr(found, "full_name", None)
+        if label:
+            return label
+    return fields.display(record, definition)
 
 
 def _organisation(session: Session, org: Organisation | None, actor) -> dict:
@@ -402,8 +417,10 @@ def preview(session: Session, host, template: DocumentTemplate, record, actor=No
 
 
 def generate(session: Session, host, settings: Settings, template: DocumentTemplate, record,
-             actor=None) -> Document:
-    """Number, fill and draw the document, and keep it on the record."""
+             actor=None, person: Person | None = None) -> Document:
+    """Number, fill and draw the document, and keep it on the record. With ``person``,
+    a case's document for one of its people (a certificate of attendance): the template
+    sees ``person`` as well, and the document is kept on the person's card."""
     if template.kind == "email":
         raise ValidationError({"template": _("E-mail templates are sent in mailings.")})
     if template.subject_type != _subject_type(record):
@@ -412,23 +429,26 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
     permissions.require(session, actor, record, "edit", {})
     version = current_version(session, template)
     number = numbering.issue(session, template.series_key) if template.series_key else None
-    html = templating.render(version.body, context(session, host, record, actor, settings,
-                                                   number))
+    filled = context(session, host, record, actor, settings, number)
+    keeper = record
+    if person is not None and isinstance(record, Case):
+        filled["person"], keeper = _person(session, person, actor), person
+    html = templating.render(version.body, filled)
     from core import pdf as pdfs
 
     pdf = pdfs.render(html, settings)
     name = template.name_en if _locale() == "en" and template.name_en else template.name_pl
     title = f"{name} {number}" if number else name
-    stored = attachments.store(session, settings, record, _filename(title), io.BytesIO(pdf),
+    stored = attachments.store(session, settings, keeper, _filename(title), io.BytesIO(pdf),
                                actor, declared_type="application/pdf")
     document = Document(template_id=template.id, template_version_id=version.id,
-                        record_type=records.ref(record)[0], record_id=record.id,
+                        record_type=records.ref(keeper)[0], record_id=keeper.id,
                         series_key=template.series_key if number else None, number=number,
                         title=title[:300], attachment_id=stored.id, created_at=utcnow(),
                         created_by_id=getattr(actor, "id", None))
     session.add(document)
     session.flush()
-    about = _about(session, record)
+    about = _about(session, record) + ([keeper] if keeper is not record else [])
     timelines.record_event(session, "document_generated", about, subject=title, actor=actor,
                            data={"document_id": document.id, "number": number,
                                  "attachment_id": stored.id, "version": version.number})

@@ -139,9 +139,6 @@ def _clean(session: Session, data: dict, actor) -> dict:
         segment = segments.get(session, values.get("segment_id") or 0, actor)
         if segment is None or segment.record_type != "person":
             errors["segment_id"] = _("Choose a saved segment of people.")
-    elif audience == "case":
-        if records.get(session, Case, values.get("case_id") or 0, actor) is None:
-            errors["case_id"] = _("Choose a case you may see.")
     elif audience == "people":
         ids = list(dict.fromkeys(values.get("person_ids") or []))
         if not ids:
@@ -155,6 +152,12 @@ def _clean(session: Session, data: dict, actor) -> dict:
             errors["person_ids"] = _("Some of the people do not exist or you may not see "
                                      "them.")
         values["person_ids"] = ids
+    # A mailing about a case (an invitation to a training) fills its template from the
+    # case, whoever its audience is.
+    case_id = values.get("case_id")
+    if "case_id" in errors or (case_id is None and audience == "case") or (
+            case_id is not None and records.get(session, Case, case_id, actor) is None):
+        errors["case_id"] = _("Choose a case you may see.")
     attachment_ids = list(dict.fromkeys(values.get("attachment_ids") or []))
     if attachment_ids and session.scalar(select(func.count()).select_from(Attachment).where(
             Attachment.id.in_(attachment_ids), Attachment.deleted_at.is_(None))) \
@@ -170,7 +173,7 @@ def _clean(session: Session, data: dict, actor) -> dict:
     return {"name": name, "template_id": template.id, "kind": kind,
             "purpose_key": purpose if kind == "marketing" else None, "audience": audience,
             "segment_id": values.get("segment_id") if audience == "segment" else None,
-            "case_id": values.get("case_id") if audience == "case" else None,
+            "case_id": values.get("case_id"),
             "person_ids": values.get("person_ids", []) if audience == "people" else [],
             "attachment_ids": attachment_ids,
             "own_document_template_id": own.id if own else None,
@@ -333,6 +336,29 @@ def personalise(session: Session, rt, mailing: Mailing, person: Person,
                 message_id: str = "<preview>", actor=None) -> dict:
     """The subject, plain text and HTML ``person`` gets."""
     return Letter(session, rt, mailing, actor).fill(person, message_id)
+
+
+def tell(session: Session, rt, template_key: str, person: Person, case: Case | None = None,
+         actor=None) -> int | None:
+    """Queue ``person`` a service e-mail from a template, filled about ``case`` (an
+    enrolment confirmed): on their timeline and the case's like any message, sent by
+    ``actor``. It is the installation's letter, so it is filled with every field, not
+    only those ``actor`` sees. None when they have no address or an administrator
+    switched the template off."""
+    template = _template(session, template_key, "email")
+    address = address_of(person)
+    if template is None or not template.active or not address:
+        return None
+    # The letter's shape only: a mailing of one is not kept.
+    shape = Mailing(name=template.key, template_id=template.id, kind="service",
+                    case_id=case.id if case is not None else None)
+    message_id = outbox.new_message_id(rt.settings)
+    found = Letter(session, rt, shape).fill(person, message_id)
+    about = [("person", person.id)] + ([("case", case.id)] if case is not None else [])
+    return outbox.queue(session, [outbox.Draft(
+        to_address=address, to_name=person.full_name, subject=found["subject"],
+        text_body=found["text"], html_body=found["html"], person_id=person.id,
+        case_id=shape.case_id, about=about, message_id=message_id)], actor)[0]
 
 
 def _text_of(html: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import timedelta
 
@@ -150,10 +151,18 @@ def attach(app: Flask, rt: runtime.Runtime) -> None:
     set here: the test suite gives an app built without plugins a fresh runtime for each
     test (``core.testing``) instead of building it again."""
     app.extensions["kartoteka"] = rt
-    # Jobs run in this process (immediate mode, the worker) see the app as requests do.
-    rt.jobs.bind(rt, context=app.test_request_context)
+    rt.jobs.bind(rt, context=lambda: _work_context(app))
     app.jinja_env.globals["plugins"] = rt.host.plugins
     api.ratelimit.restart(app)  # API calls counted in this process count afresh
+
+
+@contextmanager
+def _work_context(app: Flask):
+    """Jobs run in this process (immediate mode, the worker) see the app as requests do,
+    in an application context of their own: a job run as a request's transaction
+    commits must not reach for that request's session (``g.db``), which is finishing."""
+    with app.app_context(), app.test_request_context():
+        yield
 
 
 def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:

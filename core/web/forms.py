@@ -101,8 +101,8 @@ def commit_or_errors(session, write) -> tuple[object, dict]:
 
 def commit_or_flash(session, write, forbidden: str | None = None):
     """Run ``write()`` and commit; a refusal is rolled back and each of its messages
-    flashed (``forbidden``, when given, says a refused permission in the page's own
-    words). Returns what ``write`` returned, or None when it was refused."""
+    flashed. A refused permission answers 403, unless the page says it in its own words
+    (``forbidden``). Returns what ``write`` returned, or None when it was refused."""
     from flask import flash
 
     from core.errors import Forbidden, ValidationError
@@ -115,7 +115,9 @@ def commit_or_flash(session, write, forbidden: str | None = None):
         session.rollback()
         for message in exc.errors.values():
             flash(str(message), "error")
-    except Forbidden as exc:
+    except Forbidden:
         session.rollback()
-        flash(forbidden or str(exc), "error")
+        if forbidden is None:
+            raise
+        flash(forbidden, "error")
     return None

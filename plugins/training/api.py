@@ -4,14 +4,17 @@
 changing it needs ``training.manage``, and DELETE retires a venue (past trainings keep
 it). ``trainings/<case_id>/enrolments``: a training's list, and enrolling a person
 (enrolled while places are left, else waiting). ``enrolments/<id>``: one enrolment, and
-cancelling it (the first on the waiting list gets the place). The enrolments need
+cancelling it (the first on the waiting list gets the place).
+``trainings/<case_id>/invitations``: inviting the people of member units chosen by a
+segment or a filter; ``trainings/<case_id>/certificates``: making the missing
+certificates. The enrolments need
 ``training.enrol`` or ``training.manage`` (403). Portal accounts find nothing here
 (404): they enrol on the portal.
 """
 
 from __future__ import annotations
 
-from flask import request
+from flask import request, url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
@@ -20,10 +23,11 @@ from marshmallow import fields, validate
 from core import permissions, records
 from core.api import crud, schemas
 from core.api import records as api_records
+from core.api.jobs import JobSchema, describe
 from core.errors import Forbidden, ValidationError
 from core.validation import an_id, max_length
 from core.web.db import db
-from plugins.training import enrolments, venues
+from plugins.training import certificates, enrolments, invitations, venues
 from plugins.training.models import CHANNELS, STATUSES, Enrolment, Venue
 
 
@@ -86,8 +90,36 @@ class EnrolmentSchema(schemas.Strict):
         dump_only=True, metadata={"description": "When they asked for a place: the waiting order."}
     )
     note = fields.String(load_default="", validate=max_length(500))
+    certificate_id = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The certificate of attendance: a document on the person."},
+    )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+
+class InvitationInSchema(invitations.InvitationSchema, schemas.Strict):
+    """Whom to invite: the member units of a saved segment of organisations
+    (``segment_id``) and/or matching ``filter`` (the one filter language), narrowed by
+    ``participation`` and the people's ``role``."""
+
+    preview = fields.Boolean(
+        load_default=False,
+        metadata={"description": "true: only count whom it would reach, writing nothing."},
+    )
+
+
+class InvitationOutSchema(schemas.Strict):
+    units = fields.Integer(metadata={"description": "Member units chosen."})
+    invited = fields.Integer(metadata={"description": "People put on the list as invited."})
+    on_the_list = fields.Integer(
+        metadata={"description": "People of those units on the list already: left out."}
+    )
+    mailing_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "The mailing sending the invitations (null: a preview)."},
+    )
 
 
 class EnrolmentChangeSchema(schemas.Strict):
@@ -181,6 +213,69 @@ class TrainingEnrolments(MethodView):
                 "Location": f"{request.url_root}api/v1/training/enrolments/{row.id}",
             },
         )
+
+
+@trainings_bp.route("/<int:case_id>/invitations")
+class TrainingInvitations(MethodView):
+    @trainings_bp.arguments(InvitationInSchema)
+    @trainings_bp.response(201, InvitationOutSchema)
+    @trainings_bp.alt_response(200, schema=InvitationOutSchema, description="A preview.")
+    @trainings_bp.alt_response(
+        403, description="The caller may not manage trainings or send mailings."
+    )
+    @trainings_bp.alt_response(
+        422,
+        description="Field-level errors: no segment or filter, a bad filter, nobody new "
+        "to invite, a training not in the invitations or enrolment phase.",
+    )
+    def post(self, data, case_id):
+        """Invite the current people of the chosen member units: each is put on the list
+        as invited and sent the personalised invitation in one mailing about the
+        training. A closed training opens to the units invited."""
+        session, case = db(), _training(case_id)
+        preview = data.pop("preview")
+        try:
+            if preview:
+                found = invitations.invitees(session, case, data, crud.caller())
+                return _invited(found, None), 200
+            mailing, found = invitations.invite(session, case, data, crud.caller())
+            session.commit()
+        except (ValidationError, Forbidden) as exc:
+            session.rollback()
+            return crud.refusal(exc)
+        return _invited(found, mailing.id), 201
+
+
+@trainings_bp.route("/<int:case_id>/certificates")
+class TrainingCertificates(MethodView):
+    @trainings_bp.response(
+        202,
+        JobSchema,
+        description="Started: the job makes the missing certificates; ``GET /jobs/{id}`` "
+        "shows how far it has got.",
+    )
+    @trainings_bp.alt_response(403, description="The caller may not manage trainings.")
+    @trainings_bp.alt_response(422, description="The training is not at its certificates yet.")
+    def post(self, case_id):
+        """Make the certificates the attendees lack (a late correction of attendance);
+        the step to "certificates issued" starts this by itself."""
+        session, case = db(), _training(case_id)
+        try:
+            if not permissions.can(crud.caller(), "training.manage"):
+                raise Forbidden(_("You may not manage trainings."))
+            job = certificates.start(session, case, crud.caller())
+            session.commit()
+        except (ValidationError, Forbidden) as exc:
+            session.rollback()
+            return crud.refusal(exc)
+        session.refresh(job)  # jobs run at once (tests, scripts) are done already
+        return describe(job), 202, {
+            "Location": url_for("api_jobs.Item", job_id=job.id, _external=True)}
+
+
+def _invited(found, mailing_id) -> dict:
+    return {"units": len(found.units), "invited": len(found.people),
+            "on_the_list": found.on_the_list, "mailing_id": mailing_id}
 
 
 @enrolments_bp.route("/<int:enrolment_id>")

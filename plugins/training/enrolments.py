@@ -4,7 +4,8 @@ list moving up, cancelling, and marking who came.
 Staff with ``training.enrol`` or ``training.manage`` enrol anyone until the training is
 delivered; on the portal a unit's administrator enrols its own people and a participant
 themselves, while enrolment is open and the training is open to their unit (TR-4).
-Every change goes through ``core.records``: vetoable, audited, announced.
+Every change goes through ``core.records``: vetoable, audited, announced; and tells the
+person by e-mail (``notices``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core import permissions, records
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import Case, Membership, Organisation, Person, User
+from plugins.training import notices
 from plugins.training.models import TAKING_A_PLACE, Enrolment, OpenTo
 from plugins.training.process import KEY
 
@@ -102,9 +104,12 @@ def enrol(session: Session, case: Case, person: Person, actor=None, channel: str
     values = {"status": status, "channel": channel, "note": note[:500],
               "organisation_id": organisation_id, "requested_at": utcnow()}
     if found is None:
-        return records.create(session, Enrolment(case_id=case.id, person_id=person.id,
-                                                 **values), actor)
-    return records.update(session, found, values, actor)
+        row = records.create(session, Enrolment(case_id=case.id, person_id=person.id,
+                                                **values), actor)
+    else:
+        row = records.update(session, found, values, actor)
+    notices.tell(session, row, actor)
+    return row
 
 
 def invite(session: Session, case: Case, person: Person, actor=None,
@@ -127,6 +132,7 @@ def cancel(session: Session, enrolment: Enrolment, actor=None) -> Enrolment:
         raise ValidationError({"status": _("The training has taken place: mark the person "
                                            "absent instead.")})
     records.update(session, enrolment, {"status": "cancelled"}, actor)
+    notices.tell(session, enrolment, actor)
     move_up(session, case, actor)
     return enrolment
 
@@ -141,6 +147,7 @@ def move_up(session: Session, case: Case, actor=None) -> list[Enrolment]:
         .order_by(Enrolment.requested_at, Enrolment.id)).all()
     for row in waiting if free is None else waiting[:max(free, 0)]:
         moved.append(records.update(session, row, {"status": "enrolled"}, actor))
+        notices.tell(session, row, actor)
     return moved
 
 

@@ -1,6 +1,7 @@
-"""What is planned for a training (TR-1, TR-4): its date, length, trainer, venue from the
-registry, price, capacity and who sees it on the portal; fields of the training's case
-that administrators may relabel, reorder or extend."""
+"""What is planned for a training (TR-1, TR-4, TR-9): its date, length, trainer, venue
+from the registry, price and whether members pay it, capacity and who sees it on the
+portal; fields of the training's case that administrators may relabel, reorder or
+extend."""
 
 from core import CustomField
 from plugins.training.process import TRAINING
@@ -30,9 +31,12 @@ FIELDS = [
            options={"currency": "PLN"},
            help={"pl": "Puste: szkolenie w ramach składki członkowskiej.",
                  "en": "Empty: covered by the membership fee."}),
-    _field("capacity", "integer", "Liczba miejsc", "Places", 6, options={"min": 1, "max": 10000},
+    _field("members_free", "boolean", "Bezpłatne dla członków", "Free for members", 6,
+           help={"pl": "Jednostki z umową członkowską w dniu szkolenia nie płacą ceny.",
+                 "en": "Units with a membership contract on the day do not pay the price."}),
+    _field("capacity", "integer", "Liczba miejsc", "Places", 7, options={"min": 1, "max": 10000},
            help={"pl": "Kolejne zgłoszenia trafiają na listę rezerwową; puste: bez limitu.",
                  "en": "Further enrolments join the waiting list; empty: no limit."}),
-    _field("visibility", "choice", "Widoczność w portalu", "Visibility on the portal", 7,
+    _field("visibility", "choice", "Widoczność w portalu", "Visibility on the portal", 8,
            options=VISIBILITY, default="public"),
 ]

@@ -71,6 +71,9 @@ class Enrolment(Tracked, Base):
     # When they asked for a place: the waiting list's order.
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(String(500), default="")
+    # The certificate of attendance made for them (TR-6), kept on the person's card.
+    certificate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL"))
 
     @classmethod
     def portal_scope(cls, organisation_id: int):

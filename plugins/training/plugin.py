@@ -3,7 +3,10 @@
 An association of municipalities trains its member units' staff (TR-1 to TR-9): each
 training is a case of the process in ``process.py``, planned with the fields of
 ``fields.py`` at a venue of the registry (``venues.py``); people are enrolled, wait
-for a place and are marked present in ``enrolments.py``. The staff keep it all on the
+for a place and are marked present in ``enrolments.py``, and told of it by
+``notices.py``. Member units are invited by ``invitations.py``; a settled training's
+fees are owed through ``settlement.py`` and its attendees' certificates made by
+``certificates.py``, from the letters of ``documents.py``. The staff keep it all on the
 pages of ``views.py`` and through ``api.py``; the units enrol on ``portal.py``.
 """
 
@@ -11,8 +14,11 @@ from pathlib import Path
 
 import core
 from core import Manifest, hookimpl
+from core.jobs import JobKind
 from plugins.training import (
     api,
+    certificates,
+    documents,
     fields,
     organisation_types,
     permissions,
@@ -68,6 +74,16 @@ def kartoteka_register_fields():
 @hookimpl
 def kartoteka_register_processes():
     return process.PROCESSES
+
+
+@hookimpl
+def kartoteka_register_templates():
+    return documents.TEMPLATES  # the invitation, the enrolment messages, the certificate
+
+
+@hookimpl
+def kartoteka_register_jobs():
+    return [JobKind(certificates.JOB, certificates.run)]
 
 
 @hookimpl

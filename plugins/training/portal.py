@@ -22,13 +22,14 @@ from sqlalchemy import exists, or_, select
 from core import fields, filters, records
 from core.errors import ValidationError
 from core.menu import MenuItem
-from core.models import Case, Membership, Person
+from core.models import Attachment, Case, Membership, Person
 from core.tasks import local_zone
 from core.terms import term
+from core.web.attachments import send_attachment
 from core.web.db import db
 from core.web.forms import commit_or_flash, form_id
 from core.web.portal import current_organisation, current_person
-from plugins.training import enrolments
+from plugins.training import certificates, enrolments
 from plugins.training.models import TAKING_A_PLACE, Enrolment, Venue
 from plugins.training.process import KEY
 
@@ -155,6 +156,22 @@ def ours():
         statuses=STATUSES,
         organisation=current_organisation(),
     )
+
+
+@bp.get("/certificates/<int:enrolment_id>")
+def certificate(enrolment_id: int):
+    """A certificate of attendance: one's own, or (the unit's administrator) any of the
+    unit's people's; anyone else's, or none, answers 404."""
+    session = db()
+    row = records.get(session, Enrolment, enrolment_id, current_user)
+    if row is None or not (current_user.portal_admin or row.person_id == current_user.person_id):
+        abort(404)
+    document = certificates.of(session, row)
+    attachment = session.get(Attachment, document.attachment_id) \
+        if document is not None and document.attachment_id else None
+    if attachment is None:
+        abort(404)
+    return send_attachment(attachment)
 
 
 @bp.post("/<int:case_id>/enrol")

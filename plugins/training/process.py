@@ -3,13 +3,15 @@ open → enrolment closed → delivered → settled → certificates issued, or 
 the way.
 
 Invitations need a venue and a trainer; a training is not settled before everyone on
-its list is marked present or absent. Capacity and the waiting list are kept by
-``enrolments`` at each enrolment.
+its list is marked present or absent. Settling makes the attendees' fees owed
+(``settlement``); the last step has their certificates made (``certificates``).
+Capacity and the waiting list are kept by ``enrolments`` at each enrolment.
 """
 
 from sqlalchemy import func, select
 
 from core.workflow import Check, Phase, Process, Transition
+from plugins.training import certificates, settlement
 from plugins.training.models import Enrolment
 
 KEY = "training.training"
@@ -69,8 +71,9 @@ TRAINING = Process(
         Transition("enrolment_closed", "enrolment_open", permission="training.manage"),
         Transition("enrolment_closed", "delivered", permission="training.manage"),
         Transition("delivered", "settled", permission="training.manage",
-                   checks=(ATTENDANCE,)),
-        Transition("settled", "certified", permission="training.manage"),
+                   checks=(ATTENDANCE,), actions=(settlement.charge,)),
+        Transition("settled", "certified", permission="training.manage",
+                   actions=(certificates.start,)),
         *(Transition(phase, "cancelled", permission="training.manage")
           for phase in ("planning", "invitations", "enrolment_open", "enrolment_closed")),
     ),

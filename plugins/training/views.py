@@ -1,6 +1,7 @@
 """The association staff's training pages (TR-1, TR-3): the venue registry, the trainings
 with their places taken and waiting lists, and each training's participants, where the
-staff enrol people, cancel enrolments and record attendance.
+staff invite member units, enrol people, cancel enrolments, record attendance and have
+the certificates made.
 
 Anyone on the staff reads the registry; changing it needs ``training.manage``. The
 trainings and their lists need ``training.enrol`` or ``training.manage`` (403 otherwise);
@@ -21,15 +22,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from core import permissions, records, search, workflow
+from core import permissions, records, search, segments, workflow
 from core.db import utcnow
+from core.errors import ValidationError
 from core.field_sql import CustomValue
 from core.menu import MenuItem
 from core.models import Case, Membership, Organisation, Person
+from core.terms import term
 from core.web.admin import permission_required
 from core.web.db import db
 from core.web.forms import commit_or_errors, optional_int
-from plugins.training import enrolments, venues
+from plugins.training import certificates, enrolments, invitations, venues
 from plugins.training.models import TAKING_A_PLACE, Enrolment, Venue
 from plugins.training.process import KEY
 
@@ -40,7 +43,8 @@ MENU = [
         "training.index",
         term="training.training",
         permission=enrolments.STAFF_KEYS,
-        section=("training.index", "training.participants", "training.enrol"),
+        section=("training.index", "training.participants", "training.enrol",
+                 "training.invite", "training.certify"),
     ),
     MenuItem(
         "training.venues",
@@ -313,10 +317,56 @@ def attendance(case_id: int):
     return redirect(url_for("training.participants", case_id=case.id))
 
 
-def _participants(case: Case, errors: dict | None = None):
-    """The list, the search for someone to enrol and, once the training is closed or
-    delivered, the attendance form; ``errors`` of a refused enrolment."""
+@bp.post("/<int:case_id>/invitations")
+@enrolling
+def invite(case_id: int):
+    """Count whom the chosen units reach (``preview``), or invite them."""
+    if not permissions.can(current_user, "training.manage"):
+        abort(403)
+    session, case = db(), _training(case_id)
+    data = {"segment_id": optional_int(request.form.get("segment_id")),
+            "participation": request.form.get("participation", ""),
+            "role": request.form.get("role", "")}
+    if request.form.get("preview"):
+        try:
+            found = invitations.invitees(session, case, data, current_user)
+        except ValidationError as exc:
+            return _participants(case, invite_errors=exc.errors, chosen=data)
+        return _participants(case, reach=found, chosen=data)
+    result, errors = commit_or_errors(
+        session, lambda: invitations.invite(session, case, data, current_user))
+    if errors:
+        return _participants(case, invite_errors=errors, chosen=data)
+    _mailing, found = result
+    flash(_("Invited people: %(n)d; %(what)s: %(units)d. The invitations are being sent.",
+            n=len(found.people), what=term("training.member_unit", plural=True),
+            units=len(found.units)))
+    return redirect(url_for("training.participants", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/certificates")
+@enrolling
+def certify(case_id: int):
+    session, case = db(), _training(case_id)
+
+    def write():
+        if not permissions.can(current_user, "training.manage"):
+            raise ValidationError({"case_id": _("You may not manage trainings.")})
+        return certificates.start(session, case, current_user)
+
+    if _commit_or_flash(write):
+        flash(_("The missing certificates are being made; they appear here when done."))
+    return redirect(url_for("training.participants", case_id=case.id))
+
+
+def _participants(case: Case, errors: dict | None = None, invite_errors: dict | None = None,
+                  reach=None, chosen: dict | None = None):
+    """The list, the search for someone to enrol, the invitations while they go out and,
+    once the training is closed or delivered, the attendance form; ``errors`` of a
+    refused enrolment, ``invite_errors`` of a refused invitation, ``reach`` of a counted
+    one."""
     session = db()
+    manages = permissions.can(current_user, "training.manage")
     typed = (request.values.get("q") or "").strip()[:200]
     rows = enrolments.listed(session, case)
     open_ = case.phase_key in enrolments.STAFF_PHASES
@@ -335,6 +385,17 @@ def _participants(case: Case, errors: dict | None = None):
         q=typed,
         matches=_matches(session, typed, rows) if open_ and typed else [],
         errors=errors or {},
+        inviting=manages and case.phase_key in invitations.PHASES,
+        segments=segments.visible_segments(session, current_user, "organisation"),
+        participation=invitations.PARTICIPATION,
+        chosen=chosen or {},
+        invite_errors=invite_errors or {},
+        reach=reach,
+        sent=invitations.sent_for(session, case),
+        certifying=manages and case.phase_key in certificates.PHASES,
+        certificates={row.id: certificates.of(session, row) for row in rows
+                      if row.certificate_id},
+        missing=len(certificates.missing(session, case)),
     )
 
 

@@ -273,3 +273,57 @@ def test_the_openapi_document_describes_the_training_resources(app, world):
     assert schemas["Enrolment"]["properties"]["organisation_id"]["description"]
     patch = paths["/api/v1/training/enrolments/{enrolment_id}"]["patch"]
     assert {"412", "428", "422", "403", "404"} <= set(patch["responses"])
+
+
+# --------------------------------------------------------------------- invitations
+
+
+def test_invitations_are_previewed_sent_and_refused_field_by_field(app, world):
+    from core import memberships
+    from core.models import Mailing, Organisation
+
+    rt = app.extensions["kartoteka"]
+    with rt.session() as session, session.begin():
+        role = session.scalar(select(roles.Role).where(roles.Role.key == "organiser"))
+        roles.set_permissions(session, role, ["training.manage", "training.enrol",
+                                              "core.send_mailings"])
+        unit = session.get(Organisation, world.unit)
+        for person_id in world.people[:2]:
+            memberships.join(session, session.get(Person, person_id), unit, "skarbnik")
+    call = caller(app)
+    chosen = {"filter": {"field": "name", "op": "contains", "value": "Kórnik"}}
+    preview = call("post", f"/trainings/{world.training}/invitations",
+                   json={**chosen, "preview": True})
+    assert (preview.status_code, preview.get_json()) == (200, {
+        "units": 1, "invited": 2, "on_the_list": 0, "mailing_id": None})
+    with rt.session() as session:
+        assert session.scalars(select(Enrolment)).all() == []
+    sent = call("post", f"/trainings/{world.training}/invitations", json=chosen)
+    assert sent.status_code == 201
+    assert stored(app, Mailing, sent.get_json()["mailing_id"]).person_ids == world.people[:2]
+    again = problem(call("post", f"/trainings/{world.training}/invitations", json=chosen), 422)
+    assert "Nobody new to invite" in again["errors"]["segment_id"]
+    bad = problem(call("post", f"/trainings/{world.training}/invitations",
+                       json={"filter": {"field": "ciry"}, "participation": "x"}), 422)
+    assert set(bad["errors"]) == {"participation"}
+    bad = problem(call("post", f"/trainings/{world.training}/invitations",
+                       json={"filter": {"field": "ciry", "op": "eq", "value": "x"}}), 422)
+    assert "Unknown field" in bad["errors"]["filter.field"]
+    clerk = caller(app, "jan@zwiazek.example.pl")
+    problem(clerk("post", f"/trainings/{world.training}/invitations", json=chosen), 403)
+
+
+def test_certificates_are_made_through_the_api_once_the_training_is_at_them(app, world):
+    call = caller(app)
+    early = problem(call("post", f"/trainings/{world.training}/certificates"), 422)
+    assert "once the training is settled" in early["errors"]["case_id"]
+    rt = app.extensions["kartoteka"]
+    with rt.session() as session, session.begin():
+        case = session.get(cases.Case, world.training)
+        session.add(Enrolment(case_id=case.id, person_id=world.people[0], status="attended"))
+        case.phase_key = "certified"
+    started = call("post", f"/trainings/{world.training}/certificates")
+    assert started.status_code == 202
+    assert started.get_json()["result"] == {"made": 1, "failed": []}
+    row = call("get", f"/trainings/{world.training}/enrolments").get_json()["items"][0]
+    assert row["certificate_id"] is not None

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core import cases, memberships, organisations, people, roles, users
 from core.models import AuditEntry, Case, Membership
 from page_helpers import flashes, show, text, visible
-from plugins.training import enrolments, venues
+from plugins.training import certificates, enrolments, venues
 from plugins.training.models import Enrolment, OpenTo
 
 PASSWORD = "correct horse battery"
@@ -352,3 +352,27 @@ def test_the_pages_speak_polish_by_default(kartoteka_app_factory):
     assert ">Szkolenia</a>" in nav and ">Moje szkolenia</a>" in nav
     row = titles(page)[0].replace("\xa0", " ")
     assert "10.03.2027, 09:00" in row and "120,00 zł" in row
+
+
+def test_certificates_are_downloaded_by_their_person_and_the_units_administrator(world):
+    past = world.training("Minione", phase="certified")
+    world.enrol(past, world.anna, status="attended")
+    world.enrol(past, world.bartek, status="attended")
+    rt = world.app.extensions["kartoteka"]
+    with world.writing() as session:
+        case = session.get(Case, past)
+        for row in session.scalars(select(Enrolment).where(Enrolment.case_id == past)):
+            certificates.issue(session, rt, case, row)
+        ids = {row.person_id: row.id for row in session.scalars(select(Enrolment))}
+    anna = world.login("anna@kornik.pl")
+    page = show(anna, "/portal/training/mine")
+    assert f'href="/portal/training/certificates/{ids[world.anna]}"' in page
+    assert anna.get(f"/portal/training/certificates/{ids[world.anna]}").data.startswith(b"%PDF")
+    # Bartek's is his and his unit's administrator's, not his colleague's nor Śrem's.
+    assert anna.get(f"/portal/training/certificates/{ids[world.bartek]}").status_code == 404
+    admin = world.login("admin@kornik.pl")
+    bartek = f"/portal/training/certificates/{ids[world.bartek]}"
+    assert bartek in show(admin, "/portal/training/ours")
+    assert admin.get(bartek).status_code == 200
+    srem = world.login("admin@srem.pl")
+    assert srem.get(f"/portal/training/certificates/{ids[world.bartek]}").status_code == 404

@@ -378,3 +378,75 @@ def test_the_pages_name_things_by_the_plugins_terms_in_polish(kartoteka_app_fact
     page = show(client, "/training/venues/")
     assert "<h1>Ośrodki szkoleniowe</h1>" in page and ">Szkolenia<" in page
     assert "<h1>Szkolenia</h1>" in show(client, "/training/")
+
+
+# --------------------------------------------------------------------- invitations
+
+
+def test_the_organiser_counts_and_sends_invitations_from_the_participants_page(app, world):
+    from core import segments
+    from core.models import Mailing
+
+    case_id = training(app, world, phase="invitations")
+    anna = person(app, "Anna", "Nowak", world.kornik)
+    with writing(app) as (session, _host):
+        role = session.scalar(select(roles.Role).where(roles.Role.key == "organiser"))
+        roles.set_permissions(session, role, ["training.manage", "training.enrol",
+                                              "core.send_mailings"])
+        segment = segments.save(session, "Gminy", "organisation",
+                                {"field": "type_key", "op": "eq", "value": "core.municipality"},
+                                organiser(session))
+        segment_id = segment.id
+    client = login(app)
+    page = show(client, f"/training/{case_id}/participants")
+    assert f'<option value="{segment_id}">Gminy</option>' in page
+    refused = text(client.post(f"/training/{case_id}/invitations", data={"segment_id": ""}))
+    assert re.search(r'id="ie-segment_id" role="alert">Choose a saved segment', refused)
+    assert 'aria-describedby="ie-segment_id"' in refused
+    counted = text(client.post(f"/training/{case_id}/invitations",
+                               data={"segment_id": segment_id, "preview": "1"}))
+    assert "People to invite: 1; member units: 1; on the list already: 0." in visible(counted)
+    assert statuses(app, case_id) == {}
+    sent = client.post(f"/training/{case_id}/invitations", data={"segment_id": segment_id})
+    assert sent.status_code == 302
+    page = show(client, sent.headers["Location"])
+    assert "Invited people: 1; member units: 1." in flashes(page)[0]
+    assert statuses(app, case_id) == {"Nowak": "invited"}
+    with app.extensions["kartoteka"].session() as session:
+        mailing = session.scalars(select(Mailing)).one()
+        assert mailing.person_ids == [anna]
+    assert f'href="/mailings/{mailing.id}"' in page
+
+
+def test_the_invitations_form_is_only_for_organisers_while_invitations_go_out(app, world):
+    case_id = training(app, world, phase="invitations")
+    enroller = login(app, "ola@zwiazek.example.pl")
+    assert 'id="invite"' not in show(enroller, f"/training/{case_id}/participants")
+    assert enroller.post(f"/training/{case_id}/invitations",
+                         data={"segment_id": "1"}).status_code == 403
+    without_mailings = text(login(app).post(f"/training/{case_id}/invitations",
+                                            data={"segment_id": "1"}))
+    assert "sending them needs the permission to send mailings" in without_mailings
+    assert statuses(app, case_id) == {}
+    closed = training(app, world, phase="enrolment_closed")
+    assert 'id="invite"' not in show(login(app), f"/training/{closed}/participants")
+
+
+def test_the_certificates_are_listed_and_the_missing_ones_made_again(app, world):
+    case_id = training(app, world, phase="certified")
+    anna = person(app, "Anna", "Nowak", world.kornik)
+    with writing(app) as (session, _host):
+        session.add(Enrolment(case_id=case_id, person_id=anna, status="attended"))
+    client = login(app)
+    page = show(client, f"/training/{case_id}/participants")
+    assert "Attendees without one: 1." in visible(page)
+    done = client.post(f"/training/{case_id}/certificates")
+    page = show(client, done.headers["Location"])
+    link = re.search(r'<a class="certificate" href="([^"]+)">([^<]+)</a>', page)
+    assert f"Certificate ZS/{date.today().year}/0001" == link.group(2)
+    assert client.get(link.group(1)).data.startswith(b"%PDF")
+    assert "Every attendee has one." in visible(page)
+    enroller = login(app, "ola@zwiazek.example.pl")
+    refused = show(enroller, enroller.post(f"/training/{case_id}/certificates")
+                   .headers["Location"])
+    assert "You may not manage trainings." in flashes(refused)
