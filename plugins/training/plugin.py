@@ -18,6 +18,7 @@ from core.jobs import JobKind
 from plugins.training import (
     api,
     certificates,
+    demo,
     documents,
     fields,
     organisation_types,
@@ -104,3 +105,8 @@ def kartoteka_register_portal_blueprints():
 @hookimpl
 def kartoteka_register_menu_items():
     return views.MENU + portal.MENU
+
+
+@hookimpl
+def kartoteka_load_demo_data(session):
+    demo.load(session)  # venues, contracts, trainings past and coming
