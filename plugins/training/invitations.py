@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import filters, mailing, permissions, records, segments, validation
 from core.errors import Forbidden, ValidationError
-from core.models import Case, Mailing, Membership, Organisation, Person
+from core.models import Case, Mailing, Membership, Organisation, OutboxMessage, Person
 from core.terms import term
 from plugins.training import enrolments
 from plugins.training.models import Enrolment, OpenTo
@@ -109,6 +109,16 @@ def sent_for(session: Session, case: Case) -> list[Mailing]:
     return list(session.scalars(select(Mailing).where(
         Mailing.case_id == case.id, Mailing.audience == "people")
         .order_by(Mailing.id.desc())))
+
+
+def reached(session: Session, case: Case) -> dict[int, str]:
+    """Person id -> what became of the last invitation they were sent to the training
+    (an outbox state: queued, sent, failed...)."""
+    rows = session.execute(select(OutboxMessage.person_id, OutboxMessage.state)
+                           .join(Mailing, Mailing.id == OutboxMessage.mailing_id)
+                           .where(Mailing.case_id == case.id, Mailing.audience == "people")
+                           .order_by(OutboxMessage.id)).all()
+    return dict(rows)  # the last one wins
 
 
 def _units(session: Session, values: dict, actor, errors: dict) -> list[int]:

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from core import permissions, records, search, segments, workflow
+from core import outbox, permissions, records, search, segments, workflow
 from core.db import utcnow
 from core.errors import ValidationError
 from core.field_sql import CustomValue
@@ -392,6 +392,8 @@ def _participants(case: Case, errors: dict | None = None, invite_errors: dict | 
         invite_errors=invite_errors or {},
         reach=reach,
         sent=invitations.sent_for(session, case),
+        reached=invitations.reached(session, case),
+        mail_states=outbox.STATE_LABELS,
         certifying=manages and case.phase_key in certificates.PHASES,
         certificates={row.id: certificates.of(session, row) for row in rows
                       if row.certificate_id},
