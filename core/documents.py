@@ -346,11 +346,16 @@ def _shown(session: Session, record, definition, actor) -> str:
 
     value = record.custom[definition.key]
     if definition.type == "relation" and isinstance(value, int):
-        model = records.record_types().get((definition.options or {}).get("target", ""))
-        found = records.get(session, model, value, actor) if model is not None else None
-        label = getattr(found, "name", None) or getattr(found, "full_name", None)
-        if label:
-            return label
+        target = (definition.options or {}).get("target", "")
+        # A mailing fills the same trainer for thousands: each label is looked up once.
+        labels = session.info.setdefault("documents.labels", {})
+        key = (target, value, getattr(actor, "id", None))
+        if key not in labels:
+            model = records.record_types().get(target)
+            found = records.get(session, model, value, actor) if model is not None else None
+            labels[key] = getattr(found, "name", None) or getattr(found, "full_name", None)
+        if labels[key]:
+            return labels[key]
     return fields.display(record, definition)
 
 

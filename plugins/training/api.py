@@ -7,7 +7,8 @@ it). ``trainings/<case_id>/enrolments``: a training's list, and enrolling a pers
 cancelling it (the first on the waiting list gets the place).
 ``trainings/<case_id>/invitations``: inviting the people of member units chosen by a
 segment or a filter; ``trainings/<case_id>/certificates``: making the missing
-certificates. The enrolments need
+certificates. ``reports/units``: how often each unit sends people; ``reports/units/<id>``:
+who of a unit attended what and when. The enrolments need
 ``training.enrol`` or ``training.manage`` (403). Portal accounts find nothing here
 (404): they enrol on the portal.
 """
@@ -25,9 +26,11 @@ from core.api import crud, schemas
 from core.api import records as api_records
 from core.api.jobs import JobSchema, describe
 from core.errors import Forbidden, ValidationError
+from core.models import Organisation
 from core.validation import an_id, max_length
 from core.web.db import db
 from plugins.training import certificates, enrolments, invitations, venues
+from plugins.training import reports as report
 from plugins.training.models import CHANNELS, STATUSES, Enrolment, Venue
 
 
@@ -161,7 +164,10 @@ trainings_bp = Blueprint(
 enrolments_bp = Blueprint(
     "enrolments", __name__, url_prefix="/enrolments", description="Enrolments in trainings"
 )
-BLUEPRINTS = [venues_bp, trainings_bp, enrolments_bp]
+reports_bp = Blueprint(
+    "training_reports", __name__, url_prefix="/reports", description="Attendance reports"
+)
+BLUEPRINTS = [venues_bp, trainings_bp, enrolments_bp, reports_bp]
 for _bp in BLUEPRINTS:
     _bp.before_request(staff_only)
 
@@ -234,6 +240,8 @@ class TrainingInvitations(MethodView):
         training. A closed training opens to the units invited."""
         session, case = db(), _training(case_id)
         preview = data.pop("preview")
+        if not permissions.can(crud.caller(), "training.manage"):
+            return crud.refusal(Forbidden(_("You may not send invitations to trainings.")))
         try:
             if preview:
                 found = invitations.invitees(session, case, data, crud.caller())
@@ -271,6 +279,66 @@ class TrainingCertificates(MethodView):
         session.refresh(job)  # jobs run at once (tests, scripts) are done already
         return describe(job), 202, {
             "Location": url_for("api_jobs.Item", job_id=job.id, _external=True)}
+
+
+class PeriodArgs(schemas.Strict):
+    start = fields.Date(load_default=None, metadata={"description": "The first day counted."})
+    end = fields.Date(load_default=None, metadata={"description": "The last day counted."})
+
+
+class UnitLineSchema(schemas.Strict):
+    organisation_id = fields.Integer()
+    name = fields.String()
+    people = fields.Integer(metadata={"description": "Different people who attended."})
+    attendances = fields.Integer(metadata={"description": "Person × training."})
+    trainings = fields.Integer()
+    last = fields.Date(allow_none=True, metadata={"description": "The last training's day."})
+
+
+class AttendanceSchema(schemas.Strict):
+    person_id = fields.Integer()
+    name = fields.String()
+    case_id = fields.Integer()
+    training = fields.String()
+    day = fields.Date()
+
+
+@reports_bp.route("/units")
+class UnitsReport(MethodView):
+    @reports_bp.arguments(PeriodArgs, location="query")
+    @reports_bp.response(200, UnitLineSchema(many=True))
+    @reports_bp.alt_response(403, description="The caller may not enrol people.")
+    @reports_bp.alt_response(422, description="The period ends before it starts.")
+    def get(self, args):
+        """How often each member unit sends people: those who attended in the period (a
+        training counts on its day), the most active unit first."""
+        _may_enrol()
+        return _period_problem(args) or report.units(db(), crud.caller(), args["start"],
+                                                     args["end"])
+
+
+@reports_bp.route("/units/<int:organisation_id>")
+class UnitReport(MethodView):
+    @reports_bp.arguments(PeriodArgs, location="query")
+    @reports_bp.response(200, AttendanceSchema(many=True))
+    @reports_bp.alt_response(403, description="The caller may not enrol people.")
+    @reports_bp.alt_response(404, description="No such unit, or the caller may not see it.")
+    @reports_bp.alt_response(422, description="The period ends before it starts.")
+    def get(self, args, organisation_id):
+        """Who of the unit attended what and when, the latest first."""
+        _may_enrol()
+        if records.get(db(), Organisation, organisation_id, crud.caller()) is None:
+            abort(404)
+        return _period_problem(args) or report.of_unit(db(), crud.caller(), organisation_id,
+                                                       args["start"], args["end"])
+
+
+def _period_problem(args):
+    """A period ending before it starts, refused as a field error (else None)."""
+    if args["start"] and args["end"] and args["end"] < args["start"]:
+        return crud.refusal(ValidationError({"end": _(
+            "The period cannot end before it starts.")}))
+    return None
 
 
 def _invited(found, mailing_id) -> dict:

@@ -11,12 +11,12 @@ The staff may start it again (a late correction of attendance) from the list.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import documents, jobs, records
 from core.errors import KartotekaError, ValidationError
-from core.models import Case, Document, DocumentTemplate, Job, Person, User
+from core.models import Attachment, Case, Document, DocumentTemplate, Job, Person, User
 from plugins.training.models import Enrolment
 
 TEMPLATE = "training.certificate"
@@ -35,10 +35,13 @@ def start(session: Session, case: Case, actor=None) -> Job:
 
 
 def missing(session: Session, case: Case) -> list[Enrolment]:
-    """The attendees without a certificate."""
+    """The attendees without a certificate, or whose certificate's file was deleted."""
+    kept = select(Document.id).join(Attachment, Attachment.id == Document.attachment_id) \
+        .where(Attachment.deleted_at.is_(None))
     return list(session.scalars(select(Enrolment).where(
         Enrolment.case_id == case.id, Enrolment.status == "attended",
-        Enrolment.certificate_id.is_(None)).order_by(Enrolment.id)))
+        or_(Enrolment.certificate_id.is_(None), Enrolment.certificate_id.not_in(kept)))
+        .order_by(Enrolment.id)))
 
 
 def issue(session: Session, rt, case: Case, row: Enrolment, actor=None) -> Document:
@@ -56,6 +59,15 @@ def issue(session: Session, rt, case: Case, row: Enrolment, actor=None) -> Docum
 
 def of(session: Session, row: Enrolment) -> Document | None:
     return session.get(Document, row.certificate_id) if row.certificate_id else None
+
+
+def of_rows(session: Session, rows: list[Enrolment]) -> dict[int, Document]:
+    """Enrolment id -> its certificate, for a whole list in one query."""
+    ids = {row.certificate_id: row.id for row in rows if row.certificate_id}
+    if not ids:
+        return {}
+    return {ids[d.id]: d for d in session.scalars(select(Document).where(
+        Document.id.in_(list(ids))))}
 
 
 def run(rt, job, progress) -> dict:

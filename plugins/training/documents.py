@@ -68,8 +68,9 @@ CERTIFICATE = """<style>
   <p>{% if c.get("training_starts_at") %}w dniu {{ c.training_starts_at }}{% endif %}
     ukończył(a) {{ term("training.training", "acc") }}</p>
   <div class="what">„{{ case.title }}”</div>
-  {% if c.get("training_duration_hours") %}<p>w wymiarze {{ c.training_duration_hours }}
-    godzin{% endif %}{% if c.get("training_venue") %}, {{ c.training_venue }}{% endif %}.</p>
+  {% set where = [("w wymiarze " ~ c.training_duration_hours ~ " godzin")
+                   if c.get("training_duration_hours") else "", c.get("training_venue", "")] %}
+  {% if where|select|list %}<p>{{ where|select|join(", ") }}</p>{% endif %}
   {% if c.get("training_trainer") %}<p>Prowadzący: {{ c.training_trainer }}</p>{% endif %}
 </div>
 {% set left_above = company.name %}

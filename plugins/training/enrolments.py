@@ -131,9 +131,13 @@ def cancel(session: Session, enrolment: Enrolment, actor=None) -> Enrolment:
     if case.phase_key not in STAFF_PHASES:
         raise ValidationError({"status": _("The training has taken place: mark the person "
                                            "absent instead.")})
+    was = enrolment.status
     records.update(session, enrolment, {"status": "cancelled"}, actor)
-    notices.tell(session, enrolment, actor)
-    move_up(session, case, actor)
+    if was != "invited":  # someone only invited had nothing to lose
+        notices.tell(session, enrolment, actor)
+    # A participant cancelling on the portal frees a place the next in line takes,
+    # whoever's they are: the move is the system's, not the participant's.
+    move_up(session, case, None if getattr(actor, "is_portal", False) else actor)
     return enrolment
 
 
@@ -187,7 +191,7 @@ def portal_may(session: Session, grants, record: Enrolment, action: str,
         return False
     if record.organisation_id not in (None, grants.portal_organisation):
         return False
-    if grants.portal_admin and _member_now(session, record.person_id,
+    if grants.portal_admin and member_now(session, record.person_id,
                                            grants.portal_organisation):
         return True
     me = session.get(User, grants.user_id)
@@ -211,7 +215,8 @@ def _require_staff(actor) -> None:
         raise Forbidden(_("You may not enrol people in trainings."))
 
 
-def _member_now(session: Session, person_id: int, organisation_id: int | None) -> bool:
+def member_now(session: Session, person_id: int, organisation_id: int | None) -> bool:
+    """Whether the person works for the unit today."""
     today = date.today()
     return bool(session.scalar(select(exists().where(
         Membership.person_id == person_id, Membership.organisation_id == organisation_id,

@@ -68,7 +68,8 @@ def invitees(session: Session, case: Case, data: dict, actor=None) -> Invitees:
         records.visible(Person, actor).with_only_columns(Person.id, Membership.organisation_id)
         .join(Membership, Membership.person_id == Person.id)
         .where(Membership.organisation_id.in_(units), _current(),
-               *([Membership.role.contains(values["role"].strip())]
+               *([filters.folded(Membership.role).contains(values["role"].strip().lower(),
+                                                           autoescape=True)]
                  if values["role"].strip() else []))
         .order_by(Person.id, Membership.organisation_id)).all()
     listed = set(session.scalars(select(Enrolment.person_id).where(
@@ -94,7 +95,7 @@ def invite(session: Session, case: Case, data: dict, actor) -> tuple[Mailing, In
         Person.id.in_([p for p, _o in found.people])))}
     for person_id, unit_id in found.people:
         enrolments.invite(session, case, people[person_id], actor, organisation_id=unit_id)
-    _open_to(session, case, {o for _p, o in found.people})
+    _open_to(session, case, set(found.units))
     sent = mailing.create(session, {
         "name": f"{term('training.invitation')}: {case.title}"[:200],
         "template": (data or {}).get("template") or TEMPLATE, "kind": "service",
@@ -167,7 +168,8 @@ def _may_invite(session: Session, case: Case, actor) -> None:
 
 
 def _open_to(session: Session, case: Case, unit_ids: set[int]) -> None:
-    """A closed training is open to the units invited to it."""
+    """A closed training is open to the units invited to it, those whose people were
+    on the list already too."""
     if (case.custom or {}).get("training_visibility") != "closed":
         return
     known = set(session.scalars(select(OpenTo.organisation_id).where(

@@ -160,11 +160,16 @@ def ours():
 
 @bp.get("/certificates/<int:enrolment_id>")
 def certificate(enrolment_id: int):
-    """A certificate of attendance: one's own, or (the unit's administrator) any of the
-    unit's people's; anyone else's, or none, answers 404."""
+    """A certificate of attendance: one's own, or (the unit's administrator) one of
+    someone the unit sent or employs now; anyone else's, a former colleague's, or none,
+    answers 404."""
     session = db()
     row = records.get(session, Enrolment, enrolment_id, current_user)
-    if row is None or not (current_user.portal_admin or row.person_id == current_user.person_id):
+    own = row is not None and row.person_id == current_user.person_id
+    ours = row is not None and current_user.portal_admin and (
+        row.organisation_id == current_user.organisation_id
+        or enrolments.member_now(session, row.person_id, current_user.organisation_id))
+    if not (own or ours):
         abort(404)
     document = certificates.of(session, row)
     attachment = session.get(Attachment, document.attachment_id) \

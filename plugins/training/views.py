@@ -33,6 +33,7 @@ from core.web.admin import permission_required
 from core.web.db import db
 from core.web.forms import commit_or_errors, optional_int
 from plugins.training import certificates, enrolments, invitations, venues
+from plugins.training import reports as report
 from plugins.training.models import TAKING_A_PLACE, Enrolment, Venue
 from plugins.training.process import KEY
 
@@ -45,6 +46,12 @@ MENU = [
         permission=enrolments.STAFF_KEYS,
         section=("training.index", "training.participants", "training.enrol",
                  "training.invite", "training.certify"),
+    ),
+    MenuItem(
+        "training.reports",
+        label={"pl": "Raporty szkoleń", "en": "Training reports"},
+        permission=enrolments.STAFF_KEYS,
+        section=("training.reports", "training.unit_report"),
     ),
     MenuItem(
         "training.venues",
@@ -359,6 +366,45 @@ def certify(case_id: int):
     return redirect(url_for("training.participants", case_id=case.id))
 
 
+@bp.get("/reports")
+@enrolling
+def reports():
+    """How often each member unit sends people, in a period (all time by default)."""
+    start, end, errors = _period()
+    lines = [] if errors else report.units(db(), current_user, start, end)
+    return render_template("training/staff_reports.html", lines=lines, errors=errors,
+                           start=request.args.get("start", ""), end=request.args.get("end", ""))
+
+
+@bp.get("/reports/units/<int:organisation_id>")
+@enrolling
+def unit_report(organisation_id: int):
+    """Who of the unit attended what and when."""
+    unit = records.get(db(), Organisation, organisation_id, current_user)
+    if unit is None:
+        abort(404)
+    start, end, errors = _period()
+    rows = [] if errors else report.of_unit(db(), current_user, unit.id, start, end)
+    return render_template("training/staff_report_unit.html", unit=unit, rows=rows,
+                           errors=errors, start=request.args.get("start", ""),
+                           end=request.args.get("end", ""))
+
+
+def _period() -> tuple[date | None, date | None, dict]:
+    """The period the report's form asks for; each wrong date its field's error."""
+    found, errors = {}, {}
+    for key in ("start", "end"):
+        raw = (request.args.get(key) or "").strip()
+        try:
+            found[key] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            found[key] = None
+            errors[key] = _("Enter the date as YYYY-MM-DD.")
+    if found["start"] and found["end"] and found["end"] < found["start"]:
+        errors["end"] = _("The period cannot end before it starts.")
+    return found["start"], found["end"], errors
+
+
 def _participants(case: Case, errors: dict | None = None, invite_errors: dict | None = None,
                   reach=None, chosen: dict | None = None):
     """The list, the search for someone to enrol, the invitations while they go out and,
@@ -395,8 +441,7 @@ def _participants(case: Case, errors: dict | None = None, invite_errors: dict | 
         reached=invitations.reached(session, case),
         mail_states=outbox.STATE_LABELS,
         certifying=manages and case.phase_key in certificates.PHASES,
-        certificates={row.id: certificates.of(session, row) for row in rows
-                      if row.certificate_id},
+        certificates=certificates.of_rows(session, rows),
         missing=len(certificates.missing(session, case)),
     )
 

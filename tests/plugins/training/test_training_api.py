@@ -311,6 +311,14 @@ def test_invitations_are_previewed_sent_and_refused_field_by_field(app, world):
     assert "Unknown field" in bad["errors"]["filter.field"]
     clerk = caller(app, "jan@zwiazek.example.pl")
     problem(clerk("post", f"/trainings/{world.training}/invitations", json=chosen), 403)
+    with rt.session() as session, session.begin():
+        enroller = roles.create(session, "enroller", "Enroller")
+        roles.set_permissions(session, enroller, ["training.enrol"])
+        users.create_user(session, "ola@zwiazek.example.pl", PASSWORD,
+                          roles=["staff", "enroller"])
+    ola = caller(app, "ola@zwiazek.example.pl")  # enrols, but may not invite nor count
+    problem(ola("post", f"/trainings/{world.training}/invitations",
+                json={**chosen, "preview": True}), 403)
 
 
 def test_certificates_are_made_through_the_api_once_the_training_is_at_them(app, world):

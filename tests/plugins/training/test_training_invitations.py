@@ -6,7 +6,7 @@ e-mail. Every test runs on SQLite and PostgreSQL."""
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import (
     cases,
@@ -162,12 +162,48 @@ def test_a_closed_training_opens_to_the_units_invited(rt, world):
     with rt.session() as s, s.begin():
         case = s.get(Case, world["training"])
         case.custom = {**case.custom, "training_visibility": "closed"}
-    invite(rt, world, filter={"field": "name", "op": "contains", "value": "Mosina"})
+        enrolments.invite(s, case, s.get(people.Person, world["maria"]),
+                          organisation_id=world["mosina"])
+    # Mosina's only person is on the list already: Mosina is opened all the same.
+    invite(rt, world, filter={"or": [{"field": "name", "op": "contains", "value": "Mosina"},
+                                     {"field": "name", "op": "contains", "value": "Łódź"}]})
     with rt.session() as s:
-        assert set(s.scalars(select(OpenTo.organisation_id))) == {world["mosina"]}
+        assert set(s.scalars(select(OpenTo.organisation_id))) == {world["mosina"],
+                                                                  world["lodz"]}
         case = s.get(Case, world["training"])
         assert enrolments.open_to(s, case, world["mosina"])
         assert not enrolments.open_to(s, case, world["kornik"])
+
+
+def test_the_role_is_matched_whatever_its_letter_case(rt, world):
+    _id, found = invite(rt, world, segment_id=world["segment"], role="SKARB")
+    assert sorted(p for p, _o in found.people) == sorted([world["anna"], world["maria"]])
+
+
+def test_someone_only_invited_is_not_told_of_a_cancellation(rt, world):
+    invite(rt, world, segment_id=world["segment"])
+    with rt.session() as s, s.begin():
+        before = s.scalar(select(func.count()).select_from(OutboxMessage))
+        row = s.scalar(select(Enrolment).where(Enrolment.person_id == world["anna"]))
+        enrolments.cancel(s, row, s.get(User, world["organiser"]))
+    with rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == before
+        assert s.get(Enrolment, row.id).status == "cancelled"
+
+
+def test_a_broken_message_template_does_not_stop_enrolling(rt, world):
+    from core import documents
+    from core.models import DocumentTemplate
+
+    with rt.session() as s, s.begin():
+        template = s.scalar(select(DocumentTemplate).where(
+            DocumentTemplate.key == "training.enrolled"))
+        documents.save(s, template, {"body": "{{ person.no_such_thing }}",
+                                     "subject": "Zapis"})
+        case, organiser = s.get(Case, world["training"]), s.get(User, world["organiser"])
+        workflow.move(s, rt.host, case, "enrolment_open", organiser)
+        enrolments.enrol(s, case, s.get(people.Person, world["anna"]), organiser)
+    assert listed(rt, world) == {world["anna"]: ("enrolled", None)}
 
 
 def test_bad_invitations_are_refused_field_by_field_and_write_nothing(rt, world):

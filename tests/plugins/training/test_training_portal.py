@@ -376,3 +376,27 @@ def test_certificates_are_downloaded_by_their_person_and_the_units_administrator
     assert admin.get(bartek).status_code == 200
     srem = world.login("admin@srem.pl")
     assert srem.get(f"/portal/training/certificates/{ids[world.bartek]}").status_code == 404
+
+
+def test_a_former_colleagues_certificate_is_not_the_units_any_more(world):
+    past = world.training("Minione", phase="certified")
+    world.enrol(past, world.zofia, status="attended")  # she left Kórnik in 2021
+    rt = world.app.extensions["kartoteka"]
+    with world.writing() as session:
+        row = session.scalars(select(Enrolment)).one()
+        certificates.issue(session, rt, session.get(Case, past), row)
+        row_id = row.id
+    admin = world.login("admin@kornik.pl")
+    assert admin.get(f"/portal/training/certificates/{row_id}").status_code == 404
+
+
+def test_a_participant_cancelling_gives_the_place_to_another_units_person(world):
+    case_id = world.training("Jedno miejsce", training_capacity=1)
+    anna = world.login("anna@kornik.pl")
+    post(anna, f"/portal/training/{case_id}/enrol")
+    post(world.login("admin@srem.pl"), f"/portal/training/{case_id}/enrol",
+         person_id=world.beata)
+    page = post(anna, f"/portal/training/{case_id}/cancel")
+    assert "Your enrolment is cancelled." in flashes(page)
+    assert {status for status, _channel in world.statuses(case_id).values()} == {
+        "cancelled", "enrolled"}

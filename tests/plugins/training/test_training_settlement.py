@@ -193,6 +193,16 @@ def test_the_attendees_get_numbered_certificates_on_their_cards(rt, world, app):
         certificates.start(s, s.get(Case, case_id), s.get(User, world["organiser"]))
     with rt.session() as s:
         assert s.scalar(select(func.count()).select_from(Document)) == 2
+    # A certificate whose file was deleted is made again.
+    with rt.session() as s, s.begin():
+        from core import attachments
+        from core.models import Attachment
+
+        attachments.remove(s, s.get(Attachment, rows["Maria"].attachment_id), None)
+        certificates.start(s, s.get(Case, case_id), s.get(User, world["organiser"]))
+    with rt.session() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 3
+        assert certificates.missing(s, s.get(Case, case_id)) == []
     # Anna downloads hers from the portal; Kórnik's other account cannot reach Maria's.
     with rt.session() as s, s.begin():
         kornik = s.get(Organisation, world["kornik"])
@@ -213,3 +223,41 @@ def test_certificates_wait_for_the_settlement(rt, world):
     with rt.session() as s, pytest.raises(ValidationError) as refused:
         certificates.start(s, s.get(Case, case_id), s.get(User, world["organiser"]))
     assert "once the training is settled" in refused.value.errors["case_id"]
+
+
+def test_the_reports_say_how_often_each_unit_sends_people_and_who_came(rt, world, app):
+    from core import tokens
+
+    delivered(rt, world, "Zamówienia publiczne", "2027-03-10", attended=("anna", "maria"),
+              absent=("piotr",))
+    delivered(rt, world, "Kodeks postępowania", "2027-04-24", attended=("anna", "piotr"))
+    client = app.test_client()
+    client.post("/login", data={"email": "szkolenia@zwiazek.example.pl", "password": PASSWORD})
+    page = client.get("/training/reports").get_data(as_text=True)
+    kornik = page[page.index(f'id="unit-{world["kornik"]}"'):].split("</tr>")[0]
+    assert [cell.split("<")[0] for cell in kornik.split("<td>")[2:5]] == ["2", "3", "2"]
+    march = client.get("/training/reports?start=2027-03-01&end=2027-03-31").get_data(
+        as_text=True)
+    kornik = march[march.index(f'id="unit-{world["kornik"]}"'):].split("</tr>")[0]
+    assert [cell.split("<")[0] for cell in kornik.split("<td>")[2:5]] == ["1", "1", "1"]
+    wrong = client.get("/training/reports?start=2027-03-31&end=2027-03-01").get_data(
+        as_text=True)
+    assert 'id="e-end" role="alert">The period cannot end before it starts.' in wrong
+    assert 'id="e-start" role="alert">Enter the date as YYYY-MM-DD.' in client.get(
+        "/training/reports?start=jutro").get_data(as_text=True)
+    detail = client.get(f"/training/reports/units/{world['kornik']}").get_data(as_text=True)
+    assert detail.index("Kodeks postępowania") < detail.index("Zamówienia publiczne")
+    assert "Piotr Wiśniewski" in detail and "Maria" not in detail
+    with rt.session() as s, s.begin():
+        secret = tokens.create(s, s.get(User, world["organiser"]), "test")[1]
+    headers = {"Authorization": f"Bearer {secret}"}
+    lines = client.get("/api/v1/training/reports/units", headers=headers).get_json()
+    assert [(line["name"], line["attendances"]) for line in lines] == [
+        ("Gmina Kórnik", 3), ("Gmina Mosina", 1)]
+    rows = client.get(f"/api/v1/training/reports/units/{world['mosina']}?end=2027-03-31",
+                      headers=headers).get_json()
+    assert [(r["name"], r["training"], r["day"]) for r in rows] == [
+        ("Maria Zielińska", "Zamówienia publiczne", "2027-03-10")]
+    refused = client.get("/api/v1/training/reports/units?start=2027-04-01&end=2027-03-01",
+                         headers=headers)
+    assert refused.status_code == 422 and "end" in refused.get_json()["errors"]
