@@ -8,7 +8,8 @@ cancelling it (the first on the waiting list gets the place).
 ``trainings/<case_id>/invitations``: inviting the people of member units chosen by a
 segment or a filter; ``trainings/<case_id>/certificates``: making the missing
 certificates. ``reports/units``: how often each unit sends people; ``reports/units/<id>``:
-who of a unit attended what and when. The enrolments need
+who of a unit attended what and when. ``publications``: the portal's announcements and
+publications, through ``core.api.crud``, written with ``training.manage``. The enrolments need
 ``training.enrol`` or ``training.manage`` (403). Portal accounts find nothing here
 (404): they enrol on the portal.
 """
@@ -29,9 +30,9 @@ from core.errors import Forbidden, ValidationError
 from core.models import Organisation
 from core.validation import an_id, max_length
 from core.web.db import db
-from plugins.training import certificates, enrolments, invitations, venues
+from plugins.training import certificates, enrolments, invitations, publications, venues
 from plugins.training import reports as report
-from plugins.training.models import CHANNELS, STATUSES, Enrolment, Venue
+from plugins.training.models import CHANNELS, STATUSES, Enrolment, Publication, Venue
 
 
 class VenueRecordSchema(venues.VenueSchema, schemas.Strict):
@@ -44,6 +45,18 @@ class VenueRecordSchema(venues.VenueSchema, schemas.Strict):
             "description": "Changes with every change; send it back in If-Match as the ETag."
         },
     )
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class PublicationRecordSchema(publications.PublicationSchema, schemas.Strict):
+    """An announcement or publication of the member units' portal; ``version`` is its
+    ETag."""
+
+    id = fields.Integer(dump_only=True)
+    version = fields.Integer(dump_only=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True, metadata={
+        "description": "When it went on the portal; null: a draft."})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -164,10 +177,21 @@ trainings_bp = Blueprint(
 enrolments_bp = Blueprint(
     "enrolments", __name__, url_prefix="/enrolments", description="Enrolments in trainings"
 )
+publications_bp = crud.blueprint(
+    "publications",
+    Publication,
+    PublicationRecordSchema,
+    description="Announcements and publications of the member units' portal",
+    create=lambda session, _model, data, actor: publications.create(session, data, actor),
+    update=lambda session, item, data, actor, version: publications.update(
+        session, item, data, actor, version
+    ),
+    delete=publications.delete,
+)
 reports_bp = Blueprint(
     "training_reports", __name__, url_prefix="/reports", description="Attendance reports"
 )
-BLUEPRINTS = [venues_bp, trainings_bp, enrolments_bp, reports_bp]
+BLUEPRINTS = [venues_bp, trainings_bp, enrolments_bp, reports_bp, publications_bp]
 for _bp in BLUEPRINTS:
     _bp.before_request(staff_only)
 

@@ -1,6 +1,6 @@
 """The training plugin's tables: the venue registry, the enrolments of people in
-trainings (a training is a core case of the process ``training.training``) and the
-member units a closed training is open to."""
+trainings (a training is a core case of the process ``training.training``), the
+member units a closed training is open to, and the publications of the portal."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
-from core.models.mixins import Tracked
+from core.models.mixins import JSONType, Tracked
 
 # What became of an enrolment. "waiting": enrolled when the training was full, moved up
 # to "enrolled" in the order they came when a place frees up.
@@ -91,6 +91,27 @@ class Enrolment(Tracked, Base):
         from plugins.training import enrolments
 
         return enrolments.portal_may(session, grants, record, action, changes)
+
+
+class Publication(Tracked, Base):
+    """An announcement or a publication for the member units' portal (TR-3): an expert
+    opinion, grant news, legal advice. Seen by every unit, or only by those of
+    ``unit_ids``; on the portal from ``published_at`` (None: a draft)."""
+
+    __tablename__ = "training_publications"
+    record_type: ClassVar[str] = "training_publication"
+    scoped: ClassVar[bool] = False  # the association's own, kept with training.manage
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="announcement")
+    body: Mapped[str] = mapped_column(Text, default="")
+    unit_ids: Mapped[list] = mapped_column(JSONType, default=list)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
 
 
 class OpenTo(Base):

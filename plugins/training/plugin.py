@@ -25,6 +25,7 @@ from plugins.training import (
     permissions,
     portal,
     process,
+    publication_pages,
     terms,
     views,
 )
@@ -89,7 +90,8 @@ def kartoteka_register_jobs():
 
 @hookimpl
 def kartoteka_register_blueprints():
-    return [views.bp]  # /training/: the trainings, their participants, the venues
+    # /training/: the trainings, their participants, the venues, reports; publications
+    return [views.bp, publication_pages.staff_bp]
 
 
 @hookimpl
@@ -99,12 +101,13 @@ def kartoteka_register_api_blueprints():
 
 @hookimpl
 def kartoteka_register_portal_blueprints():
-    return [portal.bp]  # /portal/training/: the offer, enrolling, the history
+    # /portal/training/: the offer, enrolling, the history; news and publications
+    return [portal.bp, publication_pages.portal_bp]
 
 
 @hookimpl
 def kartoteka_register_menu_items():
-    return views.MENU + portal.MENU
+    return views.MENU + portal.MENU + publication_pages.MENU
 
 
 @hookimpl
