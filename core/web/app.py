@@ -160,9 +160,18 @@ def attach(app: Flask, rt: runtime.Runtime) -> None:
 def _work_context(app: Flask):
     """Jobs run in this process (immediate mode, the worker) see the app as requests do,
     in an application context of their own: a job run as a request's transaction
-    commits must not reach for that request's session (``g.db``), which is finishing."""
+    commits must not reach for that request's session (``g.db``), which is finishing.
+    Such a job writes in the language of the request that started it."""
+    from flask import has_request_context
+    from flask_babel import force_locale, get_locale
+
+    locale = str(get_locale()) if has_request_context() else None
     with app.app_context(), app.test_request_context():
-        yield
+        if locale is None:
+            yield
+        else:
+            with force_locale(locale):
+                yield
 
 
 def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:

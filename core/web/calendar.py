@@ -39,12 +39,14 @@ ANSWERS = {"invited": _l("invited"), "accepted": _l("accepted"), "declined": _l(
 
 
 def _monday(value: str | None) -> date:
+    """The Monday of the week of ``value`` (YYYY-MM-DD), or of today in the
+    installation's time zone (the server's clock may be a day behind at midnight)."""
     try:
-        day = date.fromisoformat(value) if value else date.today()
+        day = date.fromisoformat(value) if value else _today()
     except ValueError:
-        day = date.today()
+        day = _today()
     if not 1900 <= day.year <= 9000:  # far enough from the calendar's ends to page on
-        day = date.today()
+        day = _today()
     return day - timedelta(days=day.weekday())
 
 

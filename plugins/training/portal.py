@@ -19,10 +19,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 
-from core import fields, filters, records
+from core import attachments, fields, filters, records
 from core.errors import ValidationError
 from core.menu import MenuItem
-from core.models import Attachment, Case, Membership, Person
+from core.models import Attachment, Case, Document, Membership, Person
 from core.tasks import local_zone
 from core.terms import term
 from core.web.attachments import send_attachment
@@ -124,6 +124,7 @@ def training(case_id: int):
         "me": me,
         "statuses": STATUSES,
         "mine": _row(session, case, me) if me is not None else None,
+        "files": _files(session, case),
     }
     if current_user.portal_admin:
         q = request.args.get("q", "").strip()
@@ -156,6 +157,32 @@ def ours():
         statuses=STATUSES,
         organisation=current_organisation(),
     )
+
+
+@bp.get("/<int:case_id>/files/<int:attachment_id>")
+def material(case_id: int, attachment_id: int):
+    """One of the training's files (materials, the programme), for those on its list."""
+    session, case = db(), _training(case_id)
+    found = next((a for a in _files(session, case) if a.id == attachment_id), None)
+    if found is None:
+        abort(404)
+    return send_attachment(found)
+
+
+def _files(session, case: Case) -> list[Attachment]:
+    """The files the staff uploaded to the training (not the documents made from it,
+    which are the association's), shown to the people on its list and to the
+    administrator of a unit with someone on it; to others none."""
+    mine = Enrolment.person_id == current_user.person_id
+    ours = Enrolment.organisation_id == current_user.organisation_id
+    on_list = session.scalar(select(exists().where(
+        Enrolment.case_id == case.id, Enrolment.status.in_(ON_THE_LIST),
+        or_(mine, ours) if current_user.portal_admin else mine)))
+    if not on_list:
+        return []
+    made = set(session.scalars(select(Document.attachment_id).where(
+        Document.record_type == "case", Document.record_id == case.id)))
+    return [a for a in attachments.list_for(session, case) if a.id not in made]
 
 
 @bp.get("/certificates/<int:enrolment_id>")

@@ -400,3 +400,27 @@ def test_a_participant_cancelling_gives_the_place_to_another_units_person(world)
     assert "Your enrolment is cancelled." in flashes(page)
     assert {status for status, _channel in world.statuses(case_id).values()} == {
         "cancelled", "enrolled"}
+
+
+def test_the_trainings_materials_are_for_those_on_its_list(world):
+    import io
+
+    from core import attachments
+
+    case_id = world.training("Z materiałami")
+    rt = world.app.extensions["kartoteka"]
+    with world.writing() as session:
+        case = session.get(Case, case_id)
+        pdf = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
+        stored = attachments.store(session, rt.settings, case, "program.pdf",
+                                   io.BytesIO(pdf), declared_type="application/pdf")
+        file_id = stored.id
+    url = f"/portal/training/{case_id}/files/{file_id}"
+    anna = world.login("anna@kornik.pl")
+    assert url not in show(anna, f"/portal/training/{case_id}")  # not on the list yet
+    assert anna.get(url).status_code == 404
+    post(anna, f"/portal/training/{case_id}/enrol")
+    assert url in show(anna, f"/portal/training/{case_id}")
+    assert anna.get(url).data.startswith(b"%PDF")
+    assert world.login("admin@kornik.pl").get(url).status_code == 200  # Anna's unit
+    assert world.login("admin@srem.pl").get(url).status_code == 404
