@@ -25,6 +25,7 @@ class MenuItem:
     :param label: its text, ``{"pl": ..., "en": ...}``; or leave it out and give ``term``.
     :param term: a term key whose plural names the entry ("training.training"), so
         renaming the term renames the entry too.
+    :param phrase: a phrase around that plural ("My %(what)s"), translated.
     :param area: "staff" (the staff menu) or "portal" (an organisation's accounts).
     :param permission: staff entries: shown only to those granted this key, or one of
         these keys (a tuple).
@@ -35,12 +36,16 @@ class MenuItem:
     endpoint: str
     label: dict[str, str] | None = None
     term: str | None = None
+    phrase: str | None = None
     area: str = "staff"
     permission: str | tuple[str, ...] | None = None
     portal_admin: bool = False
     section: tuple[str, ...] = ()
 
     def text(self) -> str:
+        if self.term and self.phrase:
+            said = str(self.phrase) % {"what": term(self.term, plural=True)}
+            return said[:1].upper() + said[1:]
         if self.term:
             return term(self.term, plural=True).capitalize()
         locale = str(get_locale() or "pl")

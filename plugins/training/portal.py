@@ -42,17 +42,6 @@ LIST_SIZE = 200
 STATUSES = enrolments.STATUS_LABELS
 
 
-@dataclass(frozen=True)
-class PhrasedItem(MenuItem):
-    """A menu entry saying a phrase around a term's plural ("My trainings"), so that
-    renaming the term renames the entry."""
-
-    phrase: str = "%(what)s"
-
-    def text(self) -> str:
-        return self.phrase % {"what": term(self.term, plural=True)}
-
-
 MENU = [
     MenuItem(
         "training_portal.offers",
@@ -60,7 +49,7 @@ MENU = [
         area="portal",
         section=("training_portal.offers", "training_portal.training"),
     ),
-    PhrasedItem(
+    MenuItem(
         "training_portal.ours",
         term="training.enrolment",
         area="portal",
@@ -68,7 +57,7 @@ MENU = [
         phrase=_l("Our %(what)s"),
         section=("training_portal.ours",),
     ),
-    PhrasedItem(
+    MenuItem(
         "training_portal.mine",
         term="training.training",
         area="portal",

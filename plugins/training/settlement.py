@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import billing
 from core.models import BillableItem, Case, Contract
 from core.tasks import local_zone
+from core.terms import term
 from plugins.training.models import Enrolment
 
 SOURCE = "training.settlement"
@@ -46,7 +46,7 @@ def charge(session: Session, case: Case, actor=None) -> list[BillableItem]:
         # settling a training need not issue invoices themselves.
         items.append(billing.add_item(session, {
             **party, "case_id": case.id, "people": [row.person_id],
-            "description": _("Training: %(title)s", title=case.title)[:500],
+            "description": f"{term('training.training').capitalize()}: {case.title}"[:500],
             "quantity": "1", "unit": "os.", "unit_price": str(price[0]),
             "currency": price[1], "vat_rate": "zw", "earned_on": day.isoformat(),
             "source": SOURCE, "reference": f"enrolment-{row.id}"}))

@@ -49,7 +49,8 @@ MENU = [
     ),
     MenuItem(
         "training.reports",
-        label={"pl": "Raporty szkoleń", "en": "Training reports"},
+        term="training.training",
+        phrase=_l("%(what)s: reports"),
         permission=enrolments.STAFF_KEYS,
         section=("training.reports", "training.unit_report"),
     ),

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from core import memberships, organisations, people, roles, segments, tokens, users
-from core.models import Case, Invoice, Organisation, OutboxMessage, Person, User
+from core.models import Invoice, Organisation, OutboxMessage, Person
 from plugins.training import venues
 from plugins.training.models import Enrolment
 
@@ -195,8 +195,6 @@ def test_a_closed_training_is_out_of_sight_of_other_units(app, ids):
     headers = {"Authorization": f"Bearer {secret}"}
     for path in (f"/api/v1/cases/{case_id}", f"/api/v1/training/trainings/{case_id}/enrolments"):
         assert api.get(path, headers=headers).status_code == 404, path
-    listed = api.get("/api/v1/cases", headers=headers)
-    assert case_id not in [c["id"] for c in (listed.get_json() or {}).get("items", [])]
-    with rt.session() as s:
-        assert s.get(Case, case_id).custom["training_visibility"] == "closed"
-        assert s.get(User, s.scalar(select(User.id).where(User.email == "admin@lodz.pl")))
+    listed = api.get("/api/v1/cases/", headers=headers)
+    assert listed.status_code == 200
+    assert case_id not in [c["id"] for c in listed.get_json()["items"]]
