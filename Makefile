@@ -23,6 +23,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/kartoteka init --plugins all --demo --admin-email admin@example.com \
 	    --admin-password-file $(KARTOTEKA_INSTANCE_PATH)/admin-login.txt
+	$(BIN)/kartoteka places load --if-empty
 	@echo ""
 	@echo "  Kartoteka: http://$(HOST):$(PORT)/"
 	@echo "  Log in as: $$(sed -n 1p $(KARTOTEKA_INSTANCE_PATH)/admin-login.txt)"

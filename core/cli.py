@@ -705,6 +705,51 @@ def branding_set(name, accent, welcome, logo_path, no_logo):
     click.echo("Saved.")
 
 
+# --------------------------------------------------------------------- places
+
+
+@cli.group("places")
+def places_group():
+    """The gazetteer of towns, for choosing records by distance from a town."""
+
+
+@places_group.command("load")
+@click.option("--country", default="PL", show_default=True,
+              help="The country whose places to load (ISO code).")
+@click.option("--if-empty", is_flag=True, help="Only when no places of it are loaded yet.")
+def places_load(country: str, if_empty: bool):
+    """Load a country's towns and villages with their coordinates (GeoNames)."""
+    from core import places
+
+    rt = _runtime()
+    with rt.session() as session, session.begin():
+        if if_empty and places.count(session, country):
+            click.echo(f"The places of {country.upper()} are loaded already.")
+            return
+        loaded = places.load(session, country)
+    if not loaded:
+        _fail(f"No places known for the country {country!r}.")
+    click.echo(f"Loaded {loaded} places of {country.upper()}.")
+
+
+@places_group.command("find")
+@click.argument("towns", nargs=-1, required=True)
+def places_find(towns: tuple[str, ...]):
+    """Where TOWNS lie, and how far the first is from each of the others."""
+    from core import places
+
+    rt = _runtime()
+    with rt.session() as session:
+        found = [places.find(session, town) for town in towns]
+    for town, place in zip(towns, found, strict=True):
+        if place is None:
+            _fail(f"{town}: not in the list of places (is it loaded? kartoteka places load)")
+        line = f"{place.name}  {place.latitude:.5f} {place.longitude:.5f}"
+        if place is not found[0]:
+            line += f"  {places.distance_km(found[0], place):.1f} km from {found[0].name}"
+        click.echo(line)
+
+
 # --------------------------------------------------------------------- reports
 
 

@@ -26,8 +26,10 @@ A filter is JSON, compiled to one SQL condition (nothing is filtered in Python):
   "link_type": "...", "filter": f}}``: linked in either direction to such a record.
   ``{"activity": {"kind": "call", "since": {"days_ago": 90}, "until": ...}}``: has such
   an activity. ``{"consent": "newsletter"}`` (people): has a valid consent to that
-  processing purpose (see ``core.consents``). Records reached through these always start
-  from ``records.visible``.
+  processing purpose (see ``core.consents``). ``{"near": {"town": "Lublin", "km": 30}}``
+  (organisations by their town, people by any address's): within 30 km of the town, or
+  of ``"latitude"`` and ``"longitude"`` (see ``core.places``). Records reached through
+  these always start from ``records.visible``.
 
 Field names are looked up in a whitelist per record type (``FIELDS``, which other record
 types extend with ``register``) and values are always bound parameters, so nothing a
@@ -112,7 +114,7 @@ NO_VALUE = {"empty", "not_empty"}
 NEGATED = {"ne": "eq", "empty": "not_empty"}
 SPECIAL = ("and", "or", "not", "tag", "membership", "members", "related", "activity")
 # Accepted as well, though the "Not a valid filter" message lists only SPECIAL.
-CONDITIONS = (*SPECIAL, "consent")
+CONDITIONS = (*SPECIAL, "consent", "near")
 
 _CUSTOM_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -515,6 +517,16 @@ class _Compiler:
 
         self._only(model, "person", "consent", path)
         return consents.filter_condition(model.id, spec, path)
+
+    def near(self, model, spec, path: str, depth: int) -> ColumnElement:
+        from core import places
+
+        if record_type_of(model) == "person":
+            address = aliased(Address)
+            return exists().where(address.person_id == model.id,
+                                  places.near(address.city, spec, path))
+        self._only(model, "organisation", "near", path)
+        return places.near(model.city, spec, path)
 
     def _visible(self, alias, spec, path: str, depth: int) -> Select:
         """Ids of the visible records of ``alias`` matching ``spec`` (if given)."""

@@ -37,6 +37,7 @@ from core.models.organisation import Organisation, OrganisationType, OrgUnit
 from core.models.outbox import OutboxMessage, Suppression
 from core.models.password_reset import PasswordReset
 from core.models.person import Address, ContactPoint, Person
+from core.models.place import Place
 from core.models.plugin_state import PluginState
 from core.models.public_form import FormSubmission, PublicForm
 from core.models.quality import QualityRule
@@ -61,7 +62,7 @@ __all__ = ["SiteSetting", "UserPreference", "Activity", "ActivityLink", "Address
            "UserRole", "ConfigStamp", "FieldDefinition", "CalendarEvent", "ContactPoint",
            "EventAttendee", "EventLink", "IdempotencyKey", "ImportMapping", "Job", "Mailing",
            "Membership", "OutboxMessage", "Suppression", "OrgUnit", "PasswordReset",
-           "Organisation", "OrganisationType", "Person", "PluginState", "QualityRule",
+           "Organisation", "OrganisationType", "Person", "Place", "PluginState", "QualityRule",
            "RecordLink", "Segment", "Tag", "Tagging", "Task", "TaskLink", "Team",
            "ProcessingPurpose", "Consent", "TeamMember", "TermOverride", "UsageEvent", "User",
            "Webhook", "WebhookDelivery", "BillableItem", "BillableItemPerson", "Invoice",

@@ -117,8 +117,9 @@ class EnrolmentSchema(schemas.Strict):
 
 class InvitationInSchema(invitations.InvitationSchema, schemas.Strict):
     """Whom to invite: the member units of a saved segment of organisations
-    (``segment_id``) and/or matching ``filter`` (the one filter language), narrowed by
-    ``participation`` and the people's ``role``."""
+    (``segment_id``) and/or matching ``filter`` (the one filter language) and/or whose
+    town lies ``within_km`` of the venue's, narrowed by ``participation`` and the
+    people's ``role``."""
 
     preview = fields.Boolean(
         load_default=False,

@@ -1,6 +1,7 @@
 """Invitations (TR-2): member units chosen with the one filter language (a saved segment
-of organisations, or a filter on region, type, town...; and, if asked, whether they
-sent anyone to a training before) have their current people invited.
+of organisations, or a filter on region, type, town...; and, if asked, how far their
+town lies from the venue's and whether they sent anyone to a training before) have
+their current people invited.
 
 Each person is put on the training's list as invited, with the unit that employs them,
 and sent the personalised invitation ``training.invitation`` in one service mailing
@@ -20,18 +21,19 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from core import filters, mailing, permissions, records, segments, validation
+from core import filters, mailing, permissions, places, records, segments, validation
 from core.errors import Forbidden, ValidationError
 from core.models import Case, Mailing, Membership, Organisation, OutboxMessage, Person
-from core.terms import term
+from core.terms import term, upper_first
 from plugins.training import enrolments
-from plugins.training.models import Enrolment, OpenTo
+from plugins.training.models import Enrolment, OpenTo, Venue
 
 PHASES = ("invitations", "enrolment_open")
 TEMPLATE = "training.invitation"
 PARTICIPATION = {"": _l("whether or not they sent anyone before"),
                  "attended": _l("units whose people attended a training before"),
                  "never": _l("units whose people never attended a training")}
+MAX_KM = 1000
 
 
 class InvitationSchema(Schema):
@@ -44,6 +46,8 @@ class InvitationSchema(Schema):
     participation = fields.String(load_default="", validate=validate.OneOf(
         list(PARTICIPATION), error=_l("Choose one of the offered options.")))
     role = fields.String(load_default="", validate=validation.max_length(100))
+    within_km = fields.Float(load_default=None, allow_none=True, validate=validate.Range(
+        min=1, max=MAX_KM, error=_l("Give a distance from 1 to 1000 km.")))
     template = fields.String(load_default=TEMPLATE, validate=validation.max_length(64))
 
 
@@ -61,7 +65,7 @@ def invitees(session: Session, case: Case, data: dict, actor=None) -> Invitees:
     """Whom ``data`` chooses, read without writing (the form's preview)."""
     values, errors = validation.load_collecting(InvitationSchema(), data)
     if not errors:
-        units = _units(session, values, actor, errors)
+        units = _units(session, case, values, actor, errors)
     if errors:
         raise ValidationError(errors)
     members = session.execute(
@@ -122,10 +126,12 @@ def reached(session: Session, case: Case) -> dict[int, str]:
     return dict(rows)  # the last one wins
 
 
-def _units(session: Session, values: dict, actor, errors: dict) -> list[int]:
-    if values["segment_id"] is None and values["filter"] is None:
-        errors["segment_id"] = _("Choose a saved segment of %(units)s or give a filter.",
-                                 units=term("training.member_unit", plural=True))
+def _units(session: Session, case: Case, values: dict, actor, errors: dict) -> list[int]:
+    if values["segment_id"] is None and values["filter"] is None \
+            and values["within_km"] is None:
+        errors["segment_id"] = _(
+            "Choose a saved segment of %(units)s, a distance from the venue or a filter.",
+            units=term("training.member_unit", plural=True))
         return []
     query = records.visible(Organisation, actor)
     if values["segment_id"] is not None:
@@ -141,6 +147,12 @@ def _units(session: Session, values: dict, actor, errors: dict) -> list[int]:
         except ValidationError as exc:
             errors.update(exc.errors)
             return []
+    if values["within_km"] is not None:
+        town = _venue_town(session, case, errors)
+        if town is None:
+            return []
+        query = query.where(places.near(Organisation.city, {
+            "town": town, "km": values["within_km"]}, "within_km"))
     attended = exists().where(Enrolment.organisation_id == Organisation.id,
                               Enrolment.status == "attended")
     if values["participation"] == "attended":
@@ -148,6 +160,32 @@ def _units(session: Session, values: dict, actor, errors: dict) -> list[int]:
     elif values["participation"] == "never":
         query = query.where(~attended)
     return list(session.scalars(query.with_only_columns(Organisation.id)))
+
+
+def venue_of(session: Session, case: Case) -> Venue | None:
+    venue_id = (case.custom or {}).get("training_venue")
+    return session.get(Venue, venue_id) if isinstance(venue_id, int) else None
+
+
+def _venue_town(session: Session, case: Case, errors: dict) -> str | None:
+    """The venue's town, when the gazetteer knows where it lies."""
+    venue = venue_of(session, case)
+    if venue is None or not venue.city.strip():
+        errors["within_km"] = _("%(training)s: no %(venue)s with a town is chosen yet, so "
+                                "there is nothing to measure the distance from.",
+                                training=upper_first(term("training.training")),
+                                venue=term("training.venue", case="gen"))
+    elif places.find(session, venue.city) is None:
+        errors["within_km"] = _(
+            "The town %(town)s is not in the list of places, so distances from it are not "
+            "known. An administrator loads the list with: kartoteka places load.",
+            town=venue.city) if not places.count(session) else _(
+            "The town %(town)s is not in the list of places, so distances from it are not "
+            "known; correct the town of the %(venue)s.", town=venue.city,
+            venue=term("training.venue", case="gen"))
+    else:
+        return venue.city
+    return None
 
 
 def _current():

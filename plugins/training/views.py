@@ -334,7 +334,8 @@ def invite(case_id: int):
     session, case = db(), _training(case_id)
     data = {"segment_id": optional_int(request.form.get("segment_id")),
             "participation": request.form.get("participation", ""),
-            "role": request.form.get("role", "")}
+            "role": request.form.get("role", ""),
+            "within_km": request.form.get("within_km", "").strip().replace(",", ".") or None}
     if request.form.get("preview"):
         try:
             found = invitations.invitees(session, case, data, current_user)
@@ -435,6 +436,7 @@ def _participants(case: Case, errors: dict | None = None, invite_errors: dict | 
         inviting=manages and case.phase_key in invitations.PHASES,
         segments=segments.visible_segments(session, current_user, "organisation"),
         participation=invitations.PARTICIPATION,
+        venue=invitations.venue_of(session, case),
         chosen=chosen or {},
         invite_errors=invite_errors or {},
         reach=reach,

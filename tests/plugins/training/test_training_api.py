@@ -309,6 +309,15 @@ def test_invitations_are_previewed_sent_and_refused_field_by_field(app, world):
     bad = problem(call("post", f"/trainings/{world.training}/invitations",
                        json={"filter": {"field": "ciry", "op": "eq", "value": "x"}}), 422)
     assert "Unknown field" in bad["errors"]["filter.field"]
+    bad = problem(call("post", f"/trainings/{world.training}/invitations",
+                       json={"within_km": 0}), 422)
+    assert "Give a distance from 1 to 1000 km" in bad["errors"]["within_km"]
+    far = problem(call("post", f"/trainings/{world.training}/invitations",
+                       json={"within_km": 50, "preview": True}), 422)
+    assert "kartoteka places load" in far["errors"]["within_km"]  # no places loaded
+    near = problem(call("post", f"/trainings/{world.training}/invitations",
+                        json={"filter": {"near": {"town": "Poznań"}}, "preview": True}), 422)
+    assert "Give a number" in near["errors"]["filter.near.km"]
     clerk = caller(app, "jan@zwiazek.example.pl")
     problem(clerk("post", f"/trainings/{world.training}/invitations", json=chosen), 403)
     with rt.session() as session, session.begin():

@@ -2,7 +2,8 @@
 plans it and invites a segment of member units on the staff pages, a unit's
 administrator and a participant enrol on the portal until it is full and the waiting
 list takes the rest, attendance is recorded, the settlement bills each unit once for
-its people, and the participants download their certificates from the portal. A
+its people, the invoice goes to the accounting program and its payment comes back, and
+the participants download their certificates from the portal. A
 membership contract signed mid-quarter is prorated by the monthly run, and a closed
 training stays out of sight of other units on the portal and in the API. Runs on
 SQLite and PostgreSQL."""
@@ -13,7 +14,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core import memberships, organisations, people, roles, segments, tokens, users
+from core import (
+    bank_statements,
+    memberships,
+    organisations,
+    people,
+    roles,
+    segments,
+    tokens,
+    users,
+)
 from core.models import Invoice, Organisation, OutboxMessage, Person
 from plugins.training import venues
 from plugins.training.models import Enrolment
@@ -141,6 +151,7 @@ def test_a_training_from_planning_to_certificates(app, ids):
         assert invoice.organisation_id == ids["kornik"]
         assert sorted(line.description.split(" — ")[1] for line in invoice.lines) == [
             "Anna Nowak", "Bartek Nowak"]
+    exchange_with_accounting(app, staff, ids, run.headers["Location"], day)
     move(staff, case_id, "certified")
     with rt.session() as s:
         rows = {r.person_id: r.id for r in s.scalars(select(Enrolment).where(
@@ -149,6 +160,45 @@ def test_a_training_from_planning_to_certificates(app, ids):
     mine = anna.get("/portal/training/mine").get_data(as_text=True)
     link = f"/portal/training/certificates/{rows[ids['anna']]}"
     assert link in mine and anna.get(link).data.startswith(b"%PDF")
+
+
+def exchange_with_accounting(app, staff, ids, run_page, day):
+    """TR-8: the invoices issued and the units billed go to the accounting program as
+    files it imports; the payments it booked come back as a file, and the unit's card
+    shows the invoice paid."""
+    issued = staff.post(f"{run_page}/issue", data={"issue_date": day.isoformat()})
+    assert issued.status_code == 302, issued.get_data(as_text=True)[-2000:]
+    with app.extensions["kartoteka"].session() as s:
+        invoice = s.scalars(select(Invoice)).one()
+        number, gross = invoice.number, invoice.gross
+    period = {"from": day.replace(day=1).isoformat(), "to": day.isoformat()}
+    units = staff.get("/billing/exports/", query_string={
+        "exporter": "core.organisations_csv", **period})
+    assert units.status_code == 200 and units.data.startswith(b"\xef\xbb\xbf")  # with a BOM
+    assert "Gmina Kórnik" in units.data.decode("utf-8-sig")
+    documents = staff.get("/billing/exports/", query_string={
+        "exporter": "core.invoices_csv", **period}).data.decode("utf-8-sig")
+    assert number in documents and "Gmina Kórnik" in documents
+    assert panel_status(staff, ids["kornik"]) == "issued"
+    # The accounting program's list of payments booked: a CSV mapped once, like a bank's.
+    paid = "Data zapłaty;Kontrahent;Dokument;Kwota\r\n" + \
+        f"{day.isoformat()};Gmina Kórnik;{number};{str(gross).replace('.', ',')}\r\n"
+    with app.test_request_context(), app.extensions["kartoteka"].session() as s, s.begin():
+        accountant = s.scalar(select(users.User).where(
+            users.User.email == "ewa@zwiazek.example.pl"))
+        profile = bank_statements.create_profile(s, {
+            "name": "Comarch CDN XL: zapłaty", "columns": {
+                "date": ["Data zapłaty"], "payer": ["Kontrahent"], "title": ["Dokument"],
+                "amount": ["Kwota"]}}, accountant)
+        bank_statements.import_statement(s, profile, "zaplaty.csv",
+                                         paid.encode("cp1250"), accountant)
+    assert panel_status(staff, ids["kornik"]) == "paid"
+
+
+def panel_status(client, unit_id) -> str:
+    """The status of the unit's latest invoice on its card's billing panel."""
+    card = client.get(f"/organisations/{unit_id}").get_data(as_text=True)
+    return re.search(r'<tr id="panel-invoice-\d+" class="status-(\w+)', card).group(1)
 
 
 def test_a_membership_contract_signed_mid_quarter_is_prorated_by_the_monthly_run(app, ids):

@@ -13,15 +13,16 @@ from core import (
     memberships,
     organisations,
     people,
+    places,
     roles,
     segments,
     users,
     workflow,
 )
 from core.errors import Forbidden, ValidationError
-from core.models import ActivityLink, Case, Mailing, OutboxMessage, User
+from core.models import ActivityLink, Case, Mailing, OutboxMessage, Place, User
 from plugins.training import enrolments, invitations, venues
-from plugins.training.models import Enrolment, OpenTo
+from plugins.training.models import Enrolment, OpenTo, Venue
 
 PASSWORD = "correct horse battery"
 
@@ -146,6 +147,56 @@ def test_a_filter_and_a_role_narrow_the_invitation_and_inviting_again_adds_only_
     assert "Nobody new to invite" in refused.value.errors["segment_id"]
 
 
+def put_places(rt, world):
+    """The gazetteer's places of the units' towns and the venue's, Poznań."""
+    with rt.session() as s, s.begin():
+        for number, (name, latitude, longitude) in enumerate((
+                ("Poznań", 52.40692, 16.92993), ("Kórnik", 52.24744, 17.08921),
+                ("Mosina", 52.24540, 16.84722), ("Łódź", 51.75, 19.46667)), start=1):
+            s.add(Place(id=number, country="PL", name=name, name_key=places.key(name),
+                        latitude=latitude, longitude=longitude, principal=True,
+                        longitude_km=places.longitude_km(latitude)))
+        for key, city in (("kornik", "Kórnik"), ("mosina", "Mosina"), ("lodz", "Łódź")):
+            s.get(organisations.Organisation, world[key]).city = city
+
+
+def test_units_are_chosen_by_their_distance_from_the_venue(rt, world):
+    put_places(rt, world)
+    with rt.session() as s:  # the preview writes nothing
+        case = s.get(Case, world["training"])
+        near = invitations.invitees(s, case, {"within_km": 30})
+        assert sorted(near.units) == sorted([world["kornik"], world["mosina"]])
+        assert invitations.invitees(s, case, {"within_km": 200}).units == sorted(
+            [world["kornik"], world["mosina"], world["lodz"]])
+        # Kórnik is 21 km from Poznań, Mosina 19: the distance narrows the filter.
+        assert invitations.invitees(s, case, {"within_km": 19, "filter": {
+            "field": "name", "op": "contains", "value": "gmina"}}).units == [world["mosina"]]
+    assert listed(rt, world) == {}
+    _id, found = invite(rt, world, within_km=30, role="skarbnik")
+    assert sorted(p for p, _o in found.people) == sorted([world["anna"], world["maria"]])
+
+
+def test_a_distance_needs_a_venue_whose_town_is_known(rt, world):
+    def refused_with(data) -> str:
+        with pytest.raises(ValidationError) as refused:
+            invite(rt, world, **data)
+        return refused.value.errors["within_km"]
+
+    assert "kartoteka places load" in refused_with({"within_km": 30})  # none loaded yet
+    put_places(rt, world)
+    with rt.session() as s, s.begin():
+        venue = s.scalars(select(Venue)).one()
+        venue.city = "Xyzów"
+    assert "The town Xyzów is not in the list of places" in refused_with({"within_km": 30})
+    with rt.session() as s, s.begin():
+        s.scalars(select(Venue)).one().city = ""
+    assert "Training: no training venue with a town is chosen" in refused_with({"within_km": 30})
+    for bad in (0, 5000, "daleko"):
+        assert "Give a distance from 1 to 1000 km" in refused_with({"within_km": bad}) \
+            or "Not a valid number" in refused_with({"within_km": bad})
+    assert listed(rt, world) == {}
+
+
 def test_previous_participation_chooses_the_units(rt, world):
     with rt.session() as s, s.begin():
         earlier = cases.create(s, rt.host, {"title": "RODO", "process_key": "training.training"},
@@ -209,6 +260,7 @@ def test_a_broken_message_template_does_not_stop_enrolling(rt, world):
 def test_bad_invitations_are_refused_field_by_field_and_write_nothing(rt, world):
     for data, field, says in (
             ({}, "segment_id", "Choose a saved segment"),
+            ({"within_km": None}, "segment_id", "a distance from the venue or a filter"),
             ({"segment_id": 999999}, "segment_id", "Choose a saved segment"),
             ({"filter": {"field": "ciry", "op": "eq", "value": "x"}}, "filter.field",
              "Unknown field"),

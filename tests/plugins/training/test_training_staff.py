@@ -422,6 +422,38 @@ def test_the_organiser_counts_and_sends_invitations_from_the_participants_page(a
     assert state.group(1) in ("queued", "being sent", "failed", "sent", "uncertain")
 
 
+def test_the_organiser_invites_the_units_within_a_distance_of_the_venue(app, world):
+    from core import places
+    from core.models import Place
+
+    case_id = training(app, world, phase="invitations")
+    person(app, "Anna", "Nowak", world.kornik)
+    with writing(app) as (session, _host):
+        role = session.scalar(select(roles.Role).where(roles.Role.key == "organiser"))
+        roles.set_permissions(session, role, ["training.manage", "training.enrol",
+                                              "core.send_mailings"])
+        for number, (name, latitude, longitude) in enumerate(
+                (("Poznań", 52.40692, 16.92993), ("Kórnik", 52.24744, 17.08921)), start=1):
+            session.add(Place(id=number, country="PL", name=name, name_key=places.key(name),
+                              latitude=latitude, longitude=longitude, principal=True,
+                              longitude_km=places.longitude_km(latitude)))
+        session.get(organisations.Organisation, world.kornik).city = "Kórnik"
+    client = login(app)
+    page = show(client, f"/training/{case_id}/participants")
+    assert "At most this far from the town of the training venue (km): Poznań" in visible(page)
+
+    def ask(km):
+        return text(client.post(f"/training/{case_id}/invitations",
+                                data={"within_km": km, "preview": "1"}))
+
+    assert "People to invite: 0; member units: 0;" in visible(ask("10"))
+    assert "People to invite: 1; member units: 1;" in visible(ask("21,5"))  # a decimal comma
+    refused = ask("daleko")
+    assert re.search(r'id="ie-within_km" role="alert">Not a valid number', refused)
+    assert 'value="daleko"' in refused and 'aria-describedby="ie-within_km"' in refused
+    assert statuses(app, case_id) == {}
+
+
 def test_the_invitations_form_is_only_for_organisers_while_invitations_go_out(app, world):
     case_id = training(app, world, phase="invitations")
     enroller = login(app, "ola@zwiazek.example.pl")
