@@ -524,9 +524,9 @@ class _Compiler:
         if record_type_of(model) == "person":
             address = aliased(Address)
             return exists().where(address.person_id == model.id,
-                                  places.near(address.city, spec, path))
+                                  places.near(address.city, address.country, spec, path))
         self._only(model, "organisation", "near", path)
-        return places.near(model.city, spec, path)
+        return places.near(model.city, model.country, spec, path)
 
     def _visible(self, alias, spec, path: str, depth: int) -> Select:
         """Ids of the visible records of ``alias`` matching ``spec`` (if given)."""

@@ -130,8 +130,9 @@ def _units(session: Session, case: Case, values: dict, actor, errors: dict) -> l
     if values["segment_id"] is None and values["filter"] is None \
             and values["within_km"] is None:
         errors["segment_id"] = _(
-            "Choose a saved segment of %(units)s, a distance from the venue or a filter.",
-            units=term("training.member_unit", plural=True))
+            "Choose a saved segment of %(units)s, a distance from the %(venue)s or a filter.",
+            units=term("training.member_unit", plural=True),
+            venue=term("training.venue", case="gen"))
         return []
     query = records.visible(Organisation, actor)
     if values["segment_id"] is not None:
@@ -151,7 +152,7 @@ def _units(session: Session, case: Case, values: dict, actor, errors: dict) -> l
         town = _venue_town(session, case, errors)
         if town is None:
             return []
-        query = query.where(places.near(Organisation.city, {
+        query = query.where(places.near(Organisation.city, Organisation.country, {
             "town": town, "km": values["within_km"]}, "within_km"))
     attended = exists().where(Enrolment.organisation_id == Organisation.id,
                               Enrolment.status == "attended")

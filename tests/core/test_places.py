@@ -13,8 +13,9 @@ from core.models import Case, Organisation, Person, Place
 ids = itertools.count(1)
 
 
-def put(session, name, latitude, longitude, population=1000, principal=True):
-    session.add(Place(id=next(ids), country="PL", name=name, name_key=places.key(name),
+def put(session, name, latitude, longitude, population=1000, principal=True, country="PL"):
+    session.add(Place(place_id=next(ids), country=country, name=name,
+                      name_key=places.key(name),
                       region_code="", latitude=latitude, longitude=longitude,
                       longitude_km=places.longitude_km(latitude), population=population,
                       principal=principal))
@@ -35,8 +36,10 @@ def test_the_command_line_loads_the_gazetteer_which_measures_real_distances(
     assert count > 3000  # every Polish place of 500 people or more
     assert "loaded already" in cli("places", "load", "--if-empty").stdout
     assert cli("places", "load").stdout == loaded.stdout  # replaced, not doubled
-    found = cli("places", "find", "Lublin", "Lubartów")
+    found = cli("places", "find", "Lublin", "Lubartów", "Warszawa", "Bielsko-Biała")
     assert found.returncode == 0 and "23.5 km from Lublin" in found.stdout
+    assert "Warsaw  52.2" in found.stdout  # known by its Polish name too
+    assert "Bielsko-Biala  49.8" in found.stdout
     missing = cli("places", "find", "Lublin", "Xyzów")
     assert missing.returncode != 0 and "Xyzów: not in the list of places" in missing.stderr
 
@@ -45,7 +48,8 @@ def test_the_command_line_loads_the_gazetteer_which_measures_real_distances(
         assert places.count(s, "pl") == count
         for name, city in (("Gmina Lubartów", "Lubartów"), ("Miasto Zamość", "Zamość"),
                            ("Gmina Kórnik", "Kórnik"), ("Urząd Miasta", "  LUBLIN "),
-                           ("Gmina Nieznana", "Xyzów"), ("Bez adresu", "")):
+                           ("Gmina Nieznana", "Xyzów"), ("Bez adresu", ""),
+                           ("Urząd m.st.", "Warszawa")):
             organisations.create(s, rt.host, {"name": name, "type_key": "core.company",
                                               "city": city})
     with rt.session() as s:
@@ -56,6 +60,7 @@ def test_the_command_line_loads_the_gazetteer_which_measures_real_distances(
         assert near(30) == ["Gmina Lubartów", "Urząd Miasta"]
         assert near(80) == ["Gmina Lubartów", "Miasto Zamość", "Urząd Miasta"]
         assert "Gmina Kórnik" in near(500) and "Gmina Nieznana" not in near(2000)
+        assert "Urząd m.st." in near(160) and "Urząd m.st." not in near(140)  # 153 km
 
 
 @pytest.fixture
@@ -101,6 +106,25 @@ def test_organisations_by_their_town_and_people_by_any_address(rt):
         assert matching(s, Organisation, {"near": {"town": "Xyzów", "km": 2000}}) == []
 
 
+def test_a_town_is_looked_up_in_the_records_country(rt):
+    with rt.session() as s, s.begin():
+        put(s, "Lubin", 51.40, 16.20, 70_000)  # in Lower Silesia
+        put(s, "Lubin", 53.86, 14.43, 900, country="DE")  # the same name across the border
+        for name, country in (("Lubin PL", "PL"), ("Lubin DE", "de"), ("Lubin bez kraju", "")):
+            organisations.create(s, rt.host, {"name": name, "type_key": "core.company",
+                                              "city": "Lubin", "country": country or "PL"})
+            if not country:
+                s.flush()
+                s.scalars(select(Organisation).where(Organisation.name == name)).one() \
+                    .country = ""
+    with rt.session() as s:
+        assert matching(s, Organisation, {"near": {"town": "Lubin", "km": 5}}) == [
+            "Lubin PL", "Lubin bez kraju"]
+        assert matching(s, Organisation, {"near": {
+            "town": "lubin", "country": "de", "km": 5}}) == ["Lubin DE"]
+        assert places.find(s, "Lubin").latitude == 51.40
+
+
 def test_places_are_found_by_name_and_measured_along_the_earth(rt):
     with rt.session() as s:
         poznan, lodz = places.find(s, " POZNAŃ "), places.find(s, "łódź")
@@ -116,6 +140,9 @@ def test_places_are_found_by_name_and_measured_along_the_earth(rt):
     ({"town": "Poznań", "km": "10"}, "filter.near.km", "Give a number"),
     ({"town": "Poznań", "km": True}, "filter.near.km", "Give a number"),
     ({"town": "Poznań", "km": 5000}, "filter.near.km", "from 0 to 2000"),
+    ({"town": "Poznań", "km": 10 ** 400}, "filter.near.km", "from 0 to 2000"),
+    ({"latitude": 52, "longitude": -(10 ** 400), "km": 5}, "filter.near.longitude", "from"),
+    ({"town": "Poznań", "country": "Polska", "km": 5}, "filter.near.country", "two-letter"),
     ({"town": "  ", "km": 5}, "filter.near.town", "Give the name of a town"),
     ({"town": "Poznań", "latitude": 52, "km": 5}, "filter.near", "not both"),
     ({"latitude": 95, "longitude": 17, "km": 5}, "filter.near.latitude", "from -90 to 90"),

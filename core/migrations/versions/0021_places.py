@@ -16,7 +16,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "places",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("place_id", sa.Integer(), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("name_key", sa.String(length=200), nullable=False),
@@ -29,10 +30,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_places")),
     )
     op.create_index(op.f("ix_places_country"), "places", ["country"])
+    op.create_index(op.f("ix_places_place_id"), "places", ["place_id"])
     op.create_index("ix_places_name_key_principal", "places", ["name_key", "principal"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_places_name_key_principal", table_name="places")
+    op.drop_index(op.f("ix_places_place_id"), table_name="places")
     op.drop_index(op.f("ix_places_country"), table_name="places")
     op.drop_table("places")

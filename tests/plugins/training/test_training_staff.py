@@ -434,7 +434,7 @@ def test_the_organiser_invites_the_units_within_a_distance_of_the_venue(app, wor
                                               "core.send_mailings"])
         for number, (name, latitude, longitude) in enumerate(
                 (("Poznań", 52.40692, 16.92993), ("Kórnik", 52.24744, 17.08921)), start=1):
-            session.add(Place(id=number, country="PL", name=name, name_key=places.key(name),
+            session.add(Place(place_id=number, country="PL", name=name, name_key=places.key(name),
                               latitude=latitude, longitude=longitude, principal=True,
                               longitude_km=places.longitude_km(latitude)))
         session.get(organisations.Organisation, world.kornik).city = "Kórnik"
