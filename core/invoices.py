@@ -442,6 +442,16 @@ def _release_advances(session: Session, final: Invoice) -> None:
                     .values(settled_by_id=None).execution_options(synchronize_session="fetch"))
 
 
+def of_case(session: Session, case_id: int, kinds: tuple[str, ...] = KINDS, actor=None,
+            issued: bool = False) -> list[Invoice]:
+    """A case's invoices of ``kinds`` that ``actor`` may see, oldest first; with
+    ``issued``, only those issued and not cancelled (what the buyer owes or paid)."""
+    query = visible(actor).where(Invoice.case_id == case_id, Invoice.kind.in_(kinds))
+    if issued:
+        query = query.where(Invoice.status.not_in(("draft", "cancelled")))
+    return list(session.scalars(query.order_by(Invoice.id)))
+
+
 def advances(session: Session, final: Invoice) -> list[Invoice]:
     """The advance invoices a final invoice deducts."""
     return list(session.scalars(select(Invoice).where(Invoice.settled_by_id == final.id)

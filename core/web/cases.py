@@ -26,13 +26,24 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from core import approvals, attachments, cases, records, roles, tasks, workflow
+from core import (
+    approvals,
+    attachments,
+    cases,
+    invoices,
+    permissions,
+    records,
+    roles,
+    tasks,
+    workflow,
+)
 from core import fields as custom_fields
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Case, Organisation, Person, User
 from core.terms import term
 from core.web import activities, case_list, record_fields
+from core.web import invoices as invoice_pages
 from core.web.auth import safe_next
 from core.web.db import db
 from core.web.documents import card_section
@@ -305,7 +316,19 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = "",
         start=start or {"values": {"owner_id": str(current_user.id)}, "errors": {}},
         process_options=_process_options() if editable else [],
         owner_options=_owner_options(session) if editable else [],
+        billing=_billing(session, case),
         **card_section(session, case))
+
+
+def _billing(session, case: Case) -> dict | None:
+    """The case's invoices and whom a new one would bill, for those who bill."""
+    if not permissions.can(current_user, invoices.PERMISSION):
+        return None
+    buyer = f"organisation-{case.organisation_id}" if case.organisation_id else \
+        next((f"person-{p.person_id}" for p in case.people), "")
+    return {"invoices": invoices.of_case(session, case.id, actor=current_user),
+            "buyer": buyer, "kinds": invoice_pages.KIND_LABELS,
+            "statuses": invoice_pages.STATUS_LABELS}
 
 
 @bp.post("/<int:case_id>/activities")

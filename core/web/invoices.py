@@ -558,7 +558,9 @@ OPTIONAL = ("exchange_rate", "exchange_rate_date", "issue_date", "sale_date")
 @billing_only
 def new():
     session = db()
-    values = {"kind": "invoice", "buyer": request.args.get("buyer", ""), "currency": "PLN",
+    kind = request.args.get("kind", "invoice")
+    values = {"kind": kind if kind in KIND_LABELS and kind != "correction" else "invoice",
+              "buyer": request.args.get("buyer", ""), "currency": "PLN",
               "price_basis": "net", "exchange_rate": "", "exchange_rate_date": "",
               "issue_date": "", "sale_date": "", "payment_days": "14", "notes": "",
               "case_id": request.args.get("case_id", ""), "advance_ids": []}

@@ -1,5 +1,5 @@
-"""Installed power in kWp: a field type of its own, and the field that uses it; the
-yes/no fields accounting ticks when the advance and the final payment are in (PV-3)."""
+"""Installed power in kWp, a field type of its own; what the audit finds on the roof
+and the design puts on it, the fields of an installation's case (PV-1, PV-4)."""
 
 from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
@@ -29,9 +29,31 @@ FIELD_TYPES = [
 ]
 
 
-def _paid(key: str, pl: str, en: str, position: int) -> CustomField:
-    return CustomField("case", key, "boolean", {"pl": pl, "en": en}, group="Fotowoltaika",
-                       position=position, processes=(INSTALLATION.key,))
+GROUP = "Fotowoltaika"
+ROOF_TYPES = {"choices": [
+    {"value": "tile", "label_pl": "Dachówka ceramiczna lub betonowa",
+     "label_en": "Ceramic or concrete tiles"},
+    {"value": "metal_tile", "label_pl": "Blachodachówka", "label_en": "Metal tiles"},
+    {"value": "trapezoidal", "label_pl": "Blacha trapezowa", "label_en": "Trapezoidal sheet"},
+    {"value": "seam", "label_pl": "Blacha na rąbek", "label_en": "Standing seam"},
+    {"value": "felt", "label_pl": "Papa (dach płaski)", "label_en": "Roofing felt (flat roof)"},
+    {"value": "ground", "label_pl": "Na gruncie", "label_en": "Ground-mounted"},
+]}
+ORIENTATIONS = {"choices": [
+    {"value": v, "label_pl": pl, "label_en": en} for v, pl, en in (
+        ("S", "Południe", "South"), ("SE", "Południowy wschód", "South-east"),
+        ("SW", "Południowy zachód", "South-west"), ("E", "Wschód", "East"),
+        ("W", "Zachód", "West"), ("EW", "Wschód–zachód", "East–west"))]}
+GRID_OPERATORS = {"choices": [
+    {"value": v, "label_pl": name, "label_en": name} for v, name in (
+        ("pge", "PGE Dystrybucja"), ("tauron", "TAURON Dystrybucja"),
+        ("enea", "Enea Operator"), ("energa", "Energa-Operator"),
+        ("stoen", "Stoen Operator"))]}
+
+
+def _field(key: str, type_: str, pl: str, en: str, position: int, **extra) -> CustomField:
+    return CustomField("case", f"photovoltaics_{key}", type_, {"pl": pl, "en": en},
+                       group=GROUP, position=position, processes=(INSTALLATION.key,), **extra)
 
 
 FIELDS = [
@@ -39,9 +61,26 @@ FIELDS = [
                 {"pl": "Moc instalacji", "en": "Installed power"},
                 help={"pl": "Moc szczytowa instalacji w kWp, np. 9,84.",
                       "en": "Peak power of the installation in kWp, e.g. 9.84."},
-                group="Fotowoltaika", indexed=True),
-    _paid("photovoltaics_advance_paid", "Faktura zaliczkowa opłacona (księgowość)",
-          "Advance invoice paid (accounting)", 1),
-    _paid("photovoltaics_final_paid", "Faktura końcowa opłacona (księgowość)",
-          "Final invoice paid (accounting)", 2),
+                group=GROUP, indexed=True),
+    # What the audit finds on site (PV-1) and the design sizes the installation from.
+    _field("consumption_kwh", "integer", "Roczne zużycie energii (kWh)",
+           "Annual consumption (kWh)", 1, options={"min": 0, "max": 100_000_000}),
+    _field("roof_type", "choice", "Pokrycie dachu", "Roof type", 2, options=ROOF_TYPES),
+    _field("roof_pitch", "integer", "Kąt nachylenia dachu (°)", "Roof pitch (°)", 3,
+           options={"min": 0, "max": 90}),
+    _field("orientation", "choice", "Orientacja połaci", "Orientation", 4,
+           options=ORIENTATIONS),
+    _field("storage", "boolean", "Z magazynem energii", "With energy storage", 5),
+    # The design (PV-1) and the grid operator's notification (PV-4).
+    _field("power", "photovoltaics.kwp", "Moc instalacji", "Installed power", 6, indexed=True),
+    _field("panel_model", "text", "Model paneli", "Panel model", 7),
+    _field("panel_count", "integer", "Liczba paneli", "Number of panels", 8,
+           options={"min": 1, "max": 100_000}),
+    _field("inverter_model", "text", "Model falownika", "Inverter model", 9),
+    _field("inverter_count", "integer", "Liczba falowników", "Number of inverters", 10,
+           options={"min": 1, "max": 1000}),
+    _field("grid_operator", "choice", "Operator sieci", "Grid operator", 11,
+           options=GRID_OPERATORS),
+    _field("ppe", "text", "Numer punktu poboru energii (PPE)",
+           "Metering point number (PPE)", 12),
 ]

@@ -2,33 +2,46 @@
 
 A lead is audited on site, the design department makes and prices the scheme, and the
 offer goes to the customer, who accepts it or asks for changes (PV-1). The contract
-goes out once the sales manager approved it (PV-2). Installation starts when accounting
-confirms the advance invoice was paid (PV-3); it is two subprocesses, the roof part and
-the electrical part, whose crews report completion themselves, and the installation
-goes on to the final payment by itself once both are done (PV-4).
+goes out once the sales manager approved it (PV-2). Installation starts when the
+installation's advance invoice is paid, as the ledger says (PV-3; an administrator may
+switch the check off); it is two subprocesses, the roof part and the electrical part,
+whose crews report completion themselves, and the installation goes on to the final
+payment by itself once both are done. It is completed when the final invoice, which
+deducts the advance, is paid (PV-4).
 """
 
+from core import invoices
 from core.approvals import Approver, Chain, Step
 from core.workflow import Check, Phase, Process, Transition
 
 
-def _paid(field: str, reason: dict):
-    """A check that accounting ticked a yes/no field of the installation."""
+def _paid(kind: str, missing: dict, unpaid: dict):
+    """A check that the installation's invoices of ``kind`` were issued and are paid in
+    full, as the ledger says: a payment recorded or matched from a bank statement."""
     def test(session, case):
-        return None if (case.custom or {}).get(field) else reason
+        found = invoices.of_case(session, case.id, (kind,), issued=True)
+        if not found:
+            return missing
+        return None if all(i.status == "paid" for i in found) else unpaid
     return test
 
 
+# Optional: a firm that installs before the advance is in switches it off.
 ADVANCE_PAID = Check(
     "photovoltaics.advance_paid", {"pl": "Zaliczka opłacona", "en": "Advance paid"},
-    _paid("photovoltaics_advance_paid", {
-        "pl": "Księgowość nie potwierdziła, że faktura zaliczkowa została opłacona.",
-        "en": "Accounting has not confirmed that the advance invoice was paid."}))
+    _paid("advance", {
+        "pl": "Nie wystawiono jeszcze faktury zaliczkowej do tej instalacji.",
+        "en": "No advance invoice has been issued for this installation yet."}, {
+        "pl": "Faktura zaliczkowa nie jest jeszcze w pełni opłacona.",
+        "en": "The advance invoice is not paid in full yet."}),
+    optional=True)
 FINAL_PAID = Check(
     "photovoltaics.final_paid", {"pl": "Płatność końcowa opłacona", "en": "Final payment paid"},
-    _paid("photovoltaics_final_paid", {
-        "pl": "Księgowość nie potwierdziła, że faktura końcowa została opłacona.",
-        "en": "Accounting has not confirmed that the final invoice was paid."}))
+    _paid("final", {
+        "pl": "Nie wystawiono jeszcze faktury końcowej do tej instalacji.",
+        "en": "No final invoice has been issued for this installation yet."}, {
+        "pl": "Faktura końcowa nie jest jeszcze w pełni opłacona.",
+        "en": "The final invoice is not paid in full yet."}))
 
 CONTRACT_APPROVAL = Chain("photovoltaics.contract", (
     Step("sales_manager", Approver.holder_of("photovoltaics_sales_manager", {

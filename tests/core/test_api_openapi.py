@@ -169,7 +169,7 @@ def test_a_disabled_plugins_fields_processes_and_words_leave_the_document(
     org = new_org(api, photovoltaics_power="9.84")
     spec = document(app)
     assert "photovoltaics_power" in custom(spec)["properties"]
-    assert "photovoltaics_advance_paid" in custom(spec, "Case")["properties"]
+    assert "photovoltaics_storage" in custom(spec, "Case")["properties"]
     assert _processes_named(spec)["photovoltaics.installation"] == "Installations"
     assert "photovoltaics.installation" in _process_keys(spec)
     assert api("get", "/processes/photovoltaics.installation").status_code == 200

@@ -15,7 +15,7 @@ from page_helpers import error_under, fetch, show, text, visible, writing
 PRINTING, PV = "printing.project", "photovoltaics.installation"
 NO_OVERDUE = "printing_no_overdue"
 NO_OVERDUE_LABEL = "No overdue payments (accounting)"
-ADVANCE = "photovoltaics_advance_paid"
+ADVANCE = "photovoltaics_storage"
 PASSWORD = "correct horse battery"
 
 
@@ -107,7 +107,7 @@ def test_a_photovoltaic_case_shows_no_printing_field_a_print_project_does(app, c
     leave_value(app, installation, **{NO_OVERDUE: True})
     project = open_case(app, PRINTING, "Banners", custom={NO_OVERDUE: True})
     card = details(show(client, f"/cases/{installation}"))
-    assert card.get("Advance invoice paid (accounting)") == "Yes"
+    assert card.get("With energy storage") == "Yes"
     assert NO_OVERDUE_LABEL not in card
     assert f'name="custom.{NO_OVERDUE}"' not in show(client, f"/cases/{installation}/edit")
     assert details(show(client, f"/cases/{project}"))[NO_OVERDUE_LABEL] == "Yes"

@@ -725,3 +725,34 @@ def test_a_case_is_billed_from_its_card_with_the_items_it_made_owed(app, rt, cle
     assert clerk.get("/billing/items/?case=999999").status_code == 404
     rep = login(app, kartoteka_login, "rep")
     assert "Bill this case" not in show(rep, f"/cases/{case_id}")
+
+
+def test_a_cases_card_lists_its_invoices_and_starts_an_advance_for_its_client(
+        app, rt, clerk, world, kartoteka_login):
+    training = Process("test.training", "core.case", title={"en": "Training"}, phases=(
+        Phase("planned", "core.case"), Phase("done", "core.phase", final=True)),
+        transitions=())
+    rt.host.processes = {**rt.host.processes, "test.training": training}
+    with rt.session() as s, s.begin():
+        case_id = cases.create(s, rt.host, {"title": "Instalacja w Kórniku",
+                                            "process_key": "test.training",
+                                            "organisation_id": world["kornik"]},
+                               user(s, world, "admin")).id
+    card = show(clerk, f"/cases/{case_id}")
+    assert "No invoices yet." in visible(card)
+    start = f"/billing/invoices/new?case_id={case_id}&buyer=organisation-{world['kornik']}"
+    card = card.replace("&amp;", "&")
+    assert f'{start}&kind=advance"' in card and f'{start}&kind=final"' in card
+    form = show(clerk, f"/billing/invoices/new?case_id={case_id}&kind=advance"
+                       f"&buyer=organisation-{world['kornik']}")
+    assert re.search(r'<option value="advance" selected', form)
+    assert show(clerk, "/billing/invoices/new?kind=correction").count(
+        '<option value="invoice" selected') == 1  # a correction is made from its invoice
+    advance = issued(rt, world, kind="advance", case_id=case_id)
+    other = issued(rt, world)  # not the case's
+    card = show(clerk, f"/cases/{case_id}")
+    assert re.search(rf'<tr id="case-invoice-{advance}" class="status-issued">.*?'
+                     r'Advance invoice', card)
+    assert f'case-invoice-{other}"' not in card
+    rep = login(app, kartoteka_login, "rep")  # who does not bill sees no invoices
+    assert 'id="invoices"' not in show(rep, f"/cases/{case_id}")

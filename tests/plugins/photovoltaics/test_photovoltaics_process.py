@@ -1,11 +1,14 @@
 """The photovoltaics plugin's installation (PV-1 to PV-4): the contract approved by the
-sales manager, the advance paid before installation, and installation as two
-subprocesses (roof and electrical) the parent waits for. Every test runs on SQLite and
+sales manager, the advance invoice paid before installation, installation as two
+subprocesses (roof and electrical) the parent waits for, and the final invoice, which
+deducts the advance, paid before the installation is completed. Every test runs on SQLite and
 PostgreSQL (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
+
+from datetime import date
 
 import pytest
 
-from core import approvals, cases, roles, users, workflow
+from core import approvals, cases, invoices, payments, people, roles, users, workflow
 from core.errors import Forbidden, ValidationError
 from core.models import Case
 
@@ -15,7 +18,9 @@ PROCESS = "photovoltaics.installation"
 
 @pytest.fixture
 def app(kartoteka_app_factory):
-    return kartoteka_app_factory(["photovoltaics"], default_locale="en")
+    return kartoteka_app_factory(["photovoltaics"], default_locale="en",
+                                 company_name="Słoneczny Dach sp. z o.o.",
+                                 company_details="ul. Polna 1\n62-035 Kórnik\nNIP 7773061579")
 
 
 @pytest.fixture
@@ -30,6 +35,11 @@ def world(app):
         w.manager = w.user("manager@example.com", ["staff", "photovoltaics_sales_manager"])
         w.roofer = w.user("roofer@example.com", ["staff"])
         w.electrician = w.user("electrician@example.com", ["staff"])
+        accounting = roles.create(session, "accounting", "Accounting")
+        roles.set_permissions(session, accounting, ["core.billing"])
+        w.accountant = w.user("accounting@example.com", ["staff", "accounting"])
+        w.customer = people.create(session, {"first_name": "Jan", "last_name": "Kowalski"})
+        w.settings = rt.settings
         yield w
 
 
@@ -66,8 +76,23 @@ class World:
         req = approvals.request(self.session, self.host, case, "advance_payment", self.rep)
         return approvals.decide(self.session, self.host, req, "approve", self.manager)
 
-    def paid(self, case, field="photovoltaics_advance_paid"):
-        cases.update(self.session, self.host, case, {"custom": {field: True}}, actor=self.rep)
+    def invoice(self, case, kind="advance", net="10000.00", **data):
+        """An invoice of the installation to its customer, issued by accounting."""
+        draft = invoices.create(self.session, {
+            "kind": kind, "person_id": self.customer.id, "case_id": case.id,
+            "lines": [{"description": "Instalacja fotowoltaiczna 9,84 kWp", "quantity": "1",
+                       "unit": "kpl.", "unit_price": net, "vat_rate": "8"}], **data},
+            self.accountant)
+        return invoices.issue(self.session, self.settings, draft, self.accountant)
+
+    def pay(self, invoice, amount=None):
+        payments.record(self.session, {
+            "received_on": date.today().isoformat(), "person_id": self.customer.id,
+            "amount": str(amount or invoice.balance)}, self.accountant,
+            allocate_to=[(invoice, None)])
+
+    def paid(self, case):
+        self.pay(self.invoice(case, "advance"))
 
     def installing(self, title=None):
         case = self.at_contract()
@@ -131,12 +156,18 @@ def test_installation_waits_for_the_advance_invoice_to_be_paid(world):
 
     assert world.blockers(case, "installation") == {
         "check.photovoltaics.advance_paid":
-            "Accounting has not confirmed that the advance invoice was paid."}
+            "No advance invoice has been issued for this installation yet."}
     with pytest.raises(ValidationError):
         world.move(case, "installation")
     assert world.children(case) == {}
 
-    world.paid(case)
+    advance = world.invoice(case, "advance")
+    world.invoice(case, "invoice")  # another kind of invoice of the case is no advance
+    world.pay(advance, "5000.00")
+    assert world.blockers(case, "installation") == {
+        "check.photovoltaics.advance_paid": "The advance invoice is not paid in full yet."}
+    world.pay(advance, advance.gross - 5000)
+    assert advance.status == "paid"
     world.move(case, "installation")
     assert case.phase_key == "installation"
 
@@ -191,10 +222,28 @@ def test_the_installation_moves_on_by_itself_when_the_second_part_is_done(world)
     assert last.actor_id is None
     assert last.comment == "Every subprocess is finished."
 
+    assert world.blockers(case, "completed") == {"check.photovoltaics.final_paid":
+        "No final invoice has been issued for this installation yet."}
+    # The final invoice deducts the advance: what is left is owed and paid.
+    advance = invoices.of_case(world.session, case.id, ("advance",))[0]
+    final = world.invoice(case, "final", net="30000.00", advance_ids=[advance.id])
+    assert (final.gross, final.to_pay) == (32400, 32400 - advance.gross)
     assert set(world.blockers(case, "completed")) == {"check.photovoltaics.final_paid"}
-    world.paid(case, "photovoltaics_final_paid")
+    world.pay(final)
     world.move(case, "completed")
     assert case.phase_key == "completed"
+
+
+def test_an_administrator_may_let_installation_start_before_the_advance_is_paid(world):
+    case = world.at_contract()
+    world.approve_contract(case)
+    world.move(case, "advance_payment")
+    admin = users.create_user(world.session, "admin@example.com", PASSWORD, is_admin=True)
+    workflow.change_settings(world.session, world.host.processes[PROCESS],
+                             {"check.photovoltaics.advance_paid": "false"}, admin)
+    assert world.blockers(case, "installation") == {}
+    world.move(case, "installation")
+    assert case.phase_key == "installation"
 
 
 def test_the_roof_part_keeps_its_own_history(world):
