@@ -300,6 +300,31 @@ def kartoteka_register_billing_exporters():
 
 
 @hookspec
+def kartoteka_register_price_lists():
+    """Price lists whose items calculations take their prices from.
+
+    Called once at start-up. A ``core.price_lists.PriceList(key, title, categories,
+    permission)`` names the list, its categories of items and the permission of those
+    who keep it (``core.manage_price_lists`` unless given). Staff keep its items at
+    ``/price-lists/<key>/``, integrators at ``/api/v1/price-lists/<key>/items``; each
+    calculation line may take an item's name, unit, net price and VAT rate
+    (``core.calculations``).
+
+    Example::
+
+        from core.price_lists import PriceList
+
+        @hookimpl
+        def kartoteka_register_price_lists():
+            return [PriceList("photovoltaics.components",
+                              {"pl": "Komponenty", "en": "Components"},
+                              {"panel": {"pl": "Panele", "en": "Panels"}})]
+
+    :returns: a list of ``core.price_lists.PriceList``; keys start with the plugin's name.
+    """
+
+
+@hookspec
 def kartoteka_register_blueprints():
     """Flask blueprints with the plugin's pages.
 

@@ -68,6 +68,9 @@ CORE_PERMISSIONS = [
           "Branding: name, logo, colour and the portal's welcome"),
     _core("billing", "Rozliczenia: faktury, korekty i płatności",
           "Billing: invoices, corrections and payments"),
+    _core("manage_price_lists", "Cenniki: pozycje i ceny", "Price lists: items and prices"),
+    _core("calculate", "Kalkulacje spraw: wersje, przesłanie, decyzja klienta",
+          "Calculations of cases: versions, sending, the customer's decision"),
 ]
 
 

@@ -42,6 +42,7 @@ from core.migrate import CORE_BRANCH, Branch
 from core.models import PluginState
 from core.organisations import OrgType
 from core.permissions import Permission
+from core.price_lists import PriceList
 from core.terms import Term
 from core.workflow import Process
 
@@ -126,6 +127,7 @@ class PluginHost:
     periodic: dict[str, Periodic] = field(default_factory=dict)
     billing_strategies: dict[str, Strategy] = field(default_factory=dict)
     exporters: dict[str, Exporter] = field(default_factory=dict)
+    price_lists: dict[str, PriceList] = field(default_factory=dict)
 
     @property
     def hook(self):
@@ -209,6 +211,7 @@ def build_host(names: Iterable[str], available: dict[str, EntryPoint] | None = N
     host.periodic = {k: w for k, w in work.items() if isinstance(w, Periodic)}
     host.billing_strategies = _collect(host, "kartoteka_register_billing_strategies", Strategy)
     host.exporters = _collect(host, "kartoteka_register_billing_exporters", Exporter)
+    host.price_lists = _collect(host, "kartoteka_register_price_lists", PriceList)
     return host
 
 

@@ -18,6 +18,7 @@ from core.api import (
     bank_statements,
     billing_runs,
     branding,
+    calculations,
     cases,
     consents,
     contracts,
@@ -36,6 +37,7 @@ from core.api import (
     payments,
     plugin_routes,
     plugins,
+    price_lists,
     public_forms,
     ratelimit,
     records,
@@ -83,6 +85,7 @@ def init_app(app: Flask, csrf) -> Api:
     blueprints += billing_runs.blueprints() + contracts.blueprints()
     blueprints += public_forms.blueprints() + branding.blueprints()
     blueprints += links.blueprints()
+    blueprints += price_lists.blueprints() + calculations.blueprints()
     blueprints += plugin_routes.blueprints(app, csrf, blueprints)  # /api/v1/<plugin>/...
     for bp in blueprints:
         bp.before_request(auth.authenticate)

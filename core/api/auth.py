@@ -6,7 +6,9 @@ riding on the session cookie do, for every method that changes something.
 
 from __future__ import annotations
 
-from flask import g, request
+import functools
+
+from flask import abort, g, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
@@ -49,3 +51,15 @@ def authenticate():
 
 def actor():
     return g.actor
+
+
+def staff_only(view):
+    """A resource of the staff's alone (links, price lists, calculations): a portal
+    account finds nothing there (404)."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if permissions.grants(actor(), db()).portal_organisation is not None:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return checked

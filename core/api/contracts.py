@@ -21,8 +21,14 @@ from core import contracts, invoices, permissions
 from core.api import records as api_records
 from core.api import schemas
 from core.api.auth import actor
-from core.api.invoices import client_filter, decimal_in, decimal_out, rate_in, rate_out, refusal
-from core.errors import Forbidden, ValidationError
+from core.api.invoices import (
+    client_filter,
+    committed,
+    decimal_in,
+    decimal_out,
+    rate_in,
+    rate_out,
+)
 from core.filters import today as local_today
 from core.models import Contract, ExpectedPayment
 from core.models.contract import BILLED, COLLECTS, INVOICE_KINDS
@@ -154,7 +160,7 @@ def blueprints() -> list[Blueprint]:
         @bp.alt_response(422, description="Field-level errors.")
         def post(self, data):
             """Make a contract; billing runs bill it from then on."""
-            return _done(lambda s: contracts.create(s, request.get_json(), actor()), 201)
+            return committed(lambda s: contracts.create(s, request.get_json(), actor()), 201)
 
     @bp.route("/<int:contract_id>")
     class Item(MethodView):
@@ -174,7 +180,7 @@ def blueprints() -> list[Blueprint]:
             """Change the price from a day on; periods billed from that day are squared
             (a charge for the next run, or a draft correcting invoice)."""
             contract = _contract(contract_id)
-            return _done(lambda s: contracts.change_price(s, contract, request.get_json(),
+            return committed(lambda s: contracts.change_price(s, contract, request.get_json(),
                                                          actor()))
 
     @bp.route("/<int:contract_id>/terminate")
@@ -186,7 +192,8 @@ def blueprints() -> list[Blueprint]:
         def post(self, data, contract_id):
             """End the contract on a day; what was billed beyond it is corrected."""
             contract = _contract(contract_id)
-            return _done(lambda s: contracts.terminate(s, contract, request.get_json(), actor()))
+            return committed(lambda s: contracts.terminate(s, contract, request.get_json(),
+                                                           actor()))
 
     @bp.route("/<int:contract_id>/milestones")
     class Milestones(MethodView):
@@ -198,7 +205,7 @@ def blueprints() -> list[Blueprint]:
             """Record that a milestone was reached: its instalments fall due for the
             next run."""
             contract = _contract(contract_id)
-            return _done(lambda s: contracts.reach(s, contract, data["milestone"],
+            return committed(lambda s: contracts.reach(s, contract, data["milestone"],
                                                    data["reached_on"], actor()) and contract)
 
     @bp.route("/<int:contract_id>/expected-payments")
@@ -228,14 +235,3 @@ def _require() -> None:
     if not permissions.can(actor(), invoices.PERMISSION):
         abort(403)
 
-
-def _done(change, status: int = 200):
-    session = db()
-    try:
-        contract = change(session)
-        session.commit()
-    except (ValidationError, Forbidden) as exc:
-        session.rollback()
-        return refusal(exc)
-    session.refresh(contract)
-    return contract, status

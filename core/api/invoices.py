@@ -670,6 +670,20 @@ def refusal(exc):
     return refused(exc.errors)
 
 
+def committed(change, status: int = 200):
+    """``change(session)`` committed, and the row it returns as the answer (read again
+    after the commit); a refusal rolled back and answered."""
+    session = db()
+    try:
+        row = change(session)
+        session.commit()
+    except (ValidationError, Forbidden) as exc:
+        session.rollback()
+        return refusal(exc)
+    session.refresh(row)
+    return row, status
+
+
 def client_filter(query, model, args: dict):
     """``query`` narrowed to the client the parameters name; 404 for one the caller may
     not see."""

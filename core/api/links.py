@@ -9,18 +9,16 @@ one of the two), as on its card.
 
 from __future__ import annotations
 
-import functools
-
 from flask import request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
-from core import links, permissions, records
+from core import links, records
 from core.api import records as api_records
 from core.api import schemas
-from core.api.auth import actor
+from core.api.auth import actor, staff_only
 from core.api.errors import problem, refused
 from core.errors import Forbidden, ValidationError
 from core.models import RecordLink
@@ -101,7 +99,7 @@ def blueprints() -> list[Blueprint]:
 
     @bp.route("/")
     class Collection(MethodView):
-        decorators = [_staff_only]
+        decorators = [staff_only]
 
         @bp.arguments(LinkListArgs, location="query")
         @bp.response(200, LinkListSchema)
@@ -165,7 +163,7 @@ def blueprints() -> list[Blueprint]:
 
     @bp.route("/<int:link_id>")
     class Item(MethodView):
-        decorators = [_staff_only]
+        decorators = [staff_only]
 
         @bp.response(200, LinkSchema)
         def get(self, link_id):
@@ -189,17 +187,6 @@ def blueprints() -> list[Blueprint]:
             return None
 
     return [bp]
-
-
-def _staff_only(view):
-    """Links are the staff's notes between records: a portal account finds none (404)."""
-    @functools.wraps(view)
-    def checked(*args, **kwargs):
-        if permissions.grants(actor(), db()).portal_organisation is not None:
-            abort(404)
-        return view(*args, **kwargs)
-
-    return checked
 
 
 def _record(record_type: str, record_id: int):

@@ -15,6 +15,7 @@ from core.models.billing import (
     PaymentAllocation,
 )
 from core.models.billing_run import BillingRun
+from core.models.calculation import Calculation, CalculationLine
 from core.models.calendar import CalendarEvent, EventAttendee, EventLink
 from core.models.case import ApprovalRequest, Case, CasePerson, PhaseChange, ProcessSetting
 from core.models.consent import Consent, ProcessingPurpose
@@ -39,6 +40,7 @@ from core.models.password_reset import PasswordReset
 from core.models.person import Address, ContactPoint, Person
 from core.models.place import Place
 from core.models.plugin_state import PluginState
+from core.models.price_list import PriceItem
 from core.models.public_form import FormSubmission, PublicForm
 from core.models.quality import QualityRule
 from core.models.role import Role, RoleAccess, RolePermission, UserRole
@@ -68,4 +70,5 @@ __all__ = ["SiteSetting", "UserPreference", "Activity", "ActivityLink", "Address
            "Webhook", "WebhookDelivery", "BillableItem", "BillableItemPerson", "Invoice",
            "InvoiceLine", "Payment", "PaymentAllocation", "BankProfile", "BankStatement",
            "BankStatementLine", "BillingRun", "Contract",
-           "ContractPrice", "ExpectedPayment", "Instalment"]
+           "ContractPrice", "ExpectedPayment", "Instalment", "Calculation", "CalculationLine",
+           "PriceItem"]

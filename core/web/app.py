@@ -27,6 +27,7 @@ from core.web import (
     billing_exports,
     billing_runs,
     branding,
+    calculations,
     calendar,
     calendar_feed,
     cases,
@@ -46,6 +47,7 @@ from core.web import (
     people,
     plugin_admin,
     portal,
+    price_lists,
     privacy,
     processes,
     public_forms,
@@ -128,6 +130,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     for blueprint in (contracts.bp, contracts.expected_bp, billing_runs.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(links.bp)
+    app.register_blueprint(price_lists.bp)
+    app.register_blueprint(calculations.bp)
     audit.init_app(app)
     privacy.init_app(app)
     invoices.init_app(app)
@@ -189,7 +193,8 @@ def _register_plugin_blueprints(app: Flask, rt: runtime.Runtime) -> None:
                 plugin_portal.add(bp.name)
         app.extensions["kartoteka_plugin_portal"] = plugin_portal
         app.extensions["kartoteka_portal_blueprints"] = portal_names | plugin_portal
-        app.extensions["kartoteka_menu"] = _menu_items(app, rt, plugin_portal)
+        app.extensions["kartoteka_menu"] = [*price_lists.menu(rt.host),
+                                            *_menu_items(app, rt, plugin_portal)]
     except PluginError as exc:
         raise StartupError(f"{exc}\nDisable it with:\n    kartoteka plugins disable "
                            f"{exc.plugin}") from exc

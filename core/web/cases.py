@@ -43,6 +43,7 @@ from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Case, Organisation, Person, User
 from core.terms import term
 from core.web import activities, case_list, record_fields
+from core.web import calculations as calculation_pages
 from core.web import invoices as invoice_pages
 from core.web.auth import safe_next
 from core.web.db import db
@@ -316,7 +317,7 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = "",
         start=start or {"values": {"owner_id": str(current_user.id)}, "errors": {}},
         process_options=_process_options() if editable else [],
         owner_options=_owner_options(session) if editable else [],
-        billing=_billing(session, case),
+        billing=_billing(session, case), calc=calculation_pages.panel(session, case),
         **card_section(session, case))
 
 

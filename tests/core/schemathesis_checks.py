@@ -2,7 +2,7 @@
 however many test modules use them."""
 
 import schemathesis
-from schemathesis.engine import Status
+from schemathesis.engine import Status, events, from_schema
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "status_named_by_operation")
@@ -32,3 +32,20 @@ def failures_of(recorder) -> list[str]:
             found.append(f"{recorder.label} [{check.name}]: {check.failure_info.failure}\n"
                          f"answered: {got}\n{recorder.cases[case_id].value.as_curl_command()}")
     return found
+
+
+def run(schema) -> tuple[list[str], set[str]]:
+    """Every operation of ``schema`` tried: the failures, and the operations that
+    answered 2xx at least once (so that a test can tell they reached real records)."""
+    failures, succeeded = [], set()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            failures += failures_of(event.recorder)
+            succeeded.update(event.recorder.label for i in event.recorder.interactions.values()
+                             if i.response is not None and 200 <= i.response.status_code < 300)
+        elif isinstance(event, events.NonFatalError):  # the app raised: a server error
+            failures.append(f"{event.label}: {event.info.traceback[-2000:]}\n"
+                            f"{event.info.code_sample or ''}")
+        elif isinstance(event, events.FatalError):
+            failures.append(f"the run stopped: {event.exception!r}")
+    return failures, succeeded

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from flask import Blueprint
 from sqlalchemy import select
 
-from core import Permission, Term, ValidationError, forms, hookimpl, hookspecs, records
+from core import Permission, Term, ValidationError, forms, hookimpl, hookspecs, records, users
 from core.errors import PluginError, StartupError
 from core.models import Organisation, User
 from core.plugins import build_host
@@ -536,6 +536,29 @@ def test_hook_kartoteka_register_billing_strategies(monkeypatch, kartoteka_app_f
                         hookimpl(lambda: [Strategy("visits.monthly", "Visits", visits)]))
     with pytest.raises(PluginError, match="must start with 'printing.'"):
         build_host(["printing"])
+
+
+def test_hook_kartoteka_register_price_lists(monkeypatch, kartoteka_app_factory):
+    from core import price_lists
+    from core.errors import PluginError
+    from plugins.printing import plugin
+
+    media = price_lists.PriceList("printing.media", {"pl": "Media", "en": "Media"},
+                                  {"banner": {"pl": "Banery", "en": "Banners"}})
+    monkeypatch.setattr(plugin, "kartoteka_register_price_lists",
+                        hookimpl(lambda: [media]), raising=False)
+    app = kartoteka_app_factory(["printing"], default_locale="en")
+    rt = app.extensions["kartoteka"]
+    assert rt.host.price_lists == {"printing.media": media}
+    with app.test_request_context(), rt.session() as session, session.begin():
+        admin = users.create_user(session, "admin@example.com", "x" * 12, is_admin=True)
+        item = price_lists.create(session, media, {"name": "Baner 510 g", "category": "banner",
+                                                   "unit": "m2", "net_price": "35,50"}, admin)
+        assert (item.list_key, item.net_price) == ("printing.media", Decimal("35.50"))
+    monkeypatch.setattr(plugin, "kartoteka_register_price_lists", hookimpl(
+        lambda: [price_lists.PriceList("media", {"en": "Media"})]), raising=False)
+    with pytest.raises(PluginError, match="must start with 'printing.'"):
+        kartoteka_app_factory(["printing"], default_locale="en")
 
 
 def test_hook_kartoteka_register_billing_exporters(monkeypatch, kartoteka_app_factory):

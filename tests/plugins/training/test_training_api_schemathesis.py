@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
-from schemathesis.engine import events, from_schema
-from schemathesis_checks import CHECKS, failures_of
+from schemathesis_checks import CHECKS, run
 from test_api import token_for
 
 from core import cases, people, users
@@ -79,21 +78,7 @@ def seed(app, rt):
 
 @pytest.mark.slow
 def test_every_training_operation_answers_as_the_document_says(api_schema):
-    failures, succeeded = [], set()
-    for event in from_schema(api_schema).execute():
-        if isinstance(event, events.ScenarioFinished):
-            failures += failures_of(event.recorder)
-            succeeded.update(
-                event.recorder.label
-                for i in event.recorder.interactions.values()
-                if i.response is not None and 200 <= i.response.status_code < 300
-            )
-        elif isinstance(event, events.NonFatalError):
-            failures.append(
-                f"{event.label}: {event.info.traceback[-2000:]}\n{event.info.code_sample or ''}"
-            )
-        elif isinstance(event, events.FatalError):
-            failures.append(f"the run stopped: {event.exception!r}")
+    failures, succeeded = run(api_schema)
     assert not failures, "\n\n".join(failures)
     assert {
         "GET /api/v1/training/venues/{record_id}",
