@@ -1,8 +1,23 @@
-"""Photovoltaics: the plugin's hooks, its whole face to the core."""
+"""Photovoltaics: the plugin's hooks, its whole face to the core.
+
+An installer takes a lead through audit, design and offer to a contract the sales
+manager approves, an advance invoice, installation in two parts by crews and the final
+invoice (``process.py``, PV-1 to PV-4). What the audit and the design find are the
+case's fields (``fields.py``); the offer is a calculation priced from the components
+price list (``components.py``); the letters are ``documents.py``'s.
+"""
 
 import core
 from core import Manifest, hookimpl
-from plugins.photovoltaics import documents, fields, permissions, process, terms
+from plugins.photovoltaics import (
+    components,
+    demo,
+    documents,
+    fields,
+    permissions,
+    process,
+    terms,
+)
 
 manifest = Manifest(
     name="photovoltaics",
@@ -48,5 +63,15 @@ def kartoteka_register_processes():
 
 
 @hookimpl
+def kartoteka_register_price_lists():
+    return components.PRICE_LISTS  # panels, inverters, mounting... the offers are priced from
+
+
+@hookimpl
 def kartoteka_register_templates():
     return documents.TEMPLATES
+
+
+@hookimpl
+def kartoteka_load_demo_data(session):
+    demo.load(session)  # the components, and households' installations

@@ -8,7 +8,17 @@ from datetime import date
 
 import pytest
 
-from core import approvals, cases, invoices, payments, people, roles, users, workflow
+from core import (
+    approvals,
+    calculations,
+    cases,
+    invoices,
+    payments,
+    people,
+    roles,
+    users,
+    workflow,
+)
 from core.errors import Forbidden, ValidationError
 from core.models import Case
 
@@ -30,8 +40,10 @@ def world(app):
     rt = app.extensions["kartoteka"]
     with app.test_request_context(), rt.session() as session:
         roles.create(session, "photovoltaics_sales_manager", "Sales manager")
+        sales = roles.create(session, "sales", "Sales")
+        roles.set_permissions(session, sales, ["core.calculate"])
         w = World(session, rt.host)
-        w.rep = w.user("rep@example.com", ["staff"])
+        w.rep = w.user("rep@example.com", ["staff", "sales"])
         w.manager = w.user("manager@example.com", ["staff", "photovoltaics_sales_manager"])
         w.roofer = w.user("roofer@example.com", ["staff"])
         w.electrician = w.user("electrician@example.com", ["staff"])
@@ -66,10 +78,22 @@ class World:
                  for m in workflow.moves(self.session, self.host, case, self.rep)}
         return found[target]
 
+    def offer(self, case, markup="40", status="accepted"):
+        """A version of the offer, decided by the customer as ``status`` says."""
+        made = calculations.create(self.session, case, {"markup": markup, "lines": [
+            {"description": "Instalacja 9,84 kWp", "quantity": "1", "unit_cost": "30000"}]},
+            self.rep)
+        if status != "draft":
+            calculations.decide(self.session, made, {"status": status, "reason": "Za drogo"},
+                                self.rep)
+        return made
+
     def at_contract(self):
         case = self.installation()
-        for phase in ("audit", "design", "offer", "contract"):
+        for phase in ("audit", "design", "offer"):
             self.move(case, phase)
+        self.offer(case)
+        self.move(case, "contract")
         return case
 
     def approve_contract(self, case):
@@ -113,10 +137,20 @@ def test_an_installation_goes_from_lead_through_audit_design_and_offer(world):
     assert case.phase_key == "lead"
     for phase in ("audit", "design", "offer"):
         world.move(case, phase)
+    first = world.offer(case, status="rejected")
     world.move(case, "design")  # the customer asked for changes
     world.move(case, "offer")
+    assert world.blockers(case, "contract") == {"check.photovoltaics.offer_accepted":
+        "The customer has not accepted a version of the offer yet."}
+    second = world.offer(case, markup="30", status="sent")
+    assert world.blockers(case, "contract") != {}  # sent is not accepted
+    calculations.decide(world.session, second, {"status": "accepted"}, world.rep)
     world.move(case, "contract")
     assert case.phase_key == "contract"
+    # Both versions are kept, and the case's amount is the accepted one's.
+    assert [(c.number, c.status) for c in calculations.of_case(world.session, case)] == [
+        (2, "accepted"), (1, "rejected")]
+    assert (first.net, second.net, case.amount) == (42000, 39000, 39000)
 
 
 def test_the_contract_goes_out_only_after_the_sales_managers_approval(world):
@@ -139,6 +173,18 @@ def test_the_contract_goes_out_only_after_the_sales_managers_approval(world):
     assert world.blockers(case, "advance_payment") == {}
     world.move(case, "advance_payment")
     assert case.phase_key == "advance_payment"
+
+
+def test_a_new_offer_at_contract_needs_the_customer_and_the_manager_again(world):
+    case = world.at_contract()
+    req = approvals.request(world.session, world.host, case, "advance_payment", world.rep)
+    world.offer(case, markup="100", status="draft")  # the price changed under the request
+    assert req.status == "superseded"
+    assert case.amount == 60000
+    assert set(world.blockers(case, "advance_payment")) == {
+        "approval", "check.photovoltaics.offer_accepted"}
+    with pytest.raises(ValidationError):
+        world.move(case, "advance_payment")
 
 
 def test_a_contract_returned_by_the_sales_manager_stays(world):
@@ -267,6 +313,8 @@ def test_an_installation_may_be_lost_before_the_advance(world, phase):
     case = world.installation()
     path = ["audit", "design", "offer", "contract"]
     for step in path[:path.index(phase) + 1] if phase != "lead" else []:
+        if step == "contract":
+            world.offer(case)
         world.move(case, step)
     assert case.phase_key == phase
     world.move(case, "lost")
