@@ -155,8 +155,9 @@ def create(session: Session, case: Case, data: dict, actor=None) -> Calculation:
         errors["_"] = _("Calculations are in PLN, as the price lists are; this %(what)s "
                         "is in %(currency)s.", what=term("core.case"), currency=case.currency)
     lines = _lines(session, values, errors)  # every line's problems too, at once
-    if not errors:
-        _check_totals(lines, errors)
+    total, cost = _totals(lines)
+    if not errors and (total.gross >= LIMIT or cost >= LIMIT):
+        errors["lines"] = _("The calculation comes to more than the largest amount it holds.")
     if errors:
         raise ValidationError(errors)
     # One new version at a time per case: the second waits, then numbers after it.
@@ -167,9 +168,9 @@ def create(session: Session, case: Case, data: dict, actor=None) -> Calculation:
             Calculation.case_id == case.id, Calculation.status.in_(OPEN))):
         _set_status(session, case, earlier, "superseded", actor)
     calculation = Calculation(case_id=case.id, number=number, markup=values["markup"],
-                              note=values["note"].strip(), lines=lines,
+                              note=values["note"].strip(), lines=lines, cost=cost,
+                              net=total.net, vat=total.vat, gross=total.gross,
                               created_by_id=getattr(actor, "id", None))
-    _totals(calculation)
     session.add(calculation)
     try:
         session.flush()
@@ -276,21 +277,12 @@ def _line(n: int, given: dict, found: dict, markup: Decimal, errors: dict
         net=amounts.net, vat=amounts.vat, gross=amounts.gross)
 
 
-def _check_totals(lines: list[CalculationLine], errors: dict) -> None:
+def _totals(lines: list[CalculationLine]) -> tuple[vat.Amounts, Decimal]:
+    """The totals per VAT rate, as on an invoice, and the cost."""
     rows = vat.summary(vat.Line(line.quantity, line.unit_price, line.vat_rate)
                        for line in lines)
-    cost = sum((line.quantity * line.unit_cost for line in lines), Decimal(0))
-    if vat.totals(rows).gross >= LIMIT or cost >= LIMIT:
-        errors["lines"] = _("The calculation comes to more than the largest amount it holds.")
-
-
-def _totals(calculation: Calculation) -> None:
-    rows = vat.summary(vat.Line(line.quantity, line.unit_price, line.vat_rate)
-                       for line in calculation.lines)
-    total = vat.totals(rows)
-    calculation.net, calculation.vat, calculation.gross = total.net, total.vat, total.gross
-    calculation.cost = sum((vat.grosz(line.quantity * line.unit_cost)
-                            for line in calculation.lines), Decimal(0))
+    return vat.totals(rows), sum((vat.grosz(line.quantity * line.unit_cost)
+                                  for line in lines), Decimal(0))
 
 
 def _follow(session: Session, case: Case, calculation: Calculation, actor) -> None:
@@ -306,21 +298,3 @@ def _tell(session: Session, case: Case, calculation: Calculation, event: str, ac
     timeline.record_event(session, event, [case], subject=subject, actor=actor,
                           data={"calculation_id": calculation.id,
                                 "number": calculation.number, "status": calculation.status})
-
-
-def data(calculation: Calculation) -> dict:
-    """As the API and webhooks give it."""
-    return {"id": calculation.id, "case_id": calculation.case_id,
-            "number": calculation.number, "status": calculation.status,
-            "markup": calculation.markup, "currency": calculation.currency,
-            "note": calculation.note, "reason": calculation.reason, "cost": calculation.cost,
-            "net": calculation.net, "vat": calculation.vat, "gross": calculation.gross,
-            "created_at": calculation.created_at, "created_by_id": calculation.created_by_id,
-            "lines": [_line_data(line) for line in calculation.lines]}
-
-
-def _line_data(line: CalculationLine) -> dict:
-    return {k: getattr(line, k) for k in (
-        "position", "price_item_id", "description", "category", "quantity", "unit",
-        "unit_cost", "unit_price", "vat_rate", "net", "vat", "gross")}
-

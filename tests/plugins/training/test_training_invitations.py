@@ -28,19 +28,6 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def app(kartoteka_app_factory):
-    app = kartoteka_app_factory(["training"], default_locale="en",
-                                company_name="Związek Gmin Wielkopolskich")
-    with app.test_request_context():
-        yield app
-
-
-@pytest.fixture
-def rt(app):
-    return app.extensions["kartoteka"]
-
-
-@pytest.fixture
 def world(rt):
     """Two municipalities and a county with their people, a training open for
     invitations, and its organiser."""

@@ -32,19 +32,6 @@ D = Decimal
 
 
 @pytest.fixture
-def app(kartoteka_app_factory):
-    app = kartoteka_app_factory(["training"], default_locale="en",
-                                company_name="Związek Gmin Wielkopolskich")
-    with app.test_request_context():
-        yield app
-
-
-@pytest.fixture
-def rt(app):
-    return app.extensions["kartoteka"]
-
-
-@pytest.fixture
 def world(rt):
     found = {}
     with rt.session() as s, s.begin():
