@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo's invoices need a seller's name: yours, or this one.
+run: export KARTOTEKA_COMPANY_NAME ?= Kartoteka Demo sp. z o.o.
 run: install
 	$(BIN)/kartoteka init --plugins all --demo --admin-email admin@example.com \
 	    --admin-password-file $(KARTOTEKA_INSTANCE_PATH)/admin-login.txt

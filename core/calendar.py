@@ -167,6 +167,14 @@ def cancel_event(session: Session, event: CalendarEvent, actor=None) -> Calendar
     return records.soft_delete(session, event, actor)
 
 
+def cancel_if_planned(session: Session, event_id: int | None, actor=None) -> None:
+    """Cancel the event ``event_id`` unless there is none or it is cancelled already:
+    the calendar's copy of something called off elsewhere (a crew's job, a meeting)."""
+    event = session.get(CalendarEvent, event_id) if event_id else None
+    if event is not None and event.deleted_at is None:
+        cancel_event(session, event, actor)
+
+
 def may_edit(session: Session, event: CalendarEvent, actor) -> bool:
     """Whether ``update_event`` would let ``actor`` change the event (the role's edit
     level for events), asked before a form is offered."""

@@ -149,6 +149,7 @@ def init(plugin_names: str, with_demo: bool, admin_email, admin_password_file):
             path.chmod(0o600)
         click.echo(f"Administrator: {admin_email}  password: {password}")
     if with_demo:
+        _load_places()  # the demo's reps and leads are planned by distance
         _load_demo()
     click.echo("Kartoteka is set up.")
 
@@ -1106,6 +1107,14 @@ def _print_preview(session, preview) -> None:
 def demo_command():
     """Load demo data from every enabled plugin (safe to run again)."""
     _load_demo()
+
+
+def _load_places() -> None:
+    from core import places
+
+    with _runtime().session() as session, session.begin():
+        if not places.count(session):
+            click.echo(f"Loaded {places.load(session)} places for distances.")
 
 
 def _load_demo() -> None:

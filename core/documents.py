@@ -77,7 +77,8 @@ PARTIALS = {
   </td>
 </tr></table>
 """,
-    # The client (the organisation) under ``label``: name, address, NIP; nothing without one.
+    # The client under ``label``: the organisation (name, address, NIP), or on a case of
+    # a household, its first person (name, address); nothing without either.
     "client.html": """{% if organisation %}
 <div class="label">{{ label }}</div>
 <div class="party-name">{{ organisation.name }}</div>
@@ -89,6 +90,13 @@ PARTIALS = {
 <div>{{ organisation.country }}</div>
 {% endif %}
 {% if organisation.nip %}<div>NIP: {{ organisation.nip }}</div>{% endif %}
+{% elif people is defined and people %}
+<div class="label">{{ label }}</div>
+<div class="party-name">{{ people[0].full_name }}</div>
+{% if people[0].street %}<div>{{ people[0].street }}</div>{% endif %}
+{% if people[0].postal_code or people[0].city %}
+<div>{{ people[0].postal_code }} {{ people[0].city }}</div>
+{% endif %}
 {% endif %}
 """,
     # The issuer as a party under ``label``: name and details.
@@ -377,9 +385,12 @@ def person_data(session: Session, person: Person, actor=None, definitions=None) 
 def _person(session: Session, person: Person, actor, definitions=None) -> dict:
     emails = [c.value for c in person.contacts if c.kind == "email"]
     phones = [c.value for c in person.contacts if c.kind == "phone"]
+    home = person.addresses[0] if person.addresses else None
     return {"id": person.id, "first_name": person.first_name, "last_name": person.last_name,
             "full_name": person.full_name, "email": emails[0] if emails else "",
             "phone": phones[0] if phones else "",
+            "street": home.street if home else "", "postal_code": home.postal_code if home else "",
+            "city": home.city if home else "",
             "custom": _custom(session, person, actor, definitions)}
 
 
@@ -405,7 +416,26 @@ def _case(session: Session, host, case: Case, actor) -> dict:
         "organisation": _organisation(session, org, actor),
         "owner": _user(session.get(User, case.owner_id) if case.owner_id else None),
         "people": [{**_person(session, p, actor), "role": role} for p, role in people],
+        "calculation": _calculation(session, case),
     }
+
+
+def _calculation(session: Session, case: Case) -> dict:
+    """The latest version of the case's calculation as the customer sees it: the lines
+    at their prices and the totals; the costs and the mark-up stay inside."""
+    from core import calculations
+
+    found = calculations.of_case(session, case)
+    if not found:
+        return {}
+    latest = found[0]
+    return {"number": latest.number, "status": latest.status, "currency": latest.currency,
+            "net": latest.net, "vat": latest.vat, "gross": latest.gross, "note": latest.note,
+            "lines": [{"description": line.description, "category": line.category,
+                       "quantity": line.quantity, "unit": line.unit,
+                       "unit_price": line.unit_price, "vat_rate": line.vat_rate,
+                       "net": line.net, "vat": line.vat, "gross": line.gross}
+                      for line in latest.lines]}
 
 
 # --- Making documents --------------------------------------------------------------------

@@ -392,6 +392,34 @@ def kartoteka_register_menu_items():
 
 
 @hookspec
+def kartoteka_case_panels(session, case, viewer):
+    """The plugin's own section on a case's card, below the case's figures: the crew
+    that installs it, the trainings' participants, anything the plugin keeps about it.
+
+    Called each time a staff member opens a case's card, inside the request. Return
+    ``None`` for a case the plugin has nothing to say about (most often: another
+    process's). What ``viewer`` may see is the plugin's to check; a failing
+    implementation is logged and its section left out, so the card always opens.
+
+    Example::
+
+        from flask import render_template
+
+        @hookimpl
+        def kartoteka_case_panels(session, case, viewer):
+            if case.process_key != "fleet.service":
+                return None
+            return render_template("fleet/_case_panel.html", vehicle=vehicle_of(case))
+
+    :param session: the request's database session.
+    :param case: the ``core.models.Case`` on the card.
+    :param viewer: the staff member looking.
+    :returns: HTML (``markupsafe.Markup``, or a string ``render_template`` returned),
+        or ``None``.
+    """
+
+
+@hookspec
 def kartoteka_register_api_blueprints():
     """flask-smorest blueprints with the plugin's own resources in the REST API.
 

@@ -107,6 +107,12 @@ def find(session: Session, town: str, country: str = COUNTRY) -> Place | None:
         Place.country == country.upper()).order_by(Place.id).limit(1))
 
 
+def known(session: Session, town: str, country: str = COUNTRY) -> bool:
+    """Whether the gazetteer knows ``town``; any town, on an installation whose gazetteer
+    was never loaded (there, distances are not measured at all)."""
+    return not count(session) or find(session, town, country) is not None
+
+
 def distance_km(a: Place, b: Place) -> float:
     """The distance between two places along the Earth's surface (haversine)."""
     lat1, lat2 = math.radians(a.latitude), math.radians(b.latitude)

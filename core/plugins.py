@@ -162,6 +162,21 @@ class PluginHost:
             except Exception:
                 log.exception("plugin '%s' failed in %s", impl.plugin_name, hook_name)
 
+    def gather(self, hook_name: str, **kwargs) -> list[tuple[str, object]]:
+        """Call a hook that adds to a page: ``[(plugin_name, result), ...]`` of those
+        that answered; a failing implementation is logged and left out, so the page
+        still opens."""
+        results = []
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            try:
+                result = impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception:
+                log.exception("plugin '%s' failed in %s", impl.plugin_name, hook_name)
+                continue
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
     def branches(self) -> list[Branch]:
         """The core's migration branch and those of the plugins, dependencies first."""
         found = [CORE_BRANCH]

@@ -6,7 +6,9 @@ picked (built-in ones such as the e-mail address, and the people's custom fields
 for agreement to its consent text. A submission adds the person, or finds them by their
 e-mail address (whose details then stay as they are), tags them, records their consent
 to the form's purpose with the wording and the sender's address as evidence, and mails
-the staff the form names. What was sent is kept as a ``FormSubmission``.
+the staff the form names. A form with a process also opens a case of it about the
+person (a request for an offer, a lead), with the answers to the case's own fields
+("case.<key>"). What was sent is kept as a ``FormSubmission``.
 
 Spam is held off without third-party services: a field people never see (bots fill
 it in, and are thanked and forgotten) and a limit of submissions per network address.
@@ -22,12 +24,13 @@ from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from core import audit, consents, events, outbox, people, permissions, tags
+from core import audit, cases, consents, events, outbox, people, permissions, tags
 from core import fields as custom_fields
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.filters import custom_kind
 from core.models import (
+    Case,
     Consent,
     ContactPoint,
     FormSubmission,
@@ -45,6 +48,7 @@ BUILTIN = {"first_name": _l("First name"), "last_name": _l("Last name"),
            "postal_code": _l("Postal code"), "city": _l("City")}
 NAMES = ("first_name", "last_name")  # every form asks for them: a person has a name
 CUSTOM = "custom."
+CASE = "case."  # a custom field of the case a form with a process opens
 HONEYPOT = "hp_x9"  # an input people never see; a meaningless name no autofill knows
 CONSENT = "consent"
 PER_HOUR = 10  # submissions from one network address in an hour, across all forms
@@ -76,6 +80,9 @@ class FormSchema(Schema):
     consent_text = fields.String(required=True, validate=max_length(5000), error_messages={
         "required": _l("Enter the consent text the sender agrees to.")})
     purpose_id = fields.Integer(load_default=None, allow_none=True, validate=an_id())
+    process_key = fields.String(load_default=None, allow_none=True, validate=max_length(64),
+                                metadata={"description": "Each submission opens a case of "
+                                          "this process about the sender; null: none."})
     tags = fields.List(fields.String(validate=max_length(60)), load_default=list)
     thank_you = fields.String(load_default="", validate=max_length(5000))
     notify_user_ids = fields.List(fields.Integer(validate=an_id()), load_default=list)
@@ -99,25 +106,38 @@ def all_forms(session: Session) -> list[PublicForm]:
 
 def by_key(session: Session, key: str) -> PublicForm | None:
     """The form open to the public at ``key``; None if there is none or it is closed.
-    A form whose purpose is no longer in use is closed too: it cannot take consents."""
-    return session.scalar(select(PublicForm).outerjoin(ProcessingPurpose).where(
+    A form whose purpose is no longer in use is closed too: it cannot take consents;
+    and so is one whose process is not available (its plugin disabled)."""
+    form = session.scalar(select(PublicForm).outerjoin(ProcessingPurpose).where(
         PublicForm.key == key, PublicForm.active,
         or_(PublicForm.purpose_id.is_(None), ProcessingPurpose.active)))
+    if form is not None and form.process_key and \
+            form.process_key not in getattr(events.host_of(session), "processes", {}):
+        return None
+    return form
 
 
 def is_open(session: Session, form: PublicForm) -> bool:
     return by_key(session, form.key) is not None
 
 
-def available_fields(session: Session) -> dict[str, str]:
-    """What a form may ask for, by its name on the form: built-in fields, then the
-    people's custom fields."""
+def available_fields(session: Session, process_key: str | None = None) -> dict[str, str]:
+    """What a form may ask for, by its name on the form: built-in fields, the people's
+    custom fields, and with ``process_key`` the custom fields of that process's cases."""
     found = {name: str(label) for name, label in BUILTIN.items()}
     locale = _locale()
-    for d in custom_fields.definitions(session, "person"):
-        if not d.read_only and custom_kind(d) not in UNASKED:
-            found[CUSTOM + d.key] = d.label(locale)
+    for prefix, definition in _askable(session, process_key):
+        found[prefix + definition.key] = definition.label(locale)
     return found
+
+
+def _askable(session: Session, process_key: str | None) -> list[tuple[str, object]]:
+    found = [(CUSTOM, d) for d in custom_fields.definitions(session, "person")]
+    if process_key:
+        found += [(CASE, d) for d in custom_fields.for_case(
+            custom_fields.definitions(session, "case"), process_key)]
+    return [(prefix, d) for prefix, d in found
+            if not d.read_only and custom_kind(d) not in UNASKED]
 
 
 def create(session: Session, data: dict, actor=None) -> PublicForm:
@@ -153,7 +173,12 @@ def _clean(session: Session, data: dict, form: PublicForm | None) -> dict:
     if "key" in values and session.scalar(select(PublicForm.id).where(
             PublicForm.key == values["key"], PublicForm.id != getattr(form, "id", 0))):
         errors["key"] = _("Another form has this address.")
-    values["fields"] = _fields_of(session, values.get("fields", []), errors)
+    host = events.host_of(session)
+    if values.get("process_key") and values["process_key"] not in getattr(host, "processes", {}):
+        errors["process_key"] = _("Choose a process from the list.")
+        values["process_key"] = None
+    values["fields"] = _fields_of(session, values.get("fields", []), errors,
+                                  values.get("process_key"))
     if values.get("purpose_id") is not None and session.scalar(select(
             ProcessingPurpose.id).where(ProcessingPurpose.id == values["purpose_id"],
                                         ProcessingPurpose.active)) is None:
@@ -172,10 +197,12 @@ def _clean(session: Session, data: dict, form: PublicForm | None) -> dict:
     return values
 
 
-def _fields_of(session: Session, given: list[dict], errors: dict) -> list[dict]:
+def _fields_of(session: Session, given: list[dict], errors: dict,
+               process_key: str | None = None) -> list[dict]:
     """The names first (always required), then the fields picked, each once; a custom
-    field every person must have is required on the form too."""
-    known = available_fields(session)
+    field every person (or every case the form opens) must have is required on the
+    form too."""
+    known = available_fields(session, process_key)
     found = {name: {"field": name, "required": True} for name in NAMES}
     for i, item in enumerate(given):
         name = item.get("field") if isinstance(item, dict) else None
@@ -185,14 +212,15 @@ def _fields_of(session: Session, given: list[dict], errors: dict) -> list[dict]:
             errors[f"fields.{i}.field"] = _("There is no field “%(field)s”.", field=name)
         elif name not in found:
             found[name] = {"field": name, "required": bool(item.get("required"))}
-    for d in custom_fields.definitions(session, "person"):
-        if d.required and not d.read_only and d.default is None:
-            if CUSTOM + d.key not in found:
+    for prefix, d in _askable(session, process_key):
+        if d.required and d.default is None:
+            if prefix + d.key not in found:
                 errors.setdefault("fields", _(
                     "Add the field %(field)s: every %(what)s must have it.",
-                    field=d.label(_locale()), what=term("core.person")))
+                    field=d.label(_locale()),
+                    what=term("core.person" if prefix == CUSTOM else "core.case")))
             else:
-                found[CUSTOM + d.key]["required"] = True
+                found[prefix + d.key]["required"] = True
     return list(found.values())
 
 
@@ -210,7 +238,8 @@ class TooMany(Exception):
 def submit(session: Session, form: PublicForm, posted: dict, address: str
            ) -> FormSubmission:
     """Take what was sent through ``form`` from ``address``: the person added or found,
-    tagged, their consent recorded and the staff told, all in the caller's transaction.
+    tagged, their consent recorded, the form's case opened and the staff told, all in
+    the caller's transaction.
     Refused with the problems by field name; ``TooMany`` when the address sent too much."""
     if _recent(session, address) >= PER_HOUR:
         raise TooMany()
@@ -221,18 +250,46 @@ def submit(session: Session, form: PublicForm, posted: dict, address: str
     if posted.get(CONSENT) not in ("1", "true", "on", True):
         errors[CONSENT] = _("Tick the box to agree; without it we cannot take the form.")
     with audit.door("form"):
+        case_custom = _case_values(session, form, answers, errors)
         person, outcome = _person(session, form, answers, errors)
         submission = _keep(session, form, outcome, person, answers, address)
+        if form.process_key:
+            submission.case_id = _open_case(session, form, person, case_custom).id
         for name in form.tags:
             tags.tag(session, person, name)
         withdrawn = _withdrawn(session, form, person) if outcome == "matched" else False
         if form.purpose_id is not None and not withdrawn:
             consents.give(session, person, session.get(ProcessingPurpose, form.purpose_id),
                           "form", _evidence(form, address))
-    _notify(session, form, person, answers, outcome, withdrawn)
+    _notify(session, form, person, answers, outcome, withdrawn,
+            session.get(Case, submission.case_id) if submission.case_id else None)
     events.after_commit(session, "kartoteka_form_submitted", form=form,
                         submission=submission, person=person)
     return submission
+
+
+def _case_values(session: Session, form: PublicForm, answers: dict, errors: dict) -> dict:
+    """The answers to the case's fields, checked with the person's so that the sender
+    hears of every problem at once."""
+    if not form.process_key:
+        return {}
+    given = {k.removeprefix(CASE): v for k, v in answers.items() if k.startswith(CASE) and v}
+    _cleaned, problems = custom_fields.load(session, Case, given, None, creating=True,
+                                            process_key=form.process_key)
+    for key, message in problems.items():
+        errors.setdefault(CASE + key.removeprefix("custom."), message)
+    return given
+
+
+def _open_case(session: Session, form: PublicForm, person: Person, custom: dict) -> Case:
+    """A case of the form's process about the sender, in its first phase, unowned
+    until the staff take it."""
+    host = events.host_of(session)
+    if form.process_key not in getattr(host, "processes", {}):
+        raise ValidationError({"_": _("This form cannot be sent now.")})
+    title = f"{form.title}: {person.full_name}"[:300]
+    return cases.create(session, host, {"title": title, "process_key": form.process_key,
+                                        "custom": custom}, people=[(person, "")])
 
 
 def _recent(session: Session, address: str) -> int:
@@ -319,11 +376,11 @@ def _keep(session: Session, form: PublicForm, outcome: str, person, answers: dic
 
 
 def _notify(session: Session, form: PublicForm, person: Person, answers: dict,
-            outcome: str, withdrawn: bool = False) -> None:
+            outcome: str, withdrawn: bool = False, case: Case | None = None) -> None:
     staff = [u for u in (session.get(User, i) for i in form.notify_user_ids) if u]
     if not staff:
         return
-    labels = available_fields(session)
+    labels = available_fields(session, form.process_key)
     lines = [f"{labels.get(name, name)}: {value}" for name, value in answers.items() if value]
     if outcome == "matched":
         lines.append(_("The e-mail address belongs to %(who)s, whose details stay as they "
@@ -331,8 +388,10 @@ def _notify(session: Session, form: PublicForm, person: Person, answers: dict,
     if withdrawn:
         lines.append(_("%(who)s withdrew their consent earlier; the form did not renew it. "
                        "Ask them to confirm before writing to them.", who=person.full_name))
+    if case is not None:
+        lines.append(_("Opened: %(case)s", case=case.title))
     outbox.notify(session, staff, _("New submission: %(form)s", form=form.title),
-                  "\n".join(lines), about=[person])
+                  "\n".join(lines), about=[person, case] if case is not None else [person])
 
 
 def label(form: PublicForm) -> str:

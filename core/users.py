@@ -81,6 +81,12 @@ def too_short(password: str) -> str | None:
                     "The password must have at least %(num)d characters.", MIN_PASSWORD)
 
 
+def active_staff(session: Session) -> list[User]:
+    """The staff accounts in use, by name: whom a form offers to choose."""
+    return list(session.scalars(select(User).where(User.active, User.kind == "staff")
+                                .order_by(User.full_name, User.email)))
+
+
 def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 

@@ -32,15 +32,16 @@ _FIELD = public_forms.FieldSchema._declared_fields
 NEEDS = "Needs the core.manage_forms permission."
 # The settings a form is made of; a change may leave out any of them (but not the
 # ``field`` of an item of ``fields``).
-SETTINGS = ("key", "title", "intro", "fields", "consent_text", "purpose_id", "tags",
-            "thank_you", "notify_user_ids", "active")
+SETTINGS = ("key", "title", "intro", "fields", "consent_text", "purpose_id", "process_key",
+            "tags", "thank_you", "notify_user_ids", "active")
 
 
 class PublicFormFieldSchema(public_forms.FieldSchema):
     """One input of a form."""
 
     field = described(_FIELD["field"], description=(
-        "A name from /public-forms/fields: first_name, email, custom.<key>..."))
+        "A name from /public-forms/fields: first_name, email, custom.<key>, and on a form "
+        "with a process case.<key>..."))
     required = described(_FIELD["required"], description=(
         "Whether the sender must fill it in."))
 
@@ -66,6 +67,10 @@ class PublicFormSchema(public_forms.FormSchema):
     purpose_id = described(_FORM["purpose_id"], description=(
         "The id of an active processing purpose the consent is recorded under; null "
         "records no consent."))
+    process_key = described(_FORM["process_key"], description=(
+        "A process key (GET /processes): each submission opens a case of it about the "
+        "sender, with the answers to its case.<key> fields; null: the form only adds the "
+        "person."))
     tags = described(_FORM["tags"], description="Tags given to each person who sends "
                                                 "the form.")
     thank_you = described(_FORM["thank_you"], description="Shown after sending.")
@@ -86,6 +91,11 @@ class PublicFormSchema(public_forms.FormSchema):
                                  "have.")})
 
 
+class FieldArgs(Schema):
+    process_key = fields.String(load_default=None, metadata={
+        "description": "Also the case fields of this process's cases."})
+
+
 class AvailableFieldSchema(Schema):
     name = fields.String(metadata={"description": "As a form's fields name it: "
                                                   "first_name, email, custom.<key>..."})
@@ -101,6 +111,8 @@ class FormSubmissionSchema(Schema):
                        "input people never see was filled in, and nobody was added."})
     person_id = fields.Integer(allow_none=True, metadata={
         "description": "The person added or found; null for spam, or once removed."})
+    case_id = fields.Integer(allow_none=True, metadata={
+        "description": "The case the submission opened, on a form with a process."})
     data = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
         "description": "The answers, by the form's field names."})
     address = fields.String(metadata={"description": "The sender's network address."})
@@ -146,13 +158,14 @@ def blueprints() -> list[Blueprint]:
     class Fields(MethodView):
         decorators = [_managers_only]
 
+        @bp.arguments(FieldArgs, location="query")
         @bp.response(200, AvailableFieldSchema(many=True))
         @bp.alt_response(403, description=NEEDS)
-        def get(self):
+        def get(self, args):
             """What a form may ask for: the built-in fields, then the people's custom
-            fields that are not read-only."""
-            return [{"name": name, "label": label}
-                    for name, label in public_forms.available_fields(db()).items()]
+            fields that are not read-only, and with ``process_key`` its cases' fields."""
+            return [{"name": name, "label": label} for name, label in
+                    public_forms.available_fields(db(), args["process_key"]).items()]
 
     @bp.route("/<int:form_id>")
     class Item(MethodView):

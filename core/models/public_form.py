@@ -15,7 +15,8 @@ OUTCOMES = ("created", "matched", "spam")  # a new person, one known by e-mail, 
 
 
 class PublicForm(Base):
-    """A form anyone may fill in at ``/forms/<key>``; each submission adds a person."""
+    """A form anyone may fill in at ``/forms/<key>``; each submission adds a person and,
+    with a process, opens a case about them."""
 
     __tablename__ = "public_forms"
 
@@ -23,8 +24,12 @@ class PublicForm(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     intro: Mapped[str] = mapped_column(Text, default="")
-    # [{"field": "email" or "custom.<key>", "required": bool}, ...] in form order
+    # [{"field": "email", "custom.<key>" or "case.<key>", "required": bool}, ...] in
+    # form order
     fields: Mapped[list] = mapped_column(JSONType, default=list)
+    # Each submission opens a case of this process about the sender (a request for an
+    # offer, a lead); None: it only adds the person.
+    process_key: Mapped[str | None] = mapped_column(String(64))
     consent_text: Mapped[str] = mapped_column(Text)
     purpose_id: Mapped[int | None] = mapped_column(
         ForeignKey("processing_purposes.id", ondelete="SET NULL"))
@@ -50,6 +55,7 @@ class FormSubmission(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"),
                                                   index=True)
     outcome: Mapped[str] = mapped_column(String(20))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
     address: Mapped[str] = mapped_column(String(45), default="")  # the sender's IP
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

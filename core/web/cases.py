@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from core import (
@@ -318,6 +319,8 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = "",
         process_options=_process_options() if editable else [],
         owner_options=_owner_options(session) if editable else [],
         billing=_billing(session, case), calc=calculation_pages.panel(session, case),
+        panels=[Markup(html) for _plugin, html in host.gather(
+            "kartoteka_case_panels", session=session, case=case, viewer=current_user)],
         **card_section(session, case))
 
 

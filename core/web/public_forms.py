@@ -3,12 +3,21 @@ page, and the administrators' pages that build the forms and list what was sent.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core import consents, fields, public_forms
+from core import consents, fields, public_forms, users
 from core.fieldtypes import choice_labels
 from core.models import FormSubmission, Person, PublicForm, User
 from core.web.admin import permission_required
@@ -16,6 +25,7 @@ from core.web.db import db
 from core.web.forms import commit_or_errors, form_id, optional_int
 from core.web.i18n import current_locale
 from core.web.record_fields import input_of
+from core.workflow import localised
 
 bp = Blueprint("public_forms", __name__, url_prefix="/forms")
 admin_bp = Blueprint("public_forms_admin", __name__, url_prefix="/admin/forms")
@@ -57,14 +67,14 @@ def thanks(key: str):
 def _inputs(form: PublicForm) -> list[dict]:
     """Each input of the form: its name, label, whether required, and how it is typed."""
     session = db()
-    labels = public_forms.available_fields(session)
+    labels = public_forms.available_fields(session, form.process_key)
     found = []
     for item in form.fields:
         name = item["field"]
         definition = None
-        if name.startswith(public_forms.CUSTOM):
-            definition = fields.definition(session, "person",
-                                           name.removeprefix(public_forms.CUSTOM))
+        for prefix, record_type in ((public_forms.CUSTOM, "person"), (public_forms.CASE, "case")):
+            if name.startswith(prefix):
+                definition = fields.definition(session, record_type, name.removeprefix(prefix))
         found.append({"name": name, "label": labels.get(name, name),
                       "required": item["required"], "type": _input_type(name, definition),
                       "choices": _choices(definition)})
@@ -122,9 +132,10 @@ def _edit(form: PublicForm | None):
             flash(_("The form %(title)s was saved.", title=saved.title))
             return redirect(url_for("public_forms_admin.edit", form_id=saved.id))
     return render_template("core/public_forms/admin_form.html", form=form, values=values,
-                           errors=errors, available=public_forms.available_fields(session),
+                           errors=errors, available=public_forms.available_fields(
+                               session, values.get("process_key")),
                            purposes=consents.purposes(session, active_only=True),
-                           staff=_staff())
+                           staff=_staff(), processes=_processes())
 
 
 @admin_bp.get("/<int:form_id>/submissions")
@@ -137,7 +148,7 @@ def submissions(form_id: int):
         Person.id.in_(ids)))} if ids else {}
     return render_template("core/public_forms/submissions.html", form=form,
                            submissions=found, names=names,
-                           labels=public_forms.available_fields(session))
+                           labels=public_forms.available_fields(session, form.process_key))
 
 
 def _form(form_id: int) -> PublicForm:
@@ -150,11 +161,11 @@ def _form(form_id: int) -> PublicForm:
 def _stored(form: PublicForm | None) -> dict:
     if form is None:
         return {"key": "", "title": "", "intro": "", "fields": [], "consent_text": "",
-                "purpose_id": None, "tags": [], "thank_you": "", "notify_user_ids": [],
-                "active": True}
+                "purpose_id": None, "process_key": None, "tags": [], "thank_you": "",
+                "notify_user_ids": [], "active": True}
     return {name: getattr(form, name) for name in (
-        "key", "title", "intro", "fields", "consent_text", "purpose_id", "tags", "thank_you",
-        "notify_user_ids", "active")}
+        "key", "title", "intro", "fields", "consent_text", "purpose_id", "process_key", "tags",
+        "thank_you", "notify_user_ids", "active")}
 
 
 def _posted() -> dict:
@@ -167,6 +178,7 @@ def _posted() -> dict:
             "fields": [{"field": name, "required": name in required} for name in chosen],
             "consent_text": request.form.get("consent_text", ""),
             "purpose_id": optional_int(request.form.get("purpose_id")),
+            "process_key": request.form.get("process_key") or None,
             "tags": [t for t in request.form.get("tags", "").split(",") if t.strip()],
             "thank_you": request.form.get("thank_you", ""),
             "notify_user_ids": [i for i in map(form_id, request.form.getlist(
@@ -174,9 +186,17 @@ def _posted() -> dict:
             "active": request.form.get("active") == "1"}
 
 
+def _processes() -> list[tuple[str, str]]:
+    """The processes whose case a form may open, by their names: not those a phase of
+    another starts as its part (an installation's roof part is not asked for alone)."""
+    host = current_app.extensions["kartoteka"].host
+    parts = {key for p in host.processes.values() for phase in p.phases for key in phase.starts}
+    return sorted(((key, localised(p.title)) for key, p in host.processes.items()
+                   if key not in parts), key=lambda item: item[1])
+
+
 def _staff() -> list[User]:
-    return list(db().scalars(select(User).where(User.active, User.kind == "staff")
-                             .order_by(User.full_name, User.email)))
+    return users.active_staff(db())
 
 
 def init_app(app) -> None:

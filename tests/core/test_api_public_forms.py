@@ -131,7 +131,9 @@ def test_what_was_sent_is_listed_newest_first(staff, rt):
     assert oldest["data"] == {"first_name": "Anna", "last_name": "Nowak",
                               "email": "anna@example.org", "city": "Poznań"}
     assert oldest["address"] == "203.0.113.5" and oldest["created_at"]
-    assert set(oldest) == {"id", "outcome", "person_id", "data", "address", "created_at"}
+    assert set(oldest) == {"id", "outcome", "person_id", "case_id", "data", "address",
+                           "created_at"}
+    assert oldest["case_id"] is None  # the form opens no case
 
     only = staff.manager("get", f"/public-forms/{form['id']}/submissions?limit=1")
     assert [s["id"] for s in only.get_json()] == [spam]

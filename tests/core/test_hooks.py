@@ -193,6 +193,44 @@ def test_hook_kartoteka_register_menu_items_refuses_a_missing_page(kartoteka_app
         kartoteka_app_factory(["grants"])
 
 
+def test_hook_kartoteka_case_panels(kartoteka_app_factory, kartoteka_login, caplog):
+    from markupsafe import Markup, escape
+
+    from core import cases
+
+    app = kartoteka_app_factory(["photovoltaics"])
+    rt = app.extensions["kartoteka"]
+    seen = []
+
+    class Fleet:
+        @hookimpl
+        def kartoteka_case_panels(self, session, case, viewer):
+            seen.append((case.title, viewer.email))
+            if case.title != "Przegląd":
+                return None
+            return Markup('<section id="fleet">Vehicle: {}</section>').format(case.title)
+
+    class Broken:
+        @hookimpl
+        def kartoteka_case_panels(self, session, case, viewer):
+            raise RuntimeError("the panel failed")
+
+    rt.host.pm.register(Fleet(), name="fleet_panels")
+    rt.host.pm.register(Broken(), name="broken_panels")
+    with rt.session() as session, session.begin():
+        ids = [cases.create(session, rt.host, {"title": t,
+                                               "process_key": "photovoltaics.installation"}).id
+               for t in ("Przegląd", "<b>Inne</b>")]
+    client = kartoteka_login(app.test_client())
+    with caplog.at_level(logging.ERROR):
+        page = client.get(f"/cases/{ids[0]}").text
+        other = client.get(f"/cases/{ids[1]}").text
+    assert '<section id="fleet">Vehicle: Przegląd</section>' in page
+    assert 'id="fleet"' not in other and str(escape("<b>Inne</b>")) in other
+    assert [t for t, _email in seen] == ["Przegląd", "<b>Inne</b>"]
+    assert "plugin 'broken_panels' failed in kartoteka_case_panels" in caplog.text
+
+
 def test_hook_kartoteka_register_api_blueprints(third_party, kartoteka_app_factory,
                                                 kartoteka_login):
     app = kartoteka_app_factory(["fleet"])
