@@ -1,6 +1,8 @@
-"""Default documents of the installer (CORE-10, PV-1 to PV-3): the offer for the
-installation the design department priced, and the contract with the payment in two
-parts, an advance before installation and the rest after completion.
+"""Default documents of the installer (CORE-10, PV-1 to PV-4): the offer for the
+installation the design department priced, with the components of its latest version;
+the contract with the payment in two parts, an advance before installation and the rest
+after completion; and the notice of the connected micro-installation to the grid
+operator.
 
 They are shipped once; from then on they are the administrators' to edit. Every body is
 a whole HTML page of its own: its colours and text, with the letterhead, the parties and
@@ -22,12 +24,39 @@ STYLE = """<style>
 </style>
 """
 
-# The installation's power is a custom field of the client (fields.py), "9,84 kWp".
-POWER = ('{% set power = organisation.custom.get("photovoltaics_power", "")'
-         ' if organisation else "" %}\n')
+# The installation's power as the design put it on the case (fields.py), "9,84 kWp", else
+# as the client's card says; the site is the client firm's address or the household's.
+POWER = """{% set power = case.custom.get("photovoltaics_power", "")
+  or (organisation.custom.get("photovoltaics_power", "") if organisation else "") %}
+{% set site = organisation if organisation else (people[0] if people else none) %}
+"""
 
-ADDRESS = """{% if organisation.street %}{{ organisation.street }}, {% endif %}
-{{ organisation.postal_code }} {{ organisation.city }}"""
+ADDRESS = """{% if site.street %}{{ site.street }}, {% endif %}
+{{ site.postal_code }} {{ site.city }}"""
+
+# A line's quantity: "20" for whole pieces, "12,50" for metres of cable.
+QUANTITY = "{{ number(line.quantity, 0 if line.quantity == line.quantity|round else 2) }}"
+
+# The components of the latest version of the offer, at the customer's prices.
+LINES = """{% if calculation and calculation.lines %}
+<h2>Zestawienie{% if calculation.number > 1 %} (wersja {{ calculation.number }}){% endif %}</h2>
+<table class="items">
+  <tr><th>Pozycja</th><th class="money">Ilość</th><th class="money">Cena netto</th>
+      <th class="money">VAT</th><th class="money">Wartość brutto</th></tr>
+  {% for line in calculation.lines %}
+  <tr><td>{{ line.description }}</td>
+      <td class="money">""" + QUANTITY + """ {{ line.unit }}</td>
+      <td class="money">{{ money(line.unit_price, calculation.currency) }}</td>
+      <td class="money">{{ line.vat_rate }}{% if line.vat_rate|int(-1) >= 0 %}%{% endif %}</td>
+      <td class="money">{{ money(line.gross, calculation.currency) }}</td></tr>
+  {% endfor %}
+  <tr class="total"><td colspan="4">Razem netto / VAT / brutto</td>
+      <td class="money">{{ money(calculation.net, calculation.currency) }}<br>
+        {{ money(calculation.vat, calculation.currency) }}<br>
+        <strong>{{ money(calculation.gross, calculation.currency) }}</strong></td></tr>
+</table>
+{% endif %}
+"""
 
 # --- The offer (PV-1) ----------------------------------------------------------------------
 
@@ -56,7 +85,7 @@ OFFER = STYLE + POWER + """<div class="doc">
   {% if power %}
   <tr><td class="key">Moc instalacji</td><td>{{ power }}</td></tr>
   {% endif %}
-  {% if organisation and (organisation.street or organisation.city) %}
+  {% if site and (site.street or site.city) %}
   <tr><td class="key">Miejsce montażu</td><td>""" + ADDRESS + """</td></tr>
   {% endif %}
   {% if case.description %}
@@ -71,7 +100,7 @@ OFFER = STYLE + POWER + """<div class="doc">
 <div class="words">Słownie: {{ words(case.amount, case.currency) }}.
   Cena zawiera podatek VAT.</div>
 {% endif %}
-
+""" + LINES + """
 <h2>Cena obejmuje</h2>
 <ul class="terms">
   <li>moduły fotowoltaiczne, falownik i konstrukcję montażową dobrane w projekcie;</li>
@@ -121,7 +150,7 @@ CONTRACT = STYLE + POWER + """{% set advance_percent = 30 %}
   <td>
     {% set label = "Zamawiający" %}
     {% include "client.html" %}
-    {% if not organisation %}
+    {% if not organisation and not people %}
     <div class="label">{{ label }}</div>
     <div style="height: 10mm"></div>
     {% endif %}
@@ -133,9 +162,15 @@ CONTRACT = STYLE + POWER + """{% set advance_percent = 30 %}
 <ol class="points">
   <li>Wykonawca dostarczy, zamontuje i uruchomi instalację fotowoltaiczną
     „{{ case.title }}”{% if power %} o mocy {{ power }}{% endif %}
-    {%- if organisation and (organisation.street or organisation.city) %}
+    {%- if site and (site.street or site.city) %}
     pod adresem: """ + ADDRESS + """{% endif %}, zgodnie z projektem zaakceptowanym przez
     Zamawiającego.</li>
+  {% if calculation and calculation.lines %}
+  <li>Zestawienie urządzeń i prac:
+    <ul class="terms">{% for line in calculation.lines %}
+      <li>{{ line.description }}: """ + QUANTITY + """ {{ line.unit }}</li>{% endfor %}
+    </ul></li>
+  {% endif %}
   {% if case.description %}
   <li>Zakres prac i zestawienie urządzeń: <div class="text">{{ case.description }}</div></li>
   {% endif %}
@@ -218,6 +253,66 @@ CONTRACT = STYLE + POWER + """{% set advance_percent = 30 %}
 </div>
 """
 
+# --- The grid operator's notification (PV-4) ---------------------------------------------------
+
+# What the installer sends the distribution system operator once a micro-installation is
+# connected: the metering point, the client, the power and the devices.
+GRID = STYLE + POWER + """{% set custom = case.custom %}
+<div class="doc">
+{% set title = "Zgłoszenie mikroinstalacji" %}
+{% set subtitle = "do operatora systemu dystrybucyjnego" %}
+{% include "letterhead.html" %}
+<table class="parties"><tr>
+  <td>
+    <div class="label">Adresat</div>
+    <div class="party-name">{{ custom.get("photovoltaics_grid_operator", "")
+      or "Operator systemu dystrybucyjnego" }}</div>
+  </td>
+  <td>
+    {% set label = "Wytwórca (odbiorca końcowy)" %}
+    {% include "client.html" %}
+  </td>
+</tr></table>
+
+<p>Zgłaszamy przyłączenie mikroinstalacji fotowoltaicznej do sieci dystrybucyjnej
+  w imieniu odbiorcy końcowego, na podstawie udzielonego pełnomocnictwa.</p>
+
+<table class="facts">
+  <tr><td class="key">Dotyczy</td><td>{{ case.title }}</td></tr>
+  <tr><td class="key">Numer punktu poboru energii (PPE)</td>
+      <td>{{ custom.get("photovoltaics_ppe", "") or "…………………………" }}</td></tr>
+  {% if site and (site.street or site.city) %}
+  <tr><td class="key">Miejsce przyłączenia</td><td>""" + ADDRESS + """</td></tr>
+  {% endif %}
+  <tr><td class="key">Moc zainstalowana</td><td>{{ power or "…………" }}</td></tr>
+  <tr><td class="key">Moduły fotowoltaiczne</td>
+      <td>{{ custom.get("photovoltaics_panel_count", "") }}
+        {% if custom.get("photovoltaics_panel_count", "") %}×{% endif %}
+        {{ custom.get("photovoltaics_panel_model", "") }}</td></tr>
+  <tr><td class="key">Falownik</td>
+      <td>{{ custom.get("photovoltaics_inverter_count", "") }}
+        {% if custom.get("photovoltaics_inverter_count", "") %}×{% endif %}
+        {{ custom.get("photovoltaics_inverter_model", "") }}</td></tr>
+  <tr><td class="key">Magazyn energii</td>
+      <td>{{ custom.get("photovoltaics_storage", "") or "nie" }}</td></tr>
+  <tr><td class="key">Instalator</td><td>{{ company.name }}</td></tr>
+</table>
+
+<h2>Załączniki</h2>
+<ul class="terms">
+  <li>schemat jednokreskowy instalacji;</li>
+  <li>certyfikat zgodności falownika z wymaganiami NC RfG;</li>
+  <li>protokół z pomiarów elektrycznych;</li>
+  <li>pełnomocnictwo odbiorcy końcowego.</li>
+</ul>
+
+{% set left = "" %}
+{% set right_above = "W imieniu instalatora" %}
+{% set right %}{% if owner %}{{ owner.name }}{% else %}{{ company.name }}{% endif %}{% endset %}
+{% include "signatures.html" %}
+</div>
+"""
+
 TEMPLATES = [
     Template("photovoltaics.offer", "offer", "case",
              {"pl": "Oferta instalacji fotowoltaicznej", "en": "Photovoltaic installation offer"},
@@ -228,4 +323,9 @@ TEMPLATES = [
               "en": "Photovoltaic installation contract"},
              CONTRACT,
              series=Series("photovoltaics.contract", "Umowy", "UM/{year}/{seq:04}")),
+    Template("photovoltaics.grid_notification", "letter", "case",
+             {"pl": "Zgłoszenie mikroinstalacji do operatora sieci",
+              "en": "Micro-installation notice to the grid operator"},
+             GRID,
+             series=Series("photovoltaics.grid", "Zgłoszenia do OSD", "OSD/{year}/{seq:04}")),
 ]

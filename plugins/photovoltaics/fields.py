@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from core import CustomField, FieldType
 from core.fieldtypes import Number
+from plugins.photovoltaics.audit import CHECKLIST
 from plugins.photovoltaics.process import INSTALLATION
 
 # A household roof carries a few kWp, a farm on a field a few MWp.
@@ -30,6 +31,7 @@ FIELD_TYPES = [
 
 
 GROUP = "Fotowoltaika"
+AUDIT_GROUP = "Audyt na miejscu"
 ROOF_TYPES = {"choices": [
     {"value": "tile", "label_pl": "Dachówka ceramiczna lub betonowa",
      "label_en": "Ceramic or concrete tiles"},
@@ -50,6 +52,15 @@ GRID_OPERATORS = {"choices": [
         ("enea", "Enea Operator"), ("energa", "Energa-Operator"),
         ("stoen", "Stoen Operator"))]}
 
+SOURCES = {"choices": [
+    {"value": v, "label_pl": pl, "label_en": en} for v, pl, en in (
+        ("rep", "Przedstawiciel", "Sales rep"), ("form", "Formularz na stronie", "Website form"),
+        ("phone", "Telefon od klienta", "Customer's call"),
+        ("referral", "Polecenie", "Referral"), ("fair", "Targi", "Trade fair"))]}
+PRIORITIES = {"choices": [
+    {"value": v, "label_pl": pl, "label_en": en} for v, pl, en in (
+        ("high", "Wysoki", "High"), ("normal", "Zwykły", "Normal"), ("low", "Niski", "Low"))]}
+
 
 def _field(key: str, type_: str, pl: str, en: str, position: int, **extra) -> CustomField:
     return CustomField("case", f"photovoltaics_{key}", type_, {"pl": pl, "en": en},
@@ -57,6 +68,13 @@ def _field(key: str, type_: str, pl: str, en: str, position: int, **extra) -> Cu
 
 
 FIELDS = [
+    # Where the lead came from and how soon it should be called (PV-1, PV-6).
+    CustomField("case", "photovoltaics_source", "choice", {"pl": "Źródło", "en": "Source"},
+                group=GROUP, position=0, processes=(INSTALLATION.key,), options=SOURCES,
+                indexed=True),
+    CustomField("case", "photovoltaics_priority", "choice",
+                {"pl": "Priorytet", "en": "Priority"}, group=GROUP, position=0,
+                processes=(INSTALLATION.key,), options=PRIORITIES, indexed=True),
     CustomField("organisation", "photovoltaics_power", "photovoltaics.kwp",
                 {"pl": "Moc instalacji", "en": "Installed power"},
                 help={"pl": "Moc szczytowa instalacji w kWp, np. 9,84.",
@@ -83,4 +101,8 @@ FIELDS = [
            options=GRID_OPERATORS),
     _field("ppe", "text", "Numer punktu poboru energii (PPE)",
            "Metering point number (PPE)", 12),
+    # The site audit's checklist (audit.py), ticked on site.
+    *(CustomField("case", f"photovoltaics_{key}", "boolean", label, group=AUDIT_GROUP,
+                  position=20 + n, processes=(INSTALLATION.key,))
+      for n, (key, label) in enumerate(CHECKLIST.items())),
 ]

@@ -1,8 +1,9 @@
 """The installer's installation: from a lead to the final payment (PV-1 to PV-4).
 
-A lead is audited on site, the design department makes and prices the scheme, and the
-offer (a calculation of the case from the components price list, each change a version)
-goes to the customer, who accepts it or asks for changes (PV-1). The contract
+A lead is audited on site (the checklist ticked, photos attached: ``audit.py``), the
+design department makes and prices the scheme, and the offer (a calculation of the case
+from the components price list, each change a version) goes to the customer, who
+accepts it or asks for changes (PV-1). The contract
 goes out once the sales manager approved it (PV-2). Installation starts when the
 installation's advance invoice is paid, as the ledger says (PV-3; an administrator may
 switch the check off); it is two subprocesses, the roof part and the electrical part,
@@ -14,6 +15,7 @@ deducts the advance, is paid (PV-4).
 from core import invoices
 from core.approvals import Approver, Chain, Step
 from core.workflow import Check, Phase, Process, Transition
+from plugins.photovoltaics.audit import AUDITED, DESIGNED
 from plugins.photovoltaics.components import OFFER_ACCEPTED
 
 
@@ -71,8 +73,8 @@ INSTALLATION = Process(
     ),
     transitions=(
         Transition("lead", "audit"),
-        Transition("audit", "design"),
-        Transition("design", "offer"),
+        Transition("audit", "design", checks=(AUDITED,)),
+        Transition("design", "offer", checks=(DESIGNED,)),
         Transition("offer", "design"),  # the customer asks for changes
         Transition("offer", "contract", checks=(OFFER_ACCEPTED,)),
         Transition("contract", "advance_payment", checks=(OFFER_ACCEPTED,),

@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from core import attachments, cases, documents, organisations, people, users
+from core import attachments, calculations, cases, documents, organisations, people, users
 from core.db import utcnow
 from core.models import Attachment, DocumentTemplate
 
@@ -18,7 +18,8 @@ PROCESS = "photovoltaics.installation"
 COMPANY = "Słoneczny Dach sp. z o.o."
 CLIENT = "Gospodarstwo Jana Nowaka"
 NBSP = "\u00a0"
-TEMPLATE_KEYS = ("photovoltaics.offer", "photovoltaics.contract")
+TEMPLATE_KEYS = ("photovoltaics.offer", "photovoltaics.contract",
+                 "photovoltaics.grid_notification")
 
 
 @pytest.fixture
@@ -161,3 +162,51 @@ def test_every_template_renders_for_an_installation_with_no_optional_data(world,
         assert "zł" not in html and "kWp" not in html and "NIP" not in html
     assert world.pdf(world.generate("photovoltaics.contract", installation))[1].startswith(
         b"%PDF-")
+
+
+def test_the_offer_lists_the_components_of_its_latest_version_at_the_customers_prices(world):
+    installation = world.installation()
+    for markup, panels in (("40", "24"), ("25", "20")):
+        calculations.create(world.session, installation, {"markup": markup, "lines": [
+            {"description": "Moduł JA Solar 455 W", "quantity": panels, "unit": "szt.",
+             "unit_cost": "400", "vat_rate": "8"},
+            {"description": "Montaż", "quantity": "1", "unit": "usł.", "unit_cost": "2000",
+             "vat_rate": "8"}]})
+
+    offer = world.preview("photovoltaics.offer", installation)
+    for text in ("Zestawienie (wersja 2)", "Moduł JA Solar 455 W", "20 szt.",
+                 money("500,00"), money("10 800,00"), money("12 500,00"), money("13 500,00")):
+        assert text in offer
+    assert "24 szt." not in offer  # the first version is not what is offered now
+    assert money("400,00") not in offer  # nor are the installer's costs
+    contract = world.preview("photovoltaics.contract", installation)
+    assert "Zestawienie urządzeń i prac" in contract and "Moduł JA Solar 455 W: 20 szt." in contract
+
+
+def test_a_households_installation_names_the_person_and_their_address(world):
+    jan = people.create(world.session, {"first_name": "Jan", "last_name": "Kowalski",
+                                        "addresses": [{"street": "Polna 3", "city": "Mosina",
+                                                       "postal_code": "62-050"}]})
+    installation = cases.create(world.session, world.host, {
+        "title": "Dom Kowalskich", "process_key": PROCESS, "custom": {
+            "photovoltaics_power": "6.5"}}, people=[(jan, "inwestor")], actor=world.adviser)
+
+    contract = world.preview("photovoltaics.contract", installation)
+    assert "Jan Kowalski" in contract
+    assert f"o mocy 6,50{NBSP}kWp pod adresem: Polna 3, 62-050 Mosina" in contract
+
+
+def test_the_grid_operators_notice_names_the_metering_point_and_the_devices(world):
+    installation = world.installation(custom={
+        "photovoltaics_ppe": "PL0037123456789", "photovoltaics_power": "9.84",
+        "photovoltaics_grid_operator": "enea", "photovoltaics_panel_model": "JA Solar 455 W",
+        "photovoltaics_panel_count": 22, "photovoltaics_inverter_model": "Huawei SUN2000-8KTL",
+        "photovoltaics_inverter_count": 1})
+
+    html = world.preview("photovoltaics.grid_notification", installation)
+    for text in ("Zgłoszenie mikroinstalacji", "Enea Operator", "PL0037123456789",
+                 f"9,84{NBSP}kWp", "22 × JA Solar 455 W", "1 × Huawei SUN2000-8KTL", CLIENT,
+                 "Lipowa 7, 62-035 Kórnik", COMPANY):
+        assert text in html
+    document = world.generate("photovoltaics.grid_notification", installation)
+    assert document.number == f"OSD/{utcnow().year}/0001"

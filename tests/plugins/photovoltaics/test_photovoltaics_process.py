@@ -2,142 +2,30 @@
 sales manager, the advance invoice paid before installation, installation as two
 subprocesses (roof and electrical) the parent waits for, and the final invoice, which
 deducts the advance, paid before the installation is completed. Every test runs on SQLite and
-PostgreSQL (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
-
-from datetime import date
+PostgreSQL (``kartoteka_app_factory`` depends on ``kartoteka_database_url``); the
+installation and the ``world`` are conftest.py's."""
 
 import pytest
 
-from core import (
-    approvals,
-    calculations,
-    cases,
-    invoices,
-    payments,
-    people,
-    roles,
-    users,
-    workflow,
-)
+from core import approvals, calculations, cases, invoices, users, workflow
 from core.errors import Forbidden, ValidationError
 from core.models import Case
+from plugins.photovoltaics.audit import CHECKLIST
 
-PASSWORD = "correct horse battery"
 PROCESS = "photovoltaics.installation"
-
-
-@pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(["photovoltaics"], default_locale="en",
-                                 company_name="Słoneczny Dach sp. z o.o.",
-                                 company_details="ul. Polna 1\n62-035 Kórnik\nNIP 7773061579")
-
-
-@pytest.fixture
-def world(app):
-    """A request context, an open session, the plugin host, a sales rep who owns the
-    installations, the sales manager, and a crew member on each part."""
-    rt = app.extensions["kartoteka"]
-    with app.test_request_context(), rt.session() as session:
-        roles.create(session, "photovoltaics_sales_manager", "Sales manager")
-        sales = roles.create(session, "sales", "Sales")
-        roles.set_permissions(session, sales, ["core.calculate"])
-        w = World(session, rt.host)
-        w.rep = w.user("rep@example.com", ["staff", "sales"])
-        w.manager = w.user("manager@example.com", ["staff", "photovoltaics_sales_manager"])
-        w.roofer = w.user("roofer@example.com", ["staff"])
-        w.electrician = w.user("electrician@example.com", ["staff"])
-        accounting = roles.create(session, "accounting", "Accounting")
-        roles.set_permissions(session, accounting, ["core.billing"])
-        w.accountant = w.user("accounting@example.com", ["staff", "accounting"])
-        w.customer = people.create(session, {"first_name": "Jan", "last_name": "Kowalski"})
-        w.settings = rt.settings
-        yield w
-
-
-class World:
-    def __init__(self, session, host):
-        self.session, self.host = session, host
-
-    def user(self, email, role_keys):
-        user = users.create_user(self.session, email, PASSWORD)
-        roles.assign(self.session, user, role_keys)
-        return user
-
-    def installation(self):
-        return cases.create(self.session, self.host, {
-            "title": "Dom Kowalskich, 9,84 kWp", "process_key": PROCESS,
-            "owner_id": self.rep.id, "amount": "42000.00", "cost": "30000.00"},
-            actor=self.rep)
-
-    def move(self, case, target, actor=None):
-        return workflow.move(self.session, self.host, case, target, actor=actor or self.rep)
-
-    def blockers(self, case, target):
-        found = {m.transition.target: m.blockers
-                 for m in workflow.moves(self.session, self.host, case, self.rep)}
-        return found[target]
-
-    def offer(self, case, markup="40", status="accepted"):
-        """A version of the offer, decided by the customer as ``status`` says."""
-        made = calculations.create(self.session, case, {"markup": markup, "lines": [
-            {"description": "Instalacja 9,84 kWp", "quantity": "1", "unit_cost": "30000"}]},
-            self.rep)
-        if status != "draft":
-            calculations.decide(self.session, made, {"status": status, "reason": "Za drogo"},
-                                self.rep)
-        return made
-
-    def at_contract(self):
-        case = self.installation()
-        for phase in ("audit", "design", "offer"):
-            self.move(case, phase)
-        self.offer(case)
-        self.move(case, "contract")
-        return case
-
-    def approve_contract(self, case):
-        req = approvals.request(self.session, self.host, case, "advance_payment", self.rep)
-        return approvals.decide(self.session, self.host, req, "approve", self.manager)
-
-    def invoice(self, case, kind="advance", net="10000.00", **data):
-        """An invoice of the installation to its customer, issued by accounting."""
-        draft = invoices.create(self.session, {
-            "kind": kind, "person_id": self.customer.id, "case_id": case.id,
-            "lines": [{"description": "Instalacja fotowoltaiczna 9,84 kWp", "quantity": "1",
-                       "unit": "kpl.", "unit_price": net, "vat_rate": "8"}], **data},
-            self.accountant)
-        return invoices.issue(self.session, self.settings, draft, self.accountant)
-
-    def pay(self, invoice, amount=None):
-        payments.record(self.session, {
-            "received_on": date.today().isoformat(), "person_id": self.customer.id,
-            "amount": str(amount or invoice.balance)}, self.accountant,
-            allocate_to=[(invoice, None)])
-
-    def paid(self, case):
-        self.pay(self.invoice(case, "advance"))
-
-    def installing(self, title=None):
-        case = self.at_contract()
-        if title:
-            cases.update(self.session, self.host, case, {"title": title}, actor=self.rep)
-        self.approve_contract(case)
-        self.move(case, "advance_payment")
-        self.paid(case)
-        self.move(case, "installation")
-        return case
-
-    def children(self, case):
-        return {c.process_key: c for c in cases.children(self.session, case)}
+PASSWORD = "correct horse battery"
 
 
 def test_an_installation_goes_from_lead_through_audit_design_and_offer(world):
     case = world.installation()
     assert case.phase_key == "lead"
-    for phase in ("audit", "design", "offer"):
-        world.move(case, phase)
-    first = world.offer(case, status="rejected")
+    world.move(case, "audit")
+    world.audited(case)
+    world.move(case, "design")
+    first = world.designed(case)
+    world.move(case, "offer")
+    calculations.decide(world.session, first, {"status": "rejected", "reason": "Za drogo"},
+                        world.rep)
     world.move(case, "design")  # the customer asked for changes
     world.move(case, "offer")
     assert world.blockers(case, "contract") == {"check.photovoltaics.offer_accepted":
@@ -151,6 +39,49 @@ def test_an_installation_goes_from_lead_through_audit_design_and_offer(world):
     assert [(c.number, c.status) for c in calculations.of_case(world.session, case)] == [
         (2, "accepted"), (1, "rejected")]
     assert (first.net, second.net, case.amount) == (42000, 39000, 39000)
+
+
+def test_design_starts_only_after_the_whole_audit_checklist_and_its_photos(world):
+    case = world.installation()
+    world.move(case, "audit")
+    assert world.blockers(case, "design") == {"check.photovoltaics.audited": (
+        "Not ticked: Roof inspected: covering, structure, dimensions; Shading assessed; "
+        "Meter and grid connection checked; Switchboard checked, inverter place chosen; "
+        "Energy bills collected.")}
+    cases.update(world.session, world.host, case, {"custom": {
+        f"photovoltaics_{key}": True for key in CHECKLIST}}, actor=world.rep)
+    assert world.blockers(case, "design") == {"check.photovoltaics.audited": (
+        "Attach the audit's photos: the roof, the meter, the switchboard.")}
+    world.audited(case)
+    world.move(case, "design")
+    assert case.phase_key == "design"
+
+
+def test_the_offer_goes_out_only_with_the_design_sized_and_priced(world):
+    case = world.installation()
+    world.move(case, "audit")
+    world.audited(case)
+    world.move(case, "design")
+    assert world.blockers(case, "offer") == {"check.photovoltaics.designed": (
+        "Complete the design: the power, the panel model and count, the inverter model.")}
+    cases.update(world.session, world.host, case, {"custom": {
+        "photovoltaics_power": "6.5", "photovoltaics_panel_model": "LONGi 430 W",
+        "photovoltaics_panel_count": 15, "photovoltaics_inverter_model": "Fronius Symo"}},
+        actor=world.rep)
+    assert world.blockers(case, "offer") == {"check.photovoltaics.designed": (
+        "Price the design: add a calculation from the components price list.")}
+    world.offer(case, status="draft")
+    world.move(case, "offer")
+
+
+def test_an_administrator_may_switch_the_audit_and_design_checks_off(world):
+    admin = users.create_user(world.session, "boss@example.com", PASSWORD, is_admin=True)
+    workflow.change_settings(world.session, world.host.processes[PROCESS], {
+        "check.photovoltaics.audited": "false", "check.photovoltaics.designed": "false"}, admin)
+    case = world.installation()
+    for phase in ("audit", "design", "offer"):
+        world.move(case, phase)
+    assert case.phase_key == "offer"
 
 
 def test_the_contract_goes_out_only_after_the_sales_managers_approval(world):
@@ -313,8 +244,10 @@ def test_an_installation_may_be_lost_before_the_advance(world, phase):
     case = world.installation()
     path = ["audit", "design", "offer", "contract"]
     for step in path[:path.index(phase) + 1] if phase != "lead" else []:
-        if step == "contract":
-            world.offer(case)
+        if step == "design":
+            world.audited(case)
+        if step == "offer":
+            world.designed(case, status="accepted")
         world.move(case, step)
     assert case.phase_key == phase
     world.move(case, "lost")
