@@ -23,6 +23,7 @@ from marshmallow import fields, validate
 from core.api import crud, schemas
 from core.api import records as api_records
 from core.api.auth import staff_only
+from core.api.invoices import committed
 from core.errors import Forbidden, ValidationError
 from core.validation import an_id
 from core.web.db import db
@@ -202,7 +203,7 @@ class EntryOutcome(MethodView):
         """Record what came of the call or the meeting; what follows (another try, the
         meeting agreed, the case lost or on to the audit) follows by itself."""
         entry = _entry(entry_id)
-        return _committed(lambda session: queue_outcomes.record(
+        return committed(lambda session: queue_outcomes.record(
             session, entry, data, crud.caller()))
 
 
@@ -215,7 +216,7 @@ class EntryWithdrawal(MethodView):
     def post(self, entry_id):
         """Take a waiting or planned entry off the queue (its meeting event cancelled)."""
         entry = _entry(entry_id)
-        return _committed(lambda session: queues.withdraw(session, entry, crud.caller()))
+        return committed(lambda session: queues.withdraw(session, entry, crud.caller()))
 
 
 @plans_bp.route("/")
@@ -258,13 +259,3 @@ def _entry(entry_id: int) -> QueueEntry:
         abort(404)
     return found
 
-
-def _committed(change):
-    session = db()
-    try:
-        row = change(session)
-        session.commit()
-    except (ValidationError, Forbidden) as exc:
-        session.rollback()
-        return crud.refusal(exc)
-    return row
