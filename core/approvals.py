@@ -368,8 +368,6 @@ def _binds_of(req: ApprovalRequest, case: Case) -> dict | None:
 def decide(session: Session, host, req: ApprovalRequest, decision: str, actor,
            comment: str = "", corrections: dict | None = None) -> ApprovalRequest:
     """Approve, correct the values and approve, or return with a reason."""
-    from core import cases
-
     case = req.case
     if decision not in ("approve", "return"):
         raise ValidationError({"decision": _("Choose to approve or to return.")})
@@ -382,7 +380,7 @@ def decide(session: Session, host, req: ApprovalRequest, decision: str, actor,
             raise ValidationError({"comment": _("Say why you are returning it.")})
         return _return(session, req, case, actor, comment)
     if corrections:
-        cases.update(session, host, case, corrections, actor=actor, keep=req)
+        _correct(session, host, case, req, corrections, actor)
     transition = process_of(host, case).transition(*req.transition.split("->"))
     before = (req.status, req.values)
     req.values = bound_values(case, transition.approval)
@@ -400,6 +398,28 @@ def decide(session: Session, host, req: ApprovalRequest, decision: str, actor,
     events.after_commit(session, "kartoteka_approval_decided", request=req, actor=actor)
     session.flush()
     return req
+
+
+def _correct(session: Session, host, case: Case, req: ApprovalRequest, corrections: dict,
+             actor) -> None:
+    """The approver's corrections: a new version of the calculation with the prices as
+    they should be (``{"calculation": {"lines": [...]}}``), or the case's values. A case
+    priced by a calculation takes its amount from it, so only the calculation is
+    corrected there."""
+    from core import calculations, cases
+
+    if "calculation" in corrections:
+        data = corrections["calculation"]
+        if set(corrections) != {"calculation"} or not isinstance(data, dict):
+            raise ValidationError({"calculation": _(
+                "Give the corrected calculation alone, with its lines.")})
+        calculations.create(session, case, data, actor, approving=req)
+    elif calculations.of_case(session, case) and {"amount", "cost"} & set(corrections):
+        raise ValidationError({"amount": _(
+            "The amount follows the calculation: correct the prices in a new version of "
+            "it.")})
+    else:
+        cases.update(session, host, case, corrections, actor=actor, keep=req)
 
 
 def _may_decide(session: Session, host, req: ApprovalRequest, case: Case, actor) -> None:
@@ -492,6 +512,15 @@ def for_approver(session: Session, user: User) -> list[ApprovalRequest]:
         (ApprovalRequest.approver_id == user.id)
         | (ApprovalRequest.approver_id.is_(None) & ApprovalRequest.approver_role.in_(roles)))
     return list(session.scalars(query.order_by(ApprovalRequest.requested_at)))
+
+
+def approver_name(session: Session, req: ApprovalRequest) -> str:
+    """Who decides the request: the person asked, or the role whose holders may."""
+    if req.approver_id is not None:
+        user = session.get(User, req.approver_id)
+        return user.full_name or user.email
+    role = session.scalar(select(Role).where(Role.key == req.approver_role))
+    return role.name if role else req.approver_role or ""
 
 
 def describe_status(req: ApprovalRequest) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import approvals, audit, invoices, permissions, records, timeline, vat
 from core.errors import Forbidden, ValidationError
 from core.fieldtypes import Number
-from core.models import Calculation, CalculationLine, Case, PriceItem
+from core.models import Calculation, CalculationLine, Case, Invoice, PriceItem
 from core.templating import money
 from core.terms import term
 from core.validation import an_id, load_collecting, max_length
@@ -145,9 +145,15 @@ def require(session: Session, actor, case: Case) -> None:
     permissions.require(session, actor, case, "edit")
 
 
-def create(session: Session, case: Case, data: dict, actor=None) -> Calculation:
-    """A new version of the case's calculation; the open ones before are superseded."""
-    require(session, actor, case)
+def create(session: Session, case: Case, data: dict, actor=None, approving=None
+           ) -> Calculation:
+    """A new version of the case's calculation; the open ones before are superseded.
+
+    ``approving`` is the approval request whose approver corrects the prices before
+    approving (``approvals.decide``): the request itself vouches for them, and it is
+    kept while the amount changes."""
+    if approving is None:
+        require(session, actor, case)
     values, errors = load_collecting(CalculationSchema(), data)
     if "markup" in values and values["markup"] is None:  # typed blank
         errors["markup"] = _("Enter the mark-up; 0 for none.")
@@ -180,7 +186,7 @@ def create(session: Session, case: Case, data: dict, actor=None) -> Calculation:
     audit.write(session, calculation, "create", {
         "number": (None, number), "markup": (None, calculation.markup),
         "gross": (None, calculation.gross)}, actor, summary=f"{case.title} #{number}")
-    _follow(session, case, calculation, actor)
+    _follow(session, case, calculation, actor, keep=approving)
     _tell(session, case, calculation, "calculation_made", actor,
           _("Version %(number)d: %(gross)s", number=number,
             gross=money(calculation.gross, calculation.currency)))
@@ -208,6 +214,31 @@ def decide(session: Session, calculation: Calculation, data: dict, actor=None
           _("Version %(number)d: %(status)s", number=calculation.number,
             status=STATUS_LABELS[calculation.status]))
     return calculation
+
+
+def invoice(session: Session, calculation: Calculation, actor=None) -> Invoice:
+    """A draft invoice of the case's client with the version's lines at the customer's
+    prices, for accounting to check and issue (billing's own rights apply)."""
+    case = session.get(Case, calculation.case_id)
+    if calculation.status in ("superseded", "rejected"):
+        raise ValidationError({"calculation": _(
+            "Only the latest version that was not rejected is invoiced.")})
+    if session.scalar(select(Invoice.id).where(Invoice.case_id == case.id,
+                                               Invoice.status == "draft").limit(1)):
+        raise ValidationError({"calculation": _(
+            "A draft invoice of this %(what)s is waiting already: issue or delete it first.",
+            what=term("core.case", "gen"))})
+    if case.organisation_id is not None:
+        party = {"organisation_id": case.organisation_id}
+    elif case.people:
+        party = {"person_id": case.people[0].person_id}
+    else:
+        raise ValidationError({"organisation_id": _(
+            "The %(what)s has no client to invoice.", what=term("core.case"))})
+    return invoices.create(session, {**party, "case_id": case.id, "lines": [
+        {"description": line.description, "quantity": str(line.quantity), "unit": line.unit,
+         "unit_price": str(line.unit_price), "vat_rate": line.vat_rate}
+        for line in calculation.lines]}, actor)
 
 
 def _set_status(session: Session, case: Case, calculation: Calculation, status: str,
@@ -285,12 +316,13 @@ def _totals(lines: list[CalculationLine]) -> tuple[vat.Amounts, Decimal]:
                                   for line in lines), Decimal(0))
 
 
-def _follow(session: Session, case: Case, calculation: Calculation, actor) -> None:
+def _follow(session: Session, case: Case, calculation: Calculation, actor, keep=None
+            ) -> None:
     """The case's amount and cost are those of its latest calculation; approvals given
-    for other values stop counting."""
+    for other values stop counting (but ``keep``, being decided now)."""
     records.update(session, case, {"amount": calculation.net, "cost": calculation.cost,
                                    "currency": CURRENCY}, actor)
-    approvals.supersede(session, case, actor=actor)
+    approvals.supersede(session, case, keep=keep, actor=actor)
 
 
 def _tell(session: Session, case: Case, calculation: Calculation, event: str, actor,

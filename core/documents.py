@@ -148,6 +148,10 @@ class Template:
     :param subject_type: what it is filled from: organisation, person or case.
     :param body: HTML with Jinja2 (for e-mails, ``subject`` and ``text_body`` too).
     :param series: the number series its documents take numbers from.
+    :param requires: checks a case must pass before the document is issued (the offer
+        only once its calculation is approved); each reason refuses it, unless an
+        administrator switched that check off in the case's process.
+    :param processes: the processes whose cases it is for (none: every case).
     """
 
     key: str
@@ -159,6 +163,8 @@ class Template:
     text_body: str = ""
     series: Series | None = None
     kind_title: dict[str, str] = field(default_factory=dict)
+    requires: tuple = ()
+    processes: tuple[str, ...] = ()
 
 
 # --- Templates ---------------------------------------------------------------------------
@@ -298,11 +304,22 @@ def history(session: Session, template: DocumentTemplate) -> list[TemplateVersio
         TemplateVersion.template_id == template.id).order_by(TemplateVersion.number.desc())))
 
 
-def templates_for(session: Session, subject_type: str) -> list[DocumentTemplate]:
-    """The active templates a record of this type can be made into a document with."""
-    return list(session.scalars(select(DocumentTemplate).where(
+def templates_for(session: Session, subject_type: str, host=None, record=None
+                  ) -> list[DocumentTemplate]:
+    """The active templates a record of this type can be made into a document with;
+    given the ``record``, only those made for it (a print project's offer is not
+    offered on an installation)."""
+    found = session.scalars(select(DocumentTemplate).where(
         DocumentTemplate.subject_type == subject_type, DocumentTemplate.active,
-        DocumentTemplate.kind != "email").order_by(DocumentTemplate.name_pl)))
+        DocumentTemplate.kind != "email").order_by(DocumentTemplate.name_pl))
+    return [t for t in found if record is None or fits(host, t, record)]
+
+
+def fits(host, template: DocumentTemplate, record) -> bool:
+    """Whether the template is for this record: a case of one of its processes."""
+    shipped = host.templates.get(template.key) if host is not None else None
+    return not (shipped and shipped.processes and isinstance(record, Case)
+                and record.process_key not in shipped.processes)
 
 
 # --- The data a template sees ------------------------------------------------------------
@@ -417,7 +434,43 @@ def _case(session: Session, host, case: Case, actor) -> dict:
         "owner": _user(session.get(User, case.owner_id) if case.owner_id else None),
         "people": [{**_person(session, p, actor), "role": role} for p, role in people],
         "calculation": _calculation(session, case),
+        "notes": _notes(session, case),
+        "parent": _parent(session, host, case, actor),
     }
+
+
+NOTES_LIMIT = 200  # notes a document lists, the oldest first
+
+
+def _notes(session: Session, case: Case) -> list[dict]:
+    """The notes people wrote on the case, oldest first, each with its author (a
+    complaint's answer quotes what everyone who took part said)."""
+    from core.models import Activity, ActivityLink
+
+    rows = session.execute(
+        select(Activity, User).join(ActivityLink, ActivityLink.activity_id == Activity.id)
+        .outerjoin(User, User.id == Activity.created_by_id)
+        .where(ActivityLink.record_type == "case", ActivityLink.record_id == case.id,
+               Activity.kind == "note", Activity.event == "")
+        .order_by(Activity.occurred_at, Activity.id).limit(NOTES_LIMIT)).all()
+    return [{"author": _user(user).get("name", ""), "at": note.occurred_at,
+             "subject": note.subject, "body": note.body} for note, user in rows]
+
+
+def _parent(session: Session, host, case: Case, actor) -> dict:
+    """The case this one is a subprocess of, if the actor may see it: what it is and
+    where it stands."""
+    from core import workflow
+
+    parent = records.get(session, Case, case.parent_id, actor) if case.parent_id else None
+    if parent is None:
+        return {}
+    process = host.processes.get(parent.process_key)
+    return {"id": parent.id, "title": parent.title, "description": parent.description,
+            "amount": parent.amount, "currency": parent.currency,
+            "process": process.key if process else "",
+            "phase": workflow.phase_name(process, parent.phase_key) if process else "",
+            "created_at": parent.created_at}
 
 
 def _calculation(session: Session, case: Case) -> dict:
@@ -462,6 +515,7 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
         raise ValidationError({"template": _("This template is not for this record.")})
     _visible(session, record, actor)
     permissions.require(session, actor, record, "edit", {})
+    _ready(session, host, template, record)
     version = current_version(session, template)
     number = numbering.issue(session, template.series_key) if template.series_key else None
     filled = context(session, host, record, actor, settings, number)
@@ -519,6 +573,25 @@ def _filename(title: str) -> str:
 # Bulk generation: one document per record, made by a background job.
 
 MAX_RECORDS = 5000  # records one job makes documents for
+
+
+def _ready(session: Session, host, template: DocumentTemplate, record) -> None:
+    """The template is for this case, and the case passes the shipped template's checks
+    (those an administrator left on); their reasons refuse the document."""
+    from core import workflow
+
+    if not fits(host, template, record):
+        raise ValidationError({"template": _("This template is not for this record.")})
+    shipped = host.templates.get(template.key) if isinstance(record, Case) else None
+    if shipped is None or not shipped.requires:
+        return
+    process = host.processes.get(record.process_key)
+    values = workflow.settings(session, process) if process else {}
+    reasons = {f"check.{check.key}": workflow.localised(reason)
+               for check in shipped.requires if workflow.check_enabled(values, check)
+               and (reason := check.test(session, record))}
+    if reasons:
+        raise ValidationError(reasons)
 
 
 def generate_many(session: Session, template: DocumentTemplate | None, record_type: str,

@@ -28,7 +28,7 @@ def before_save(session: Session, record, changes: dict, actor) -> None:
     host = host_of(session)
     if host is not None:
         host.call_each("kartoteka_before_record_save", record=record, changes=changes,
-                       actor=actor)
+                       actor=actor, session=session)
 
 
 def after_commit(session: Session, hook_name: str, **kwargs) -> None:

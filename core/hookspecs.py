@@ -482,7 +482,7 @@ def kartoteka_load_demo_data(session):
 
 
 @hookspec
-def kartoteka_before_record_save(record, changes, actor):
+def kartoteka_before_record_save(record, changes, actor, session):
     """A record is about to be created or changed: check it, or refuse the change.
 
     Called inside the transaction by the core's write path (``core.records``) before
@@ -492,6 +492,8 @@ def kartoteka_before_record_save(record, changes, actor):
     :param record: the ORM object.
     :param changes: ``{attribute: (old, new)}``; for a new record every old is None.
     :param actor: the user making the change, or ``None`` for the system.
+    :param session: the transaction's ``sqlalchemy.orm.Session``, to read related
+        records with (a new record is not in it yet).
     :returns: nothing.
     """
 

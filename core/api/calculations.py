@@ -16,7 +16,15 @@ from marshmallow import Schema, fields
 
 from core import calculations, records
 from core.api.auth import actor, staff_only
-from core.api.invoices import committed, decimal_in, decimal_out, optional, rate_in, rate_out
+from core.api.invoices import (
+    InvoiceDetailSchema,
+    committed,
+    decimal_in,
+    decimal_out,
+    optional,
+    rate_in,
+    rate_out,
+)
 from core.models import Case
 from core.models.calculation import STATUSES
 from core.web.db import db
@@ -131,6 +139,20 @@ def blueprints() -> list[Blueprint]:
             """Sent to the customer, accepted, or rejected with a ``reason``."""
             found = _calculation(calculation_id)
             return committed(lambda s: calculations.decide(s, found, request.get_json(), actor()))
+
+    @bp.route("/calculations/<int:calculation_id>/invoice")
+    class Invoicing(MethodView):
+        decorators = [staff_only]
+
+        @bp.response(201, InvoiceDetailSchema)
+        @bp.alt_response(403, description="Needs core.billing.")
+        @bp.alt_response(422, description="A superseded or rejected version, or a case "
+                                          "with no client.")
+        def post(self, calculation_id):
+            """A draft invoice of the case's client with the version's lines at the
+            customer's prices; issue it with POST /invoices/{id}/issue."""
+            found = _calculation(calculation_id)
+            return committed(lambda s: calculations.invoice(s, found, actor()), 201)
 
     return [bp]
 

@@ -670,16 +670,17 @@ def refusal(exc):
     return refused(exc.errors)
 
 
-def committed(change, status: int = 200):
+def committed(change, status: int = 200, refuse=None):
     """``change(session)`` committed, and the row it returns as the answer (read again
-    after the commit); a refusal rolled back and answered."""
+    after the commit); a refusal rolled back and answered (by ``refuse``, when the
+    resource answers a stale version with 412)."""
     session = db()
     try:
         row = change(session)
         session.commit()
     except (ValidationError, Forbidden) as exc:
         session.rollback()
-        return refusal(exc)
+        return (refuse or refusal)(exc)
     session.refresh(row)
     return row, status
 

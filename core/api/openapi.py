@@ -71,6 +71,12 @@ def custom_schema(api, record_type: str) -> dict:
     schema = fields.schema(defs, fields.field_types(), mark_required=True)
     found = api.ma_plugin.converter.schema2jsonschema(schema)
     found["additionalProperties"] = False
+    # A field required on one process's cases only is not required of every case.
+    scoped = {d.key for d in defs if d.processes}
+    if "required" in found:
+        found["required"] = [k for k in found["required"] if k not in scoped]
+        if not found["required"]:
+            del found["required"]
     for d in defs:
         prop = found["properties"].setdefault(d.key, {})
         prop["title"] = d.label(locale)
@@ -79,7 +85,8 @@ def custom_schema(api, record_type: str) -> dict:
         if d.processes:  # a case of another process refuses a value for it
             prop["x-processes"] = list(d.processes)
             prop["description"] = " ".join(filter(None, (prop.get("description"), (
-                "Only on cases of the processes: " + ", ".join(d.processes) + "."))))
+                "Only on cases of the processes: " + ", ".join(d.processes) + "."), (
+                "Required there." if d.required else ""))))
         for bound in ("minimum", "maximum"):  # a Decimal would be written as text
             if isinstance(prop.get(bound), Decimal):
                 prop[bound] = float(prop[bound])

@@ -328,7 +328,12 @@ class DecisionSchema(Strict):
     corrections = fields.Dict(keys=fields.String(), load_default=None, allow_none=True,
                               metadata={"description": "Values of the case the approver "
                                                        "corrects before approving, such "
-                                                       "as {\"amount\": \"12000.00\"}."})
+                                                       "as {\"amount\": \"12000.00\"}; "
+                                                       "for a case priced by a "
+                                                       "calculation, {\"calculation\": "
+                                                       "{...}}: its new version, as "
+                                                       "POST /cases/{id}/calculations "
+                                                       "takes it."})
 
 
 class CheckSchema(Schema):

@@ -12,13 +12,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from core import calculations, permissions, records
-from core.models import Calculation, Case, PriceItem
+from core import approvals, calculations, permissions, records
+from core.models import ApprovalRequest, Calculation, Case, PriceItem
 from core.web.db import db
 from core.web.forms import commit_or_errors, commit_or_flash, form_id
 from core.web.i18n import current_locale
@@ -52,24 +61,62 @@ def panel(session, case: Case) -> dict | None:
 @bp.route("/cases/<int:case_id>/calculations/new", methods=["GET", "POST"])
 @login_required
 def new(case_id: int):
+    """A new version; with ``approve``, the approver's corrected prices, approved on
+    saving (they need no right to make calculations of their own)."""
     session = db()
-    case = records.get(session, Case, case_id, current_user)
+    approving = _approving(case_id)
+    # The approver decides on what they were asked, whether or not they see the case.
+    seen = records.get(session, Case, case_id, current_user)
+    case = seen or (approving.case if approving else None)
     if case is None:
         abort(404)
-    if not permissions.can(current_user, calculations.PERMISSION):
+    if approving is None and not permissions.can(current_user, calculations.PERMISSION):
         abort(403)
     if request.method == "GET":
         latest = next(iter(calculations.of_case(session, case)), None)
-        return _form(case, _rows_of(latest), _values_of(latest), {})
+        return _form(case, _rows_of(latest), _values_of(latest), {}, approving)
     rows, values = _posted_rows(), {k: request.form.get(k, "") for k in ("markup", "note")}
     data, errors = _data(rows, values)
     made = None
     if not errors:
-        made, errors = commit_or_errors(
-            session, lambda: calculations.create(session, case, data, current_user))
+        made, errors = commit_or_errors(session, lambda: _save(session, case, data, approving))
     if errors:
-        return _form(case, rows, values, errors), 422
+        return _form(case, rows, values, errors, approving), 422
+    if approving is not None:
+        _tell_next(session, case)
+        return redirect(url_for("cases.card", record_id=case.id) if seen
+                        else url_for("cases.waiting"))
     return redirect(url_for(".show", calculation_id=made.id))
+
+
+def _approving(case_id: int) -> ApprovalRequest | None:
+    """The pending request on the case the current user decides, when asked to correct."""
+    wanted = form_id(request.values.get("approve", ""))
+    if wanted is None:
+        return None
+    for req in approvals.for_approver(db(), current_user):
+        if req.id == wanted and req.case_id == case_id and req.status == "pending":
+            return req
+    abort(404)
+
+
+def _tell_next(session, case: Case) -> None:
+    """Approved; and who is asked next when the corrected total needs a higher level."""
+    asked = [r for r in approvals.requests(session, case) if r.status == "pending"]
+    if not asked:
+        flash(_("Corrected and approved."))
+        return
+    flash(_("Corrected and approved; the corrected total also needs the approval of "
+            "%(who)s, who has been asked.", who=approvals.approver_name(session, asked[-1])))
+
+
+def _save(session, case: Case, data: dict, approving: ApprovalRequest | None):
+    if approving is None:
+        return calculations.create(session, case, data, current_user)
+    host = current_app.extensions["kartoteka"].host
+    approvals.decide(session, host, approving, "approve", current_user,
+                     comment=data["note"], corrections={"calculation": data})
+    return calculations.of_case(session, case)[0]
 
 
 @bp.get("/calculations/<int:calculation_id>")
@@ -81,7 +128,9 @@ def show(calculation_id: int):
         "core/calculations/show.html", calculation=found,
         case=session.get(Case, found.case_id), statuses=calculations.STATUS_LABELS,
         rates=RATE_LABELS, may=permissions.can(current_user, calculations.PERMISSION),
-        open=found.status in calculations.OPEN)
+        open=found.status in calculations.OPEN,
+        bills=permissions.can(current_user, "core.billing")
+        and found.status not in ("superseded", "rejected"))
 
 
 @bp.post("/calculations/<int:calculation_id>/decision")
@@ -94,6 +143,18 @@ def decide(calculation_id: int):
     return redirect(url_for(".show", calculation_id=calculation_id))
 
 
+@bp.post("/calculations/<int:calculation_id>/invoice")
+@login_required
+def invoice(calculation_id: int):
+    """Accounting drafts the invoice from the version and checks it before issuing."""
+    session = db()
+    found = _get(calculation_id)
+    made = commit_or_flash(session, lambda: calculations.invoice(session, found, current_user))
+    if made is None:
+        return redirect(url_for(".show", calculation_id=calculation_id))
+    return redirect(url_for("invoices.card", invoice_id=made.id))
+
+
 def _get(calculation_id: int) -> Calculation:
     found = calculations.get(db(), calculation_id, current_user)
     if found is None:
@@ -101,14 +162,15 @@ def _get(calculation_id: int) -> Calculation:
     return found
 
 
-def _form(case: Case, rows: list[dict], values: dict, errors: dict):
+def _form(case: Case, rows: list[dict], values: dict, errors: dict,
+          approving: ApprovalRequest | None = None):
     shown = rows + [dict.fromkeys(NAMES, "") for _n in range(SPARE_ROWS)]
     shown_keys = {"markup", "lines"} | {f"lines.{n}.{k}" for n in range(len(rows))
                                         for k in (*NAMES, "price_item_id")}
     return render_template(
         "core/calculations/form.html", case=case, rows=shown, values=values,
         errors=errors, others=[m for k, m in errors.items() if k not in shown_keys],
-        items=_choices(), rates=RATE_LABELS)
+        items=_choices(), rates=RATE_LABELS, approving=approving)
 
 
 def _choices() -> list[Choice]:

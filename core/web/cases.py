@@ -41,7 +41,7 @@ from core import (
 from core import fields as custom_fields
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
-from core.models import ApprovalRequest, Case, Organisation, Person, User
+from core.models import ApprovalRequest, Calculation, Case, Organisation, Person, User
 from core.terms import term
 from core.web import activities, case_list, record_fields
 from core.web import calculations as calculation_pages
@@ -515,8 +515,10 @@ def waiting():
     found = approvals.for_approver(session, current_user)
     allowed = {r.id for r in found if r.requested_by_id != current_user.id
                or _self_approval(session, host.processes.get(r.case.process_key))}
+    priced = set(session.scalars(select(Calculation.case_id).where(
+        Calculation.case_id.in_([r.case_id for r in found])))) if found else set()
     return render_template("core/cases/approvals.html", requests=found, deciding=allowed,
-                           users=users_by_id(session),
+                           users=users_by_id(session), priced=priced,
                            role_names={r.key: r.name for r in roles.all_roles(session)})
 
 

@@ -401,8 +401,8 @@ def card_section(session, record) -> dict:
     a new one can be made with (``record_documents``, ``document_templates``)."""
     record_type = records.ref(record)[0]
     return {"record_documents": documents.for_record(session, record, current_user),
-            "document_templates": [(t.id, template_name(t)) for t in
-                                   documents.templates_for(session, record_type)]}
+            "document_templates": [(t.id, template_name(t)) for t in documents.templates_for(
+                session, record_type, current_app.extensions["kartoteka"].host, record)]}
 
 
 @bp.post("/documents/generate")

@@ -23,11 +23,32 @@ TERMS = [
                   "reklamacje, reklamacji, reklamacjom, reklamacje, reklamacjami, reklamacjach"),
          en=forms("complaint", "complaints"),
          gender="f"),
-    Term("printing.phase_inquiry",
+    Term("printing.inquiry",
          pl=forms("zapytanie, zapytania, zapytaniu, zapytanie, zapytaniem, zapytaniu",
                   "zapytania, zapytań, zapytaniom, zapytania, zapytaniami, zapytaniach"),
          en=forms("inquiry", "inquiries"),
          gender="n"),
+    Term("printing.account_manager",
+         pl=forms("opiekun klienta, opiekuna klienta, opiekunowi klienta, opiekuna klienta, "
+                  "opiekunem klienta, opiekunie klienta",
+                  "opiekunowie klienta, opiekunów klienta, opiekunom klienta, "
+                  "opiekunów klienta, opiekunami klienta, opiekunach klienta"),
+         en=forms("account manager", "account managers"),
+         gender="m1"),
+    Term("printing.production_order",
+         pl=forms("zlecenie produkcyjne, zlecenia produkcyjnego, zleceniu produkcyjnemu, "
+                  "zlecenie produkcyjne, zleceniem produkcyjnym, zleceniu produkcyjnym",
+                  "zlecenia produkcyjne, zleceń produkcyjnych, zleceniom produkcyjnym, "
+                  "zlecenia produkcyjne, zleceniami produkcyjnymi, zleceniach produkcyjnych"),
+         en=forms("production order", "production orders"),
+         gender="n"),
+    Term("printing.print_file",
+         pl=forms("plik do druku, pliku do druku, plikowi do druku, plik do druku, "
+                  "plikiem do druku, pliku do druku",
+                  "pliki do druku, plików do druku, plikom do druku, pliki do druku, "
+                  "plikami do druku, plikach do druku"),
+         en=forms("print file", "print files"),
+         gender="m3"),
     Term("printing.phase_offer",
          pl=forms("oferta, oferty, ofercie, ofertę, ofertą, ofercie",
                   "oferty, ofert, ofertom, oferty, ofertami, ofertach"),
@@ -53,4 +74,38 @@ TERMS = [
                   "utracone, utraconych, utraconym, utracone, utraconymi, utraconych"),
          en=forms("lost", "lost"),
          gender="m3"),
+    # The phases of a complaint (complaints.py).
+    Term("printing.phase_registered",
+         pl=forms("zgłoszona, zgłoszonej, zgłoszonej, zgłoszoną, zgłoszoną, zgłoszonej",
+                  "zgłoszone, zgłoszonych, zgłoszonym, zgłoszone, zgłoszonymi, zgłoszonych"),
+         en=forms("registered", "registered"),
+         gender="f"),
+    Term("printing.phase_review",
+         pl=forms("rozpatrywanie, rozpatrywania, rozpatrywaniu, rozpatrywanie, "
+                  "rozpatrywaniem, rozpatrywaniu",
+                  "rozpatrywania, rozpatrywań, rozpatrywaniom, rozpatrywania, "
+                  "rozpatrywaniami, rozpatrywaniach"),
+         en=forms("under review", "under review"),
+         gender="n"),
+    Term("printing.phase_answer_prepared",
+         pl=forms("odpowiedź przygotowana, odpowiedzi przygotowanej, "
+                  "odpowiedzi przygotowanej, odpowiedź przygotowaną, "
+                  "odpowiedzią przygotowaną, odpowiedzi przygotowanej",
+                  "odpowiedzi przygotowane, odpowiedzi przygotowanych, "
+                  "odpowiedziom przygotowanym, odpowiedzi przygotowane, "
+                  "odpowiedziami przygotowanymi, odpowiedziach przygotowanych"),
+         en=forms("answer prepared", "answers prepared"),
+         gender="f"),
+    Term("printing.phase_answered",
+         pl=forms("odpowiedź wysłana, odpowiedzi wysłanej, odpowiedzi wysłanej, "
+                  "odpowiedź wysłaną, odpowiedzią wysłaną, odpowiedzi wysłanej",
+                  "odpowiedzi wysłane, odpowiedzi wysłanych, odpowiedziom wysłanym, "
+                  "odpowiedzi wysłane, odpowiedziami wysłanymi, odpowiedziach wysłanych"),
+         en=forms("answered", "answered"),
+         gender="f"),
+    Term("printing.phase_complaint_closed",
+         pl=forms("zamknięta, zamkniętej, zamkniętej, zamkniętą, zamkniętą, zamkniętej",
+                  "zamknięte, zamkniętych, zamkniętym, zamknięte, zamkniętymi, zamkniętych"),
+         en=forms("closed", "closed"),
+         gender="f"),
 ]

@@ -92,14 +92,14 @@ def test_a_case_is_created_with_custom_fields_and_exact_decimal_amounts(staff):
     created = staff.rep("post", "/cases/", json={
         "title": "Banners", "process_key": PROJECT, "owner_id": staff.ids["rep"],
         "amount": "12500.50", "cost": 9000, "currency": "PLN",
-        "custom": {"printing_no_overdue": True}})
+        "custom": {"printing_signed_order": True}})
     assert created.status_code == 201, created.get_json()
     assert created.headers["ETag"] == '"1"'
     assert created.headers["Location"].endswith(f"/api/v1/cases/{created.get_json()['id']}")
     body = created.get_json()
     assert body["amount"] == "12500.50" and body["cost"] == "9000.00"
     assert body["margin"] == "0.2800" and body["currency"] == "PLN"
-    assert body["custom"]["printing_no_overdue"] is True
+    assert body["custom"]["printing_signed_order"] is True
     assert (body["process_key"], body["phase_key"], body["phase_name"]) == \
         (PROJECT, "inquiry", "inquiry")
     assert body["version"] == 1 and body["owner_id"] == staff.ids["rep"]
@@ -116,15 +116,15 @@ def test_a_case_is_created_with_custom_fields_and_exact_decimal_amounts(staff):
 def test_bad_values_answer_422_with_each_fields_message(staff, rt):
     response = staff.rep("post", "/cases/", json={
         "title": "X", "process_key": "nope.nothing", "amount": "-5", "cost": "a lot",
-        "currency": "zl", "custom": {"printing_no_overdue": "maybe"}})
+        "currency": "zl", "custom": {"printing_signed_order": "maybe"}})
     assert response.status_code == 422 and response.mimetype == "application/problem+json"
     errors = response.get_json()["errors"]
     assert errors["amount"] == "Enter an amount from 0 to 999 999 999 999,99."
     assert errors["cost"] == "Enter an amount, such as 12500,50."
     assert errors["currency"] == "Enter a three-letter currency code, such as PLN."
     unknown = staff.rep("post", "/cases/", json={"title": "X", "process_key": "nope.nothing",
-                                                 "custom": {"printing_no_overdue": "maybe"}})
-    assert {"process_key", "custom.printing_no_overdue"} <= \
+                                                 "custom": {"printing_signed_order": "maybe"}})
+    assert {"process_key", "custom.printing_signed_order"} <= \
         unknown.get_json()["errors"].keys()
     assert count(rt) == 0
 
@@ -226,18 +226,20 @@ def test_checks_block_a_move_with_their_reasons_in_the_asked_language(staff, rt)
     assert blocked.status_code == 422
     errors = blocked.get_json()["errors"]
     assert errors == {
-        "check.printing.no_overdue": "Accounting has not confirmed that the client has no "
-                                     "overdue payments.",
         "check.printing.documents": "Customer service has not confirmed that the "
                                     "registration documents were received."}
     polish = staff.rep("post", f"/cases/{case['id']}/move", json={"target": "order"},
                        headers={"If-Match": blocked.request.headers["If-Match"],
                                 "Accept-Language": "pl"})
-    assert polish.get_json()["errors"]["check.printing.no_overdue"].startswith(
-        "Księgowość nie potwierdziła")
+    assert polish.get_json()["errors"]["check.printing.documents"].startswith(
+        "Obsługa klienta nie potwierdziła")
     etag = staff.rep("get", f"/cases/{case['id']}").headers["ETag"]
+    with rt.session() as s, s.begin():  # customer service confirms the documents
+        staff_role = roles.find(s, "staff")
+        roles.set_permissions(s, staff_role, [*roles.permissions_of(s, staff_role),
+                                              "printing.confirm_documents"])
     ticked = staff.rep("patch", f"/cases/{case['id']}", headers={"If-Match": etag}, json={
-        "custom": {"printing_no_overdue": True, "printing_documents_received": True}})
+        "custom": {"printing_documents_received": True}})
     assert ticked.status_code == 200, ticked.get_json()
     assert move(staff.rep, case, "order", etag=ticked.headers["ETag"]).status_code == 200
     history = staff.rep("get", f"/cases/{case['id']}/history").get_json()
@@ -395,17 +397,19 @@ def test_a_case_another_user_may_not_see_is_404_on_every_route(staff, rt):
 def test_processes_are_listed_with_phases_checks_approvals_and_settings(staff, rt):
     listed = staff.rep("get", "/processes/")
     assert listed.status_code == 200
-    [process] = listed.get_json()
+    found = {p["key"]: p for p in listed.get_json()}
+    assert list(found) == ["printing.complaint", PROJECT]  # the project and its complaints
+    process = found[PROJECT]
     assert process["key"] == PROJECT and process["title"] == "Print project"
     assert process["name"] == "project"
     phases = {p["key"]: p for p in process["phases"]}
     assert phases["inquiry"] == {"key": "inquiry", "name": "inquiry", "deadline_days": 2,
-                                 "final": False, "term": "printing.phase_inquiry",
+                                 "final": False, "term": "printing.inquiry",
                                  "starts": [], "then": None}
     assert phases["closed"]["final"] and phases["closed"]["deadline_days"] is None
     steps = {t["key"]: t for t in process["transitions"]}
     assert [c["title"] for c in steps["offer->order"]["checks"]] == [
-        "No overdue payments", "Registration documents received"]
+        "Calculation approved", "No overdue payments", "Registration documents received"]
     rule = steps["calculation->offer"]["approval"]
     assert rule["kind"] == "threshold" and rule["free_below"] == "approval_from"
     assert [s["approver"]["kind"] for s in rule["steps"]] == ["supervisor", "role", "role"]
@@ -426,7 +430,8 @@ def test_processes_are_listed_with_phases_checks_approvals_and_settings(staff, r
     assert body["phases"][0]["deadline_days"] == 5 and body["phases"][0]["name"] == "zapytanie"
     order = next(t for t in body["transitions"] if t["key"] == "offer->order")
     assert [(c["title"], c["enabled"]) for c in order["checks"]] == [
-        ("Brak zaległych płatności", True), ("Dokumenty rejestrowe otrzymane", False)]
+        ("Kalkulacja zaakceptowana", True), ("Brak zaległych płatności", True),
+        ("Dokumenty rejestrowe otrzymane", False)]
     assert staff.rep("get", "/processes/nothing.here").status_code == 404
 
 
@@ -447,7 +452,7 @@ def test_the_openapi_document_describes_the_cases_api(staff):
     assert {"200", "412", "422", "428"} <= set(move_op["responses"])
     case = spec["components"]["schemas"]["Case"]["properties"]
     assert case["amount"]["type"] == "string" and case["phase_key"]["readOnly"]
-    assert "printing_no_overdue" in case["custom"]["properties"]
+    assert "printing_signed_order" in case["custom"]["properties"]
     assert json.dumps(spec)  # serialisable as it is served
     tags = {t["name"]: t.get("description") for t in spec["tags"]}
     assert tags["cases"] == "Cases"

@@ -4,14 +4,15 @@ documents fetched as PDFs. Each path and field name is read from the document fi
 
 import pytest
 
-from core import field_definitions, tokens, users
+from core import field_definitions, tokens, users, workflow
 
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def app(kartoteka_app_factory):
-    return kartoteka_app_factory(["printing"], default_locale="en")
+    return kartoteka_app_factory(["printing"], default_locale="en",
+                                 company_name="Drukarnia Test sp. z o.o.")
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def moved(api, case_path: str, target: str) -> dict:
     return answer.get_json()
 
 
-def test_an_integrator_does_the_whole_journey_from_the_document(integrator):
+def test_an_integrator_does_the_whole_journey_from_the_document(integrator, rt):
     api = integrator
     spec = api("get", "/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
@@ -63,7 +64,7 @@ def test_an_integrator_does_the_whole_journey_from_the_document(integrator):
     operation(spec, "get", "/api/v1/processes/{key}")
     processes = next(p for p in spec["paths"]["/api/v1/processes/{key}"]["parameters"]
                      if p["name"] == "key")["schema"]["enum"]
-    assert processes == ["printing.project"]
+    assert processes == ["printing.complaint", "printing.project"]
     process = api("get", "/api/v1/processes/printing.project").get_json()
 
     org = api("post", "/api/v1/organizations/", json={
@@ -82,10 +83,22 @@ def test_an_integrator_does_the_whole_journey_from_the_document(integrator):
     case_path = case.headers["Location"].split("http://localhost")[-1]
     assert case.get_json()["phase_key"] == process["phases"][0]["key"]
 
+    # The house prints from its own design: no customer files to check.
+    with rt.session() as session, session.begin():
+        workflow.change_settings(session, rt.host.processes["printing.project"],
+                                 {"check.printing.files_checked": "off"}, actor=None)
     # Each check is met by the field the process names, then the case moves on.
-    confirmations = {"order": ["printing_no_overdue", "printing_documents_received"],
+    confirmations = {"order": ["printing_documents_received"],
                      "production": ["printing_signed_order"], "closed": ["printing_delivered"]}
     for target in ["calculation", "offer", "order", "production", "delivery", "closed"]:
+        if target == "closed":  # the project is closed once it is invoiced
+            invoice = api("post", "/api/v1/invoices/", json={
+                "organisation_id": org_id, "case_id": case.get_json()["id"],
+                "lines": [{"description": "Banners", "quantity": "1", "unit_price": "1200.00",
+                           "vat_rate": "23"}]})
+            assert invoice.status_code == 201, invoice.get_json()
+            issued = api("post", f"/api/v1/invoices/{invoice.get_json()['id']}/issue")
+            assert issued.status_code == 200, issued.get_json()
         if target in confirmations:
             etag = api("get", case_path).headers["ETag"]
             ticked = api("patch", case_path, headers={"If-Match": etag}, json={

@@ -179,8 +179,14 @@ def test_a_disabled_plugins_fields_processes_and_words_leave_the_document(
     spec = document(restarted)
     text = str(spec)
     assert "photovoltaics" not in text and "Installations" not in text
-    assert list(_processes_named(spec)) == _process_keys(spec) == ["printing.project"]
-    assert "printing_no_overdue" in custom(spec, "Case")["properties"]
+    assert list(_processes_named(spec)) == _process_keys(spec) == ["printing.complaint",
+                                                                    "printing.project"]
+    assert "printing_signed_order" in custom(spec, "Case")["properties"]
+    # A complaint's required defect is not asked of every case.
+    defect = custom(spec, "Case")["properties"]["printing_complaint_defect"]
+    assert "printing_complaint_defect" not in custom(spec, "Case").get("required", [])
+    assert defect["description"].endswith(
+        "Only on cases of the processes: printing.complaint. Required there.")
     # The values stay stored, for when the plugin comes back; the API shows what the
     # document describes.
     after = caller(restarted, token_for(restarted.extensions["kartoteka"]))

@@ -34,13 +34,15 @@ def test_the_installed_plugins_are_listed_with_their_state_and_what_they_add(sta
     assert printing["description"].startswith("Projects with price calculations")
     adds = printing["registers"]
     assert "printing.project" in adds["processes"]
-    assert adds["permissions"] == ["printing.approve_calculation", "printing.production"]
+    assert adds["permissions"] == ["printing.check_print_files", "printing.confirm_documents",
+                                   "printing.price_products", "printing.production",
+                                   "printing.reports"]
     assert "printing.offer" in adds["templates"]
     assert adds["fields"] and all(f.startswith("case.printing_") for f in adds["fields"])
     assert adds["terms"] and all(t.startswith("printing.") for t in adds["terms"])
     assert {"kartoteka_register_processes", "kartoteka_register_permissions"} <= \
         set(adds["hooks"])
-    assert adds["record_types"] == []
+    assert adds["record_types"] == ["printing_print_file"]
     # A plugin that is not enabled is not imported: its name and version are known.
     assert found["grants"] == {"name": "grants", "state": "disabled", "loaded": False,
                                "version": core.__version__, "title": None,

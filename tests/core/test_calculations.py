@@ -10,9 +10,27 @@ import pytest
 from api_helpers import callers
 from sqlalchemy import func, select
 
-from core import calculations, cases, price_lists, roles, users, workflow
+from core import (
+    approvals,
+    calculations,
+    cases,
+    organisations,
+    price_lists,
+    roles,
+    users,
+    workflow,
+)
+from core.approvals import Approver, Chain, Step
 from core.errors import Forbidden, ValidationError
-from core.models import Activity, ActivityLink, Calculation, Case, User
+from core.models import (
+    Activity,
+    ActivityLink,
+    ApprovalRequest,
+    Calculation,
+    Case,
+    Invoice,
+    User,
+)
 from core.price_lists import PriceList
 from core.workflow import Phase, Process, Transition
 from page_helpers import error_under, show, text, visible
@@ -348,3 +366,138 @@ def test_a_portal_account_finds_no_calculation_nor_price_list(app, rt, world):
     for path in (f"/cases/{world['case']}/calculations", f"/calculations/{made}",
                  "/price-lists/", "/price-lists/test.parts/items"):
         assert client.get(f"/api/v1{path}", headers=headers).status_code == 404, path
+
+
+# ------------------------------------------------------- the approver's corrections
+
+APPROVED = Process("test.approved", "core.case", title={"en": "Approved sale"}, phases=(
+    Phase("draft", "core.case"), Phase("sent", "core.case", final=True)),
+    transitions=(Transition("draft", "sent", approval=Chain(
+        "test.boss", (Step("boss", Approver.supervisor()),))),))
+
+
+@pytest.fixture
+def asked(app, rt, world):
+    """A priced case of the designer's, its approval asked of their supervisor (who
+    makes no calculations of their own)."""
+    rt.host.processes = {**rt.host.processes, APPROVED.key: APPROVED}
+    with rt.session() as s, s.begin():
+        boss = users.create_user(s, "boss@example.com", PASSWORD, "Bogdan", roles=["staff"])
+        designer = s.get(User, world["designer"])
+        designer.supervisor_id = boss.id
+        case = cases.create(s, rt.host, {"title": "Dach Kowalskich", "process_key": APPROVED.key,
+                                         "owner_id": designer.id}, designer)
+        calculations.create(s, case, {"markup": "25", "lines": two_lines(world)}, designer)
+        req = approvals.request(s, rt.host, case, "sent", designer)
+        world.update(boss=boss.id, approved_case=case.id, request=req.id)
+    return world
+
+
+def test_the_approver_corrects_the_prices_in_a_new_version_and_approves(rt, asked):
+    with rt.session() as s, s.begin():
+        req, boss = s.get(ApprovalRequest, asked["request"]), s.get(User, asked["boss"])
+        approvals.decide(s, rt.host, req, "approve", boss, comment="Panel po 450 zł",
+                         corrections={"calculation": {"markup": "25", "lines": two_lines(
+                             asked, unit_price="450.00")}})
+    with rt.session() as s:
+        case, req = s.get(Case, asked["approved_case"]), s.get(ApprovalRequest, asked["request"])
+        versions = calculations.of_case(s, case)
+        assert [(v.number, v.status, v.created_by_id) for v in versions] == [
+            (2, "draft", asked["boss"]), (1, "superseded", asked["designer"])]
+        assert case.amount == D("12300.00")  # 22 × 450 + 16 × 150
+        assert (req.status, req.decided_by_id, req.values["amount"]) == (
+            "approved", asked["boss"], "12300.00")
+        assert approvals.missing(s, rt.host, case, APPROVED.transition("draft", "sent")) == []
+
+
+def test_a_priced_cases_amount_is_not_corrected_apart_from_its_calculation(rt, asked):
+    with rt.session() as s, s.begin():
+        req, boss = s.get(ApprovalRequest, asked["request"]), s.get(User, asked["boss"])
+        with pytest.raises(ValidationError) as refused:
+            approvals.decide(s, rt.host, req, "approve", boss, corrections={"amount": "100"})
+        assert list(refused.value.errors) == ["amount"]
+        with pytest.raises(ValidationError) as bad:
+            approvals.decide(s, rt.host, req, "approve", boss, corrections={
+                "calculation": {"lines": [{"price_item_id": asked["panel"]}]}})
+        assert bad.value.errors == {"lines.0.quantity": "Enter the quantity."}
+    with rt.session() as s:
+        assert s.get(ApprovalRequest, asked["request"]).status == "pending"
+        assert len(calculations.of_case(s, s.get(Case, asked["approved_case"]))) == 1
+
+
+def test_the_approver_corrects_on_the_calculations_form(app, rt, asked, kartoteka_login):
+    new = f"/cases/{asked['approved_case']}/calculations/new"
+    rep = kartoteka_login(app.test_client(), "rep@example.com", PASSWORD)
+    assert rep.get(f"{new}?approve={asked['request']}").status_code == 404  # not theirs
+    boss = kartoteka_login(app.test_client(), "boss@example.com", PASSWORD)
+    assert boss.get(new).status_code == 403  # no calculations of their own
+    card = show(boss, f"/cases/{asked['approved_case']}")
+    assert f"{new}?approve={asked['request']}" in card and 'value="correct"' not in card
+    form = show(boss, f"{new}?approve={asked['request']}")
+    assert "Save the corrected prices and approve" in form
+    assert 'name="lines-0-quantity" value="22"' in form
+    fields = {"approve": str(asked["request"]), "markup": "25",
+              "lines-0-item": str(asked["panel"]), "lines-0-quantity": "",
+              "lines-1-item": str(asked["labour"]), "lines-1-quantity": "16"}
+    refused = boss.post(new, data=fields)
+    assert refused.status_code == 422
+    assert error_under(text(refused), "lines-0-quantity") == "Enter the quantity."
+    saved = boss.post(new, data=fields | {"lines-0-quantity": "20", "note": "20 paneli"})
+    assert saved.status_code == 302
+    assert "Corrected and approved." in show(boss, saved.headers["Location"])
+    with rt.session() as s:
+        req = s.get(ApprovalRequest, asked["request"])
+        assert (req.status, req.comment, req.values["amount"]) == (
+            "approved", "20 paneli", "12400.00")  # 20 × 500 + 16 × 150
+
+
+# ------------------------------------------------------------------ invoicing
+
+def test_accounting_drafts_the_invoice_from_the_version(app, rt, world, kartoteka_login):
+    first = make(rt, world, markup="25", lines=two_lines(world))
+    with rt.session() as s, s.begin():
+        case = s.get(Case, world["case"])
+        with pytest.raises(ValidationError) as nobody:
+            calculations.invoice(s, s.get(Calculation, first), s.get(User, world["designer"]))
+        assert "organisation_id" in nobody.value.errors  # no client yet
+        case.organisation_id = organisations.create(s, rt.host, {
+            "name": "Nowakowie s.c.", "type_key": "core.company"}, None).id
+        clerk = users.create_user(s, "clerk@example.com", PASSWORD, roles=["staff"])
+        roles.set_permissions(s, roles.create(s, "billing", "Billing"), ["core.billing"])
+        roles.assign(s, clerk, ["staff", "billing"])
+    latest = make(rt, world, markup="25", lines=two_lines(world, unit_price="480"))
+    rep = kartoteka_login(app.test_client(), "rep@example.com", PASSWORD)
+    assert "Draft an invoice" not in show(rep, f"/calculations/{latest}")
+    assert rep.post(f"/calculations/{latest}/invoice").status_code == 403
+    clerk = kartoteka_login(app.test_client(), "clerk@example.com", PASSWORD)
+    assert "Draft an invoice" not in show(clerk, f"/calculations/{first}")  # superseded
+    refused = clerk.post(f"/calculations/{first}/invoice")
+    assert refused.status_code == 302
+    assert "Only the latest version" in show(clerk, refused.headers["Location"])
+    page = show(clerk, f"/calculations/{latest}")
+    assert "Draft an invoice from this version" in page
+    made = clerk.post(f"/calculations/{latest}/invoice")
+    assert made.status_code == 302 and "/invoices/" in made.headers["Location"]
+    with rt.session() as s:
+        invoice = s.scalar(select(Invoice).where(Invoice.case_id == world["case"]))
+        assert (invoice.status, invoice.net) == ("draft", D("12960.00"))  # 22 × 480 + 16 × 150
+        assert [(line.description, line.quantity, line.unit_price) for line in
+                sorted(invoice.lines, key=lambda line: line.position)] == [
+            ("Panel 450 W", D("22"), D("480")), ("Montaż", D("16"), D("150"))]
+
+
+def test_the_api_drafts_the_invoice_of_a_version(app, rt, world):
+    made = make(rt, world, lines=two_lines(world))
+    with rt.session() as s, s.begin():
+        s.get(Case, world["case"]).organisation_id = organisations.create(s, rt.host, {
+            "name": "Nowakowie s.c.", "type_key": "core.company"}, None).id
+    api = callers(app, rt, designer={"permissions": ["core.calculate"]},
+                  clerk={"permissions": ["core.billing"]})
+    assert api.designer("post", f"/calculations/{made}/invoice").status_code == 403
+    drafted = api.clerk("post", f"/calculations/{made}/invoice")
+    assert drafted.status_code == 201, drafted.get_json()
+    body = drafted.get_json()
+    assert (body["status"], body["case_id"]) == ("draft", world["case"])
+    assert body["net"] == "10720.00"  # 22 × 400 + 16 × 120
+    assert [line["description"] for line in body["lines"]] == ["Panel 450 W", "Montaż"]
+    assert api.clerk("post", "/calculations/999999/invoice").status_code == 404

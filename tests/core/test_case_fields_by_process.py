@@ -13,8 +13,8 @@ from core.models import Case, FieldDefinition
 from page_helpers import error_under, fetch, show, text, visible, writing
 
 PRINTING, PV = "printing.project", "photovoltaics.installation"
-NO_OVERDUE = "printing_no_overdue"
-NO_OVERDUE_LABEL = "No overdue payments (accounting)"
+SIGNED_ORDER = "printing_signed_order"
+SIGNED_ORDER_LABEL = "Signed order received"
 ADVANCE = "photovoltaics_storage"
 PASSWORD = "correct horse battery"
 
@@ -97,26 +97,26 @@ def checked_processes(page: str) -> list[str]:
 def test_the_form_offers_only_the_fields_of_the_chosen_process(client):
     page = show(client, f"/cases/new?process={PV}")
     assert f'name="custom.{ADVANCE}"' in page
-    assert f'name="custom.{NO_OVERDUE}"' not in page and NO_OVERDUE_LABEL not in page
+    assert f'name="custom.{SIGNED_ORDER}"' not in page and SIGNED_ORDER_LABEL not in page
     page = show(client, f"/cases/new?process={PRINTING}")
-    assert f'name="custom.{NO_OVERDUE}"' in page and f'name="custom.{ADVANCE}"' not in page
+    assert f'name="custom.{SIGNED_ORDER}"' in page and f'name="custom.{ADVANCE}"' not in page
 
 
 def test_a_photovoltaic_case_shows_no_printing_field_a_print_project_does(app, client):
     installation = open_case(app, PV, custom={ADVANCE: True})
-    leave_value(app, installation, **{NO_OVERDUE: True})
-    project = open_case(app, PRINTING, "Banners", custom={NO_OVERDUE: True})
+    leave_value(app, installation, **{SIGNED_ORDER: True})
+    project = open_case(app, PRINTING, "Banners", custom={SIGNED_ORDER: True})
     card = details(show(client, f"/cases/{installation}"))
     assert card.get("With energy storage") == "Yes"
-    assert NO_OVERDUE_LABEL not in card
-    assert f'name="custom.{NO_OVERDUE}"' not in show(client, f"/cases/{installation}/edit")
-    assert details(show(client, f"/cases/{project}"))[NO_OVERDUE_LABEL] == "Yes"
-    assert f'name="custom.{NO_OVERDUE}"' in show(client, f"/cases/{project}/edit")
+    assert SIGNED_ORDER_LABEL not in card
+    assert f'name="custom.{SIGNED_ORDER}"' not in show(client, f"/cases/{installation}/edit")
+    assert details(show(client, f"/cases/{project}"))[SIGNED_ORDER_LABEL] == "Yes"
+    assert f'name="custom.{SIGNED_ORDER}"' in show(client, f"/cases/{project}/edit")
 
 
 def test_saving_a_photovoltaic_case_keeps_the_old_printing_value_unseen(app, client):
     installation = open_case(app, PV)
-    leave_value(app, installation, **{NO_OVERDUE: True})
+    leave_value(app, installation, **{SIGNED_ORDER: True})
     case = fetch(app, Case, installation)
     response = client.post(
         f"/cases/{installation}/edit",
@@ -125,11 +125,11 @@ def test_saving_a_photovoltaic_case_keeps_the_old_printing_value_unseen(app, cli
             "currency": "PLN",
             "version": str(case.version),
             f"custom.{ADVANCE}": "true",
-            f"custom.{NO_OVERDUE}": "false",
+            f"custom.{SIGNED_ORDER}": "false",
         },
     )  # not on the form: not read
     assert response.status_code == 302, text(response)
-    assert fetch(app, Case, installation).custom == {ADVANCE: True, NO_OVERDUE: True}
+    assert fetch(app, Case, installation).custom == {ADVANCE: True, SIGNED_ORDER: True}
 
 
 def test_changing_the_process_of_a_new_case_shows_its_fields_before_saving(app, client):
@@ -138,7 +138,7 @@ def test_changing_the_process_of_a_new_case_shows_its_fields_before_saving(app, 
         "fields_for": PRINTING,
         "title": "Roof in Kórnik",
         "currency": "PLN",
-        f"custom.{NO_OVERDUE}": "true",
+        f"custom.{SIGNED_ORDER}": "true",
     }
     response = client.post("/cases/new", data=typed)
     page = text(response)
@@ -146,7 +146,7 @@ def test_changing_the_process_of_a_new_case_shows_its_fields_before_saving(app, 
     assert error_under(page, "process_key") == (
         "The fields of this process are shown now; fill them in and save again."
     )
-    assert f'name="custom.{ADVANCE}"' in page and f'name="custom.{NO_OVERDUE}"' not in page
+    assert f'name="custom.{ADVANCE}"' in page and f'name="custom.{SIGNED_ORDER}"' not in page
     assert 'value="Roof in Kórnik"' in page and f'name="fields_for" value="{PV}"' in page
     assert not fetch_all(app)
     shown = client.post("/cases/new", data={**typed, "action": "fields"})
@@ -189,7 +189,7 @@ def test_a_required_field_of_one_process_is_not_asked_of_another(app, client):
 
 def test_a_copy_leaves_an_old_value_of_another_process_behind(app):
     installation = open_case(app, PV, custom={ADVANCE: True})
-    leave_value(app, installation, **{NO_OVERDUE: True})
+    leave_value(app, installation, **{SIGNED_ORDER: True})
     rt = app.extensions["kartoteka"]
     with app.app_context(), writing(app) as (session, admin):
         copy = cases.copy(session, rt.host, session.get(Case, installation), admin)
@@ -231,12 +231,12 @@ def test_a_portal_account_still_reaches_no_case_page(app, client):
 def test_the_api_shows_each_case_the_fields_of_its_process(app):
     api = api_caller(app)
     installation = open_case(app, PV, custom={ADVANCE: True})
-    leave_value(app, installation, **{NO_OVERDUE: True})
-    project = open_case(app, PRINTING, "Banners", custom={NO_OVERDUE: True})
+    leave_value(app, installation, **{SIGNED_ORDER: True})
+    project = open_case(app, PRINTING, "Banners", custom={SIGNED_ORDER: True})
     assert api("get", f"/cases/{installation}").get_json()["custom"] == {ADVANCE: True}
-    assert api("get", f"/cases/{project}").get_json()["custom"] == {NO_OVERDUE: True}
+    assert api("get", f"/cases/{project}").get_json()["custom"] == {SIGNED_ORDER: True}
     listed = {c["id"]: c["custom"] for c in api("get", "/cases/").get_json()["items"]}
-    assert listed == {installation: {ADVANCE: True}, project: {NO_OVERDUE: True}}
+    assert listed == {installation: {ADVANCE: True}, project: {SIGNED_ORDER: True}}
 
 
 def test_the_api_refuses_a_value_of_another_process_naming_the_field(app):
@@ -244,12 +244,12 @@ def test_the_api_refuses_a_value_of_another_process_naming_the_field(app):
     response = api(
         "post",
         "/cases/",
-        json={"title": "Roof", "process_key": PV, "custom": {NO_OVERDUE: True, ADVANCE: True}},
+        json={"title": "Roof", "process_key": PV, "custom": {SIGNED_ORDER: True, ADVANCE: True}},
     )
     assert response.status_code == 422
     assert response.get_json()["errors"] == {
-        f"custom.{NO_OVERDUE}": (
-            f"{NO_OVERDUE_LABEL} is not a field of the process “Photovoltaic installation”."
+        f"custom.{SIGNED_ORDER}": (
+            f"{SIGNED_ORDER_LABEL} is not a field of the process “Photovoltaic installation”."
         )
     }
     assert not fetch_all(app)
@@ -258,23 +258,23 @@ def test_the_api_refuses_a_value_of_another_process_naming_the_field(app):
     changed = api(
         "patch",
         f"/cases/{installation}",
-        json={"custom": {NO_OVERDUE: True}},
+        json={"custom": {SIGNED_ORDER: True}},
         headers={"If-Match": etag},
     )
     assert changed.status_code == 422
-    assert list(changed.get_json()["errors"]) == [f"custom.{NO_OVERDUE}"]
+    assert list(changed.get_json()["errors"]) == [f"custom.{SIGNED_ORDER}"]
     assert fetch(app, Case, installation).custom in ({}, None)
 
 
 def test_the_api_may_clear_an_old_value_of_another_process(app):
     api = api_caller(app)
     installation = open_case(app, PV, custom={ADVANCE: True})
-    leave_value(app, installation, **{NO_OVERDUE: True})
+    leave_value(app, installation, **{SIGNED_ORDER: True})
     etag = api("get", f"/cases/{installation}").headers["ETag"]
     cleared = api(
         "patch",
         f"/cases/{installation}",
-        json={"custom": {NO_OVERDUE: None}},
+        json={"custom": {SIGNED_ORDER: None}},
         headers={"If-Match": etag},
     )
     assert cleared.status_code == 200, cleared.get_json()
@@ -284,13 +284,13 @@ def test_the_api_may_clear_an_old_value_of_another_process(app):
 def test_the_openapi_document_names_the_processes_of_a_field(app):
     spec = api_caller(app)("get", "/openapi.json").get_json()
     prop = spec["components"]["schemas"]["Case"]["properties"]["custom"]["properties"]
-    assert prop[NO_OVERDUE]["x-processes"] == [PRINTING]
-    assert "Only on cases of the processes: printing.project." in prop[NO_OVERDUE]["description"]
+    assert prop[SIGNED_ORDER]["x-processes"] == [PRINTING]
+    assert "Only on cases of the processes: printing.project." in prop[SIGNED_ORDER]["description"]
 
 
 def test_the_field_api_reads_and_writes_the_processes(app):
     api = api_caller(app)
-    read = api("get", f"/fields/case/{NO_OVERDUE}")
+    read = api("get", f"/fields/case/{SIGNED_ORDER}")
     assert read.get_json()["processes"] == [PRINTING]
     created = api(
         "post",
@@ -349,12 +349,12 @@ def test_the_field_api_reads_and_writes_the_processes(app):
 
 def test_the_field_api_needs_the_permission_to_change_processes(app):
     api = api_caller(app, "staff@example.com", admin=False)
-    etag = api("get", f"/fields/case/{NO_OVERDUE}").headers["ETag"]
+    etag = api("get", f"/fields/case/{SIGNED_ORDER}").headers["ETag"]
     response = api(
-        "patch", f"/fields/case/{NO_OVERDUE}", json={"processes": []}, headers={"If-Match": etag}
+        "patch", f"/fields/case/{SIGNED_ORDER}", json={"processes": []}, headers={"If-Match": etag}
     )
     assert response.status_code == 403
-    assert row_of(app, NO_OVERDUE).options["processes"] == [PRINTING]
+    assert row_of(app, SIGNED_ORDER).options["processes"] == [PRINTING]
 
 
 # --------------------------------------------------------------------- the field pages
@@ -363,7 +363,7 @@ def test_the_field_api_needs_the_permission_to_change_processes(app):
 def test_the_field_list_names_the_processes_of_a_field(client):
     page = show(client, "/admin/fields/")
     row = visible(
-        re.search(rf'<tr id="field-\d+">(?:(?!</tr>).)*{NO_OVERDUE}.*?</tr>', page, re.S).group(0)
+        re.search(rf'<tr id="field-\d+">(?:(?!</tr>).)*{SIGNED_ORDER}.*?</tr>', page, re.S).group(0)
     )
     assert "only for: Print project" in row
 
@@ -461,7 +461,7 @@ def test_staff_without_the_permission_cannot_open_the_field_pages(app, kartoteka
         user = users.create_user(session, "staff@example.com", PASSWORD, "Staff")
         roles.assign(session, user, ["staff"])
     staff_client = kartoteka_login(app.test_client(), "staff@example.com", PASSWORD)
-    field_id = row_of(app, NO_OVERDUE).id
+    field_id = row_of(app, SIGNED_ORDER).id
     assert staff_client.get(f"/admin/fields/{field_id}/edit").status_code == 403
     assert (
         staff_client.post(
@@ -469,7 +469,7 @@ def test_staff_without_the_permission_cannot_open_the_field_pages(app, kartoteka
         ).status_code
         == 403
     )
-    assert row_of(app, NO_OVERDUE).options["processes"] == [PRINTING]
+    assert row_of(app, SIGNED_ORDER).options["processes"] == [PRINTING]
 
 
 def test_making_a_field_required_counts_only_the_cases_of_its_processes(app):
@@ -510,29 +510,29 @@ def test_making_a_field_required_counts_only_the_cases_of_its_processes(app):
 
 def test_an_administrators_processes_stay_across_a_restart(app, kartoteka_app_factory):
     with app.app_context(), writing(app) as (session, admin):
-        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == NO_OVERDUE))
+        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == SIGNED_ORDER))
         field_definitions.change(session, row, {"options": {"processes": [PRINTING, PV]}}, admin)
     restarted = kartoteka_app_factory(["printing", "photovoltaics"], default_locale="en")
     with restarted.extensions["kartoteka"].session() as session:
-        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == NO_OVERDUE))
+        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == SIGNED_ORDER))
         assert row.options["processes"] == [PRINTING, PV]
 
 
 def test_a_field_shipped_before_it_was_limited_gets_its_processes_once(app):
     rt = app.extensions["kartoteka"]
-    shipped = next(f for plugin, f in rt.host.fields if f.key == NO_OVERDUE)
+    shipped = next(f for plugin, f in rt.host.fields if f.key == SIGNED_ORDER)
     with writing(app) as (session, _admin):
-        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == NO_OVERDUE))
+        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == SIGNED_ORDER))
         row.options = {k: v for k, v in row.options.items() if k != "processes"}
     with app.app_context(), writing(app) as (session, _admin):
         field_definitions.ship(session, shipped, "printing", rt.host)
-    assert row_of(app, NO_OVERDUE).options["processes"] == [PRINTING]
+    assert row_of(app, SIGNED_ORDER).options["processes"] == [PRINTING]
     with app.app_context(), writing(app) as (session, admin):
-        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == NO_OVERDUE))
+        row = session.scalar(select(FieldDefinition).where(FieldDefinition.key == SIGNED_ORDER))
         field_definitions.change(session, row, {"options": {"processes": []}}, admin)
     with app.app_context(), writing(app) as (session, _admin):
         field_definitions.ship(session, shipped, "printing", rt.host)
-    assert row_of(app, NO_OVERDUE).options["processes"] == []
+    assert row_of(app, SIGNED_ORDER).options["processes"] == []
 
 
 def test_a_type_change_keeps_the_processes(app):

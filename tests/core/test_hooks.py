@@ -113,7 +113,7 @@ def test_hook_kartoteka_register_terms_refuses_another_owners_key():
 def test_hook_kartoteka_register_permissions(third_party):
     host = build_host(["visits", "printing"])
     assert host.permissions["visits.record"].label("pl") == "Rejestrowanie wizyt"
-    assert "printing.approve_calculation" in host.permissions
+    assert "printing.confirm_documents" in host.permissions
     assert "core.manage_plugins" in host.permissions
 
 

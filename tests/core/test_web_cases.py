@@ -19,7 +19,6 @@ from page_helpers import add_org, count, fetch, flashes, show, text, visible, wr
 PASSWORD = ADMIN_PASSWORD
 STALE = ("The record was changed by someone else meanwhile; "
          "reload it and apply your change again.")
-NO_OVERDUE = "Accounting has not confirmed that the client has no overdue payments."
 DOCUMENTS = ("Customer service has not confirmed that the registration documents were "
              "received.")
 
@@ -173,7 +172,7 @@ def test_a_drag_to_a_blocked_phase_is_refused_with_the_reasons_and_the_case_stay
     assert response.status_code == 422
     answer = response.get_json()
     assert answer["ok"] is False
-    assert set(answer["errors"].values()) == {NO_OVERDUE, DOCUMENTS}
+    assert set(answer["errors"].values()) == {DOCUMENTS}
     assert answer["phase"] == "offer"
     assert phase_of(app, case_id) == "offer"
     assert count(app, PhaseChange, PhaseChange.case_id == case_id) == 3
@@ -225,13 +224,12 @@ def test_the_card_lists_what_blocks_each_step_before_the_click(app, client):
     found = moves_on(page)
     assert found["calculation"] == (True, [])
     assert found["lost"] == (True, [])
-    assert found["order"] == (False, [NO_OVERDUE, DOCUMENTS])
+    assert found["order"] == (False, [DOCUMENTS])
     assert 'disabled aria-describedby="why-order"' in page
-    # Ticking the confirmations clears the way; the button is enabled then.
+    # Ticking the confirmation clears the way; the button is enabled then.
     with writing(app) as (session, admin):
         cases.update(session, app.extensions["kartoteka"].host, session.get(Case, case_id),
-                     {"custom": {"printing_no_overdue": True,
-                                 "printing_documents_received": True}}, actor=admin)
+                     {"custom": {"printing_documents_received": True}}, actor=admin)
     assert moves_on(show(client, f"/cases/{case_id}"))["order"] == (True, [])
 
 
@@ -244,7 +242,7 @@ def test_a_refused_move_from_the_card_shows_the_reasons_and_keeps_the_comment(ap
     assert response.status_code == 200
     errors = re.search(r'<div class="flash error move-errors" role="alert">(.*?)</div>', page,
                        re.S).group(1)
-    assert STALE in errors or NO_OVERDUE in errors
+    assert STALE in errors or DOCUMENTS in errors
     assert ">The client called</textarea>" in page
     assert phase_of(app, case_id) == "offer"
 
@@ -360,18 +358,18 @@ def test_a_case_is_added_with_custom_fields_and_edited(app, client):
     owner = staff(app, "rep@example.com", "Robert Rep")
     org = add_org(app, "Drukarnia Poznań", type_key="core.company")
     page = show(client, "/cases/new?process=printing.project")
-    assert 'name="custom.printing_no_overdue"' in page
+    assert 'name="custom.printing_signed_order"' in page
     assert '<option value="printing.project" selected>' in page
     response = client.post("/cases/new", data={
         "process_key": "printing.project", "title": "Banner 3x1", "organisation_id": str(org),
         "owner_id": str(owner), "amount": "12 500,50", "cost": "9000", "currency": "PLN",
-        "description": "Mesh, eyelets", "custom.printing_no_overdue": "true"})
+        "description": "Mesh, eyelets", "custom.printing_signed_order": "true"})
     assert response.status_code == 302
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
     case = fetch(app, Case, case_id)
     assert (case.title, case.amount, case.cost, case.organisation_id, case.owner_id) == (
         "Banner 3x1", Decimal("12500.50"), Decimal("9000.00"), org, owner)
-    assert case.custom["printing_no_overdue"] is True and case.phase_key == "inquiry"
+    assert case.custom["printing_signed_order"] is True and case.phase_key == "inquiry"
     page = show(client, f"/cases/{case_id}")
     assert "12,500.50" in page and "Drukarnia Poznań" in page and "28%" in page
     response = client.post(f"/cases/{case_id}/edit", data={
@@ -468,10 +466,11 @@ def test_a_user_without_access_to_a_case_gets_not_found(app, kartoteka_login):
 
 def test_a_step_needing_a_permission_is_shown_blocked_to_those_without_it(app, kartoteka_login):
     _boss, rep = team(app)
-    case_id = add_case(app, "Banner", rep, amount="1200", phases=["calculation", "offer"],
-                       custom={"printing_no_overdue": True,
-                               "printing_documents_received": True})
-    with writing(app) as (session, _admin):
+    case_id = add_case(app, "Banner", rep, amount="1200", phases=["calculation", "offer"])
+    with writing(app) as (session, admin):  # customer service confirmed the documents
+        case = session.get(Case, case_id)
+        cases.update(session, app.extensions["kartoteka"].host, case,
+                     {"custom": {"printing_documents_received": True}}, actor=admin)
         workflow.move(session, app.extensions["kartoteka"].host, session.get(Case, case_id),
                       "order", actor=None)
     as_rep = login(app, kartoteka_login, "rep@example.com")
@@ -523,7 +522,8 @@ def test_the_diagram_draws_every_phase_the_approval_and_the_final_phases(app, cl
         assert f">{name}</text>" in picture
     assert "approval by amount" in picture and "the direct supervisor" in picture
     assert "sales director" in picture and "board member" in picture
-    assert "checks: No overdue payments; Registration documents received (optional)" in picture
+    assert ("checks: Calculation approved; No overdue payments; Registration documents "
+            "received (optional)") in picture
     assert "permission: Run production" in picture
     assert picture.count('class="phase final"') == 2
     assert picture.count('class="transition"') == len(process.transitions)

@@ -9,8 +9,20 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from core import attachments, cases, documents, organisations, pdf, people, term_overrides, users
+from core import (
+    approvals,
+    attachments,
+    cases,
+    documents,
+    organisations,
+    pdf,
+    people,
+    term_overrides,
+    users,
+    workflow,
+)
 from core.db import utcnow
+from core.errors import ValidationError
 from core.models import Attachment, Document, DocumentTemplate
 from core.terminology import of as terminology_of
 
@@ -21,7 +33,8 @@ CLIENT = "Agencja Reklamowa Kreska sp. z o.o."
 NBSP = "\u00a0"
 AMOUNT = f"12{NBSP}500,00{NBSP}zł"
 AMOUNT_IN_WORDS = "dwanaście tysięcy pięćset złotych, zero groszy"
-TEMPLATE_KEYS = ("printing.offer", "printing.order", "printing.production_order")
+TEMPLATE_KEYS = ("printing.offer", "printing.order", "printing.production_order",
+                 "printing.complaint_answer")
 
 
 @pytest.fixture
@@ -43,6 +56,9 @@ class World:
         self.session, self.rt, self.host, self.settings = session, rt, rt.host, rt.settings
         self.rep = users.create_user(session, "e.kowalczyk@drukarnia.example.pl", PASSWORD,
                                      full_name="Ewa Kowalczyk")
+        self.boss = users.create_user(session, "p.zielinski@drukarnia.example.pl", PASSWORD,
+                                      full_name="Piotr Zieliński")
+        self.rep.supervisor_id = self.boss.id
 
     def client(self, **data):
         return organisations.create(self.session, self.host, {
@@ -50,12 +66,19 @@ class World:
             "postal_code": "61-888", "city": "Poznań", "nip": "5260250274", **data},
             actor=self.rep, allow_duplicates=True)
 
-    def project(self, **data):
-        return cases.create(self.session, self.host, {
+    def project(self, approved=True, **data):
+        """A project of 12,500 zł at its calculation, approved by the rep's supervisor
+        unless ``approved`` is false."""
+        project = cases.create(self.session, self.host, {
             "title": "Baner reklamowy 6×3 m", "process_key": PROCESS, "owner_id": self.rep.id,
             "organisation_id": self.client().id, "amount": "12500.00", "cost": "8100.00",
             "description": "Baner frontlit 510 g/m², druk UV, oczka co 50 cm.", **data},
             actor=self.rep)
+        if approved:
+            workflow.move(self.session, self.host, project, "calculation", actor=self.rep)
+            request = approvals.request(self.session, self.host, project, "offer", self.rep)
+            approvals.decide(self.session, self.host, request, "approve", self.boss)
+        return project
 
     def template(self, key):
         return self.session.scalar(select(DocumentTemplate).where(DocumentTemplate.key == key))
@@ -81,7 +104,8 @@ def test_the_templates_and_their_series_are_shipped_at_start_up(world):
     assert set(shipped) == set(TEMPLATE_KEYS)
     assert {k: t.series_key for k, t in shipped.items()} == {
         "printing.offer": "printing.offer", "printing.order": "printing.order",
-        "printing.production_order": "printing.production"}
+        "printing.production_order": "printing.production",
+        "printing.complaint_answer": "printing.complaint"}
     assert all(t.subject_type == "case" for t in shipped.values())
     assert set(TEMPLATE_KEYS) <= {t.key for t in documents.templates_for(world.session, "case")}
 
@@ -125,21 +149,28 @@ def test_the_order_is_for_the_client_to_sign(world):
     for text in ("zamówienie", "Wykonawca", "Zamawiający", COMPANY, CLIENT, "NIP: 5260250274",
                  AMOUNT, AMOUNT_IN_WORDS, "podpis osoby upoważnionej"):
         assert text in html
+    # Not sent before customer service has the registration documents (PR-5).
+    with pytest.raises(ValidationError) as refused:
+        world.generate("printing.order", project)
+    assert list(refused.value.errors) == ["check.printing.documents"]
+    cases.update(world.session, world.host, project, {"custom": {
+        "printing_documents_received": True}}, actor=None)
     document = world.generate("printing.order", project)
     assert document.number == f"ZAM/{utcnow().year}/0001"
     assert world.pdf(document)[1].startswith(b"%PDF-")
 
 
 def test_the_production_order_is_numbered_by_month_and_shows_the_confirmations(world):
-    project = world.project(custom={"printing_signed_order": True,
-                                    "printing_no_overdue": True})
+    project = world.project(custom={"printing_signed_order": True})
+    cases.update(world.session, world.host, project, {"custom": {
+        "printing_documents_received": True}}, actor=None)  # customer service's word
     html = world.preview("printing.production_order", project)
 
     assert "Zlecenie produkcyjne" in html
     assert "Baner frontlit 510 g/m², druk UV, oczka co 50 cm." in html
     assert "Podpisane zamówienie wróciło</td><td>Tak" in html
-    assert "Brak zaległych płatności (księgowość)</td><td>Tak" in html
-    assert "Dokumenty rejestrowe otrzymane" not in html  # not confirmed: not listed
+    assert "Dokumenty rejestrowe otrzymane</td><td>Tak" in html
+    assert "Towar i faktura" not in html  # not confirmed: not listed
     assert AMOUNT not in html  # production needs no prices
     now = utcnow()
     document = world.generate("printing.production_order", project)
@@ -236,13 +267,20 @@ def test_the_three_plugins_documents_render_bare_and_never_share_a_number(
         shipped = list(session.scalars(select(DocumentTemplate).where(
             DocumentTemplate.key.like("printing.%") | DocumentTemplate.key.like("photovoltaics.%")
             | DocumentTemplate.key.like("expertise.%")).order_by(DocumentTemplate.key)))
-        assert len(shipped) == 7  # two of each, and the grid operator's notice
+        assert len(shipped) == 8  # printing's four, photovoltaics' three, expertise's offer
         numbers = []
         for template in shipped:
             case = cases.create(session, rt.host, {
                 "title": "Bez szczegółów", "process_key": processes[template.key.split(".")[0]]},
                 actor=world.rep)
+            if template.key in ("printing.order", "printing.production_order"):
+                cases.update(session, rt.host, case, {"custom": {  # what they need
+                    "printing_documents_received": True, "printing_signed_order": True}})
             assert "Bez szczegółów" in world.preview(template.key, case)
+            if template.key == "printing.complaint_answer":
+                with pytest.raises(ValidationError):  # made once a complaint's outcome is in
+                    world.generate(template.key, case)
+                continue
             numbers.append(world.generate(template.key, case).number)
         session.commit()
     assert len(set(numbers)) == len(numbers) == 7
