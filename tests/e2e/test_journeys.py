@@ -60,8 +60,8 @@ def test_a_case_is_dragged_across_a_check_once_its_conditions_hold(site, page):
     order = page.locator(".board-column[data-phase=order]")
     card.drag_to(order)
     refusal = page.locator("#board-messages")
-    expect(refusal).to_contain_text("Accounting has not confirmed that the client has no "
-                                    "overdue payments.")
+    expect(refusal).to_contain_text("Customer service has not confirmed that the "
+                                    "registration documents were received.")
     expect(page.locator(".board-column[data-phase=offer]").locator(f"#case-{case}")) \
         .to_be_visible()
 
