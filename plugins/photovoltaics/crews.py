@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import identifiers, permissions, places, records
 from core.errors import Forbidden, ValidationError
 from core.models import Organisation, User
-from core.validation import load_collecting, max_length
+from core.validation import an_id, load_collecting, max_length
 from core.workflow import localised
 from plugins.photovoltaics import job_events
 from plugins.photovoltaics.models import Assignment, Crew, CrewMember
@@ -68,7 +68,7 @@ class CrewSchema(Schema):
     name = fields.String(required=True, validate=[max_length(200), _filled],
                          error_messages={"required": _l("Enter a name.")})
     subcontractor_id = fields.Integer(load_default=None, allow_none=True, strict=False,
-                                      metadata={"description": "The subcontracting firm's "
+                                      validate=an_id(), metadata={"description": "The subcontracting firm's "
                                                 "organisation; null: the firm's own crew."})
     phone = fields.String(load_default="", validate=max_length(30))
     base_town = fields.String(load_default="", validate=max_length(100), metadata={
