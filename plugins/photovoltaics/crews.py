@@ -68,8 +68,9 @@ class CrewSchema(Schema):
     name = fields.String(required=True, validate=[max_length(200), _filled],
                          error_messages={"required": _l("Enter a name.")})
     subcontractor_id = fields.Integer(load_default=None, allow_none=True, strict=False,
-                                      validate=an_id(), metadata={"description": "The subcontracting firm's "
-                                                "organisation; null: the firm's own crew."})
+                                      validate=an_id(), metadata={
+                                          "description": "The subcontracting firm's "
+                                          "organisation; null: the firm's own crew."})
     phone = fields.String(load_default="", validate=max_length(30))
     base_town = fields.String(load_default="", validate=max_length(100), metadata={
         "description": "The town the crew sets out from."})
