@@ -18,6 +18,7 @@ from core.approvals import Approver, Threshold
 from core.models import Invoice
 from core.terms import term, upper_first
 from core.workflow import Check, Phase, Process, Setting, Transition
+from plugins.printing.models import PrintFile
 
 
 def _confirmed(field: str, reason: dict):
@@ -52,8 +53,6 @@ def _invoiced(session, case):
 
 
 def _files_checked(session, case):
-    from plugins.printing.models import PrintFile  # its service needs this module
-
     statuses = list(session.scalars(select(PrintFile.status).where(
         PrintFile.case_id == case.id)))
     if not statuses:
