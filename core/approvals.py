@@ -259,13 +259,15 @@ def requests(session: Session, case: Case, transition: Transition | None = None
     return list(session.scalars(query.order_by(ApprovalRequest.id)))
 
 
-def _valid(session: Session, case: Case, transition: Transition
-           ) -> dict[tuple[int, str], ApprovalRequest]:
+def valid(session: Session, case: Case, transition: Transition
+          ) -> dict[tuple[int, str], ApprovalRequest]:
     """(level, step) -> the newest request that still counts (values unchanged since).
 
     Keyed by the step too: a correction that moves the amount into another band keeps
     level 0 but needs another approver, whose approval the first one's does not give.
     """
+    if transition.approval is None:
+        return {}
     current = fingerprint(bound_values(case, transition.approval))
     found = {}
     for req in requests(session, case, transition):
@@ -276,10 +278,10 @@ def _valid(session: Session, case: Case, transition: Transition
 
 def missing(session: Session, host, case: Case, transition: Transition) -> list[Required]:
     """The levels not yet approved for the case's current values."""
-    valid = _valid(session, case, transition)
+    counted = valid(session, case, transition)
     return [r for r in required(session, host, case, transition)
-            if not ((r.level, r.step_key) in valid
-                    and valid[r.level, r.step_key].status == "approved")]
+            if not ((r.level, r.step_key) in counted
+                    and counted[r.level, r.step_key].status == "approved")]
 
 
 # --- Asking and deciding -----------------------------------------------------------------
@@ -294,7 +296,7 @@ def request(session: Session, host, case: Case, target: str, actor=None) -> Appr
     needed = missing(session, host, case, transition)
     if not needed:
         raise ValidationError({"approval": _("Nothing is left to approve for this step.")})
-    pending = _valid(session, case, transition).get((needed[0].level, needed[0].step_key))
+    pending = valid(session, case, transition).get((needed[0].level, needed[0].step_key))
     if pending is not None and pending.status == "pending":
         raise ValidationError({"approval": _("Approval has already been asked for.")})
     return _ask(session, host, case, transition, needed[0], actor)
@@ -392,7 +394,7 @@ def decide(session: Session, host, req: ApprovalRequest, decision: str, actor,
     timeline.record_event(session, "approval_decided", [case], subject=_("Approved"),
                           actor=actor, data={"request_id": req.id, "comment": comment})
     next_levels = missing(session, host, case, transition)
-    if next_levels and not _valid(session, case, transition).get(
+    if next_levels and not valid(session, case, transition).get(
             (next_levels[0].level, next_levels[0].step_key)):
         _ask(session, host, case, transition, next_levels[0], actor)
     events.after_commit(session, "kartoteka_approval_decided", request=req, actor=actor)

@@ -207,7 +207,7 @@ def _cases_blueprint() -> Blueprint:
                 return refused({"target": _not_a_step(process, case, args["target"])})
             needed = approvals.required(session, _host(), case, transition)
             missing = {r.level for r in approvals.missing(session, _host(), case, transition)}
-            asked = _valid_requests(session, case, transition)
+            asked = approvals.valid(session, case, transition)
             return {"target": transition.target,
                     "target_name": workflow.phase_name(process, transition.target),
                     "required": [_required(r, missing, asked) for r in needed]}
@@ -255,13 +255,6 @@ def _not_a_step(process, case: Case, target: str) -> str:
              what=term("core.case", case="nom"),
              **{"from": workflow.phase_name(process, case.phase_key),
                 "to": workflow.phase_name(process, target) or target})
-
-
-def _valid_requests(session, case: Case, transition) -> dict[tuple, ApprovalRequest]:
-    """(level, step) -> the newest request that still covers the case's values."""
-    current = approvals.fingerprint(approvals.bound_values(case, transition.approval))
-    return {(r.level, r.step_key): r for r in approvals.requests(session, case, transition)
-            if r.fingerprint == current and r.status in ("pending", "approved")}
 
 
 def _required(level: approvals.Required, missing: set[int], asked: dict) -> dict:

@@ -484,6 +484,14 @@ def test_a_correction_into_a_higher_band_still_needs_that_bands_approver(staff, 
     assert move(staff.rep, case, "offer").status_code == 200
 
 
+def test_a_step_without_approval_is_explained_as_needing_none(staff):
+    case = open_case(staff.rep, staff.ids["rep"], amount="12500.50")
+    explained = staff.rep("get", f"/cases/{case['id']}/approvals/explain?target=lost")
+    assert explained.status_code == 200, explained.get_json()
+    assert explained.get_json()["required"] == []
+    assert staff.rep("get", f"/cases/{case['id']}/approvals").get_json() == []
+
+
 def test_a_subprocess_is_opened_under_a_parent_the_caller_may_see_and_change(staff, rt):
     parent = open_case(staff.rep, staff.ids["rep"])
     child = open_case(staff.rep, staff.ids["rep"], title="Die cutting", parent_id=parent["id"])
