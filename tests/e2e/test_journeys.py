@@ -51,7 +51,17 @@ def _project(site, title, owner, amount=None, phase=None, **custom):
         return case.id
 
 
-def test_a_case_is_dragged_across_a_check_once_its_conditions_hold(site, page):
+def _customer_service(site, email):
+    """A colleague in customer service, who confirms the registration documents."""
+    from core import roles
+
+    with site.app.app_context(), site.rt.session() as s, s.begin():
+        role = roles.create(s, "customer_service", "Customer service")
+        roles.set_permissions(s, role, ["printing.confirm_documents"])
+    site.user(email, roles=("staff", "customer_service"), name="Celina Service")
+
+
+def test_a_case_is_dragged_across_a_check_once_its_conditions_hold(site, page, browser):
     site.user("rep@example.com", name="Robert Rep")
     case = _project(site, "Roll-upy targowe", "rep@example.com", "3900", "offer")
     site.login(page, "rep@example.com")
@@ -65,12 +75,13 @@ def test_a_case_is_dragged_across_a_check_once_its_conditions_hold(site, page):
     expect(page.locator(".board-column[data-phase=offer]").locator(f"#case-{case}")) \
         .to_be_visible()
 
-    # Accounting and customer service tick their confirmations on the form.
-    page.goto(f"{site.url}/cases/{case}/edit")
-    page.get_by_label("No overdue payments (accounting)").check()
-    page.get_by_label("Registration documents received (customer service)").check()
-    page.get_by_role("button", name="Save").click()
-    expect(page).to_have_url(re.compile(rf"/cases/{case}$"))
+    # Customer service ticks its confirmation on the form; the rep may not.
+    _customer_service(site, "service@example.com")
+    service = site.login(browser.new_context().new_page(), "service@example.com")
+    service.goto(f"{site.url}/cases/{case}/edit")
+    service.get_by_label("Registration documents received (customer service)").check()
+    service.get_by_role("button", name="Save").click()
+    expect(service).to_have_url(re.compile(rf"/cases/{case}$"))
 
     page.goto(f"{site.url}/cases/board/printing.project")
     page.locator(f"#case-{case}").drag_to(page.locator(".board-column[data-phase=order]"))
