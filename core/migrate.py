@@ -8,6 +8,7 @@ in ``alembic_version_<plugin>``, so removing one plugin never breaks the others.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,7 +65,19 @@ def alembic_config(branch: Branch, connection: Connection | None = None,
 
 
 def head(branch: Branch) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(branch)).get_current_head()
+    return scripts_of(branch).get_current_head()
+
+
+def scripts_of(branch: Branch) -> ScriptDirectory:
+    """The branch's revision scripts, read once while its folder is unchanged: each start
+    of an application checks every branch, and reading them costs tens of ms."""
+    folder = Path(branch.versions)
+    return _read_scripts(str(folder), folder.stat().st_mtime_ns if folder.exists() else 0)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_scripts(folder: str, _changed: int) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(Branch("", Path(folder))))
 
 
 def current(connection: Connection, branch: Branch) -> str | None:
@@ -78,7 +91,7 @@ def status(engine: Engine, branches: list[Branch]) -> list[BranchStatus]:
 
 
 def _status(conn: Connection, branch: Branch) -> BranchStatus:
-    scripts = ScriptDirectory.from_config(alembic_config(branch))
+    scripts = scripts_of(branch)
     revision = current(conn, branch)
     try:
         known = revision is None or scripts.get_revision(revision) is not None

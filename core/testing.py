@@ -76,7 +76,21 @@ def kartoteka_instance_path(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def kartoteka_app_factory(kartoteka_database_url, kartoteka_instance_path):
+def kartoteka_enable_plugins():
+    """How the factory enables plugins on the test's database: ``enable(engine, names)``,
+    as ``kartoteka plugins enable`` does. A suite may override it to hand out databases
+    whose plugins were migrated once."""
+    from core import plugins
+
+    def enable(engine, names) -> None:
+        plugins.enable(engine, names)
+
+    return enable
+
+
+@pytest.fixture
+def kartoteka_app_factory(kartoteka_database_url, kartoteka_instance_path,
+                          kartoteka_enable_plugins):
     """Build apps on the test's database: ``factory(plugins=[...], **config)``.
 
     Building an app costs about 0.25 s, as much as the rest of a typical test, so an app
@@ -85,7 +99,7 @@ def kartoteka_app_factory(kartoteka_database_url, kartoteka_instance_path):
     host, caches and job queue (``core.web.app.attach``). Within one test each call is a
     new app, as two processes would be.
     """
-    from core import migrate, plugins
+    from core import migrate
     from core.db import make_engine
     from core.web import create_app
 
@@ -106,7 +120,7 @@ def kartoteka_app_factory(kartoteka_database_url, kartoteka_instance_path):
         if current != _core_head():
             migrate.upgrade(engine, migrate.CORE_BRANCH)
         if plugins_to_enable:
-            plugins.enable(engine, plugins_to_enable)
+            kartoteka_enable_plugins(engine, plugins_to_enable)
         key = (tuple(plugins_to_enable),
                tuple(sorted((k, repr(v)) for k, v in config.items() if k != "database_url")))
         app = None if key in handed_out else _reuse(key, config)
@@ -138,12 +152,11 @@ _KEEP = 8  # many tests use one configuration, some a port of their own that nev
 
 def _plugins_of(rt) -> tuple | None:
     """The enabled plugins and their versions, or None when the app may not be reused:
-    a plugin's pages, API routes and start-up hook are given the app once, as it is
-    built."""
-    hooks = rt.host.pm.hook
-    if hooks.kartoteka_startup.get_hookimpls() or \
-            hooks.kartoteka_register_blueprints.get_hookimpls() or \
-            hooks.kartoteka_register_api_blueprints.get_hookimpls():
+    a plugin's start-up hook is given the app once, as it is built, and may have done
+    there what a new runtime would need again. Pages, API routes and menu entries are
+    the same for the same plugins at the same versions, and find the runtime through
+    ``current_app`` as they are served."""
+    if rt.host.pm.hook.kartoteka_startup.get_hookimpls():
         return None
     return tuple(sorted((name, p.manifest.version) for name, p in rt.host.plugins.items()))
 

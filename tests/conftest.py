@@ -1,8 +1,9 @@
 """Test setup: every database test runs on SQLite and on PostgreSQL.
 
 PostgreSQL comes from KARTOTEKA_TEST_POSTGRES_URL (default: the local server's
-``test`` database); each test gets its own schema, dropped afterwards. With CI=true
-an unreachable PostgreSQL stops the run instead of skipping those tests.
+``test`` database); each test gets a schema of its own, emptied or dropped afterwards
+(``databases``). With CI=true an unreachable PostgreSQL stops the run instead of
+skipping those tests.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import uuid
-import warnings
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import Pool
 
 from core.db import normalise_url
+from tests import databases
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -94,157 +94,43 @@ def database_url(backend, tmp_path):
 
 
 def schema_url(schema: str) -> str:
-    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
+    return databases.schema_url(PG_URL, schema)
 
 
 @pytest.fixture
 def kartoteka_database_url(request, backend, tmp_path):
-    """The database of the apps a test builds, with the core's schema already there.
-
-    Migrating for every test is most of what a test costs, so each worker migrates
-    once: an SQLite file is copied, and a PostgreSQL schema is emptied and handed on
-    when the test left its tables, indexes and versions as they were (else it is
-    dropped). A test that also asks for ``database_url`` gets that very database.
-    """
+    """The database of the apps a test builds, with the core's schema already there
+    (see ``databases``). A test that also asks for ``database_url`` gets that very
+    database."""
     if "database_url" in request.fixturenames:
         yield request.getfixturevalue("database_url")
         return
     if backend == "sqlite":
         path = tmp_path / "kartoteka.db"
-        shutil.copyfile(_migrated_sqlite(request.config), path)
+        _templates(request.config, databases.SqliteTemplates).copy_to(path)
         yield f"sqlite:///{path}"
         return
-    pool = _schema_pool(request.config)
+    pool = _templates(request.config, databases.SchemaPool)
     schema = pool.take()
     yield schema_url(schema)
     pool.give_back(schema)
 
 
-def _migrated_sqlite(config) -> Path:
-    found = getattr(config, "kartoteka_sqlite_template", None)
-    if found is None:
-        from core import migrate
-        from core.db import make_engine
-
-        folder = tempfile.mkdtemp(prefix="kartoteka-template-")
-        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
-        found = Path(folder) / "kartoteka.db"
-        engine = make_engine(f"sqlite:///{found}")
-        migrate.upgrade(engine, migrate.CORE_BRANCH)
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        engine.dispose()
-        config.kartoteka_sqlite_template = found
-    return found
+@pytest.fixture
+def kartoteka_enable_plugins(request, backend):
+    """Plugins are enabled on a test's database by handing it one where their
+    migrations already ran, when nothing was written to it yet."""
+    kind = databases.SqliteTemplates if backend == "sqlite" else databases.SchemaPool
+    return _templates(request.config, kind).enable
 
 
-def _schema_pool(config) -> SchemaPool:
-    if getattr(config, "kartoteka_schema_pool", None) is None:
-        config.kartoteka_schema_pool = SchemaPool()
-        config.add_cleanup(config.kartoteka_schema_pool.close)
-    return config.kartoteka_schema_pool
-
-
-class SchemaPool:
-    """One migrated PostgreSQL schema per worker, emptied between tests."""
-
-    # Tables (with partitions) and indexes of a schema: what a test must not have changed.
-    RELATIONS = text("SELECT c.relkind::text, c.relname FROM pg_class c "
-                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                     "WHERE n.nspname = :s AND c.relkind IN ('r', 'p', 'i') ORDER BY 2, 1")
-
-    def __init__(self):
-        self.admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        # Emptying needs a real transaction: SET LOCAL does nothing under AUTOCOMMIT.
-        self.engine = create_engine(PG_URL)
-        self.free: str | None = None
-        self.pristine: tuple | None = None  # the shape and data a migrated schema has
-
-    def take(self) -> str:
-        if self.free is not None:
-            schema, self.free = self.free, None
-            return schema
-        from core import migrate
-        from core.db import make_engine
-
-        schema = f"p_{uuid.uuid4().hex[:12]}"
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = make_engine(schema_url(schema))
-        migrate.upgrade(engine, migrate.CORE_BRANCH)
-        engine.dispose()
-        if self.pristine is None:
-            self.pristine = (self._shape(schema), self._rows(schema))
-        return schema
-
-    def give_back(self, schema: str) -> None:
-        try:
-            if self.pristine is not None and self._shape(schema) == self.pristine[0]:
-                self._empty(schema)
-                self.free = schema
-                return
-        except Exception as exc:  # anything odd: the schema is not handed on, visibly
-            # (quietly dropping made every PostgreSQL test migrate anew, unnoticed)
-            warnings.warn(f"schema {schema} was not emptied for reuse: {exc!r}", stacklevel=1)
-        self._drop(schema)
-
-    def _shape(self, schema: str) -> tuple:
-        """Tables, indexes and migration versions: what a test must not have changed."""
-        with self.admin.connect() as conn:
-            relations = tuple(tuple(r) for r in conn.execute(self.RELATIONS, {"s": schema}))
-            versions = tuple(tuple(r) for kind, name in relations
-                             if kind == "r" and name.startswith("alembic_version")
-                             for r in conn.execute(text(f'SELECT * FROM "{schema}"."{name}"')))
-        return relations, versions
-
-    def _rows(self, schema: str) -> dict:
-        """The rows migrations put in (the built-in role) and every sequence's place."""
-        with self.admin.connect() as conn:
-            rows = {}
-            for table in self._data_tables(conn, schema):
-                found = conn.execute(text(f'SELECT * FROM "{schema}"."{table}"')).mappings()
-                rows[table] = [dict(r) for r in found]
-            sequences = {name: tuple(conn.execute(text(
-                f'SELECT last_value, is_called FROM "{schema}"."{name}"')).one())
-                for name in conn.execute(text(
-                    "SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
-                    {"s": schema}).scalars()}
-        return {"tables": list(rows), "rows": {t: r for t, r in rows.items() if r},
-                "sequences": sequences}
-
-    def _data_tables(self, conn, schema: str) -> list[str]:
-        return [t for t in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = :s ORDER BY 1"),
-            {"s": schema}).scalars() if not t.startswith("alembic_version")]
-
-    def _empty(self, schema: str) -> None:
-        """Back to the rows and sequences of a migrated schema, in one round trip but for
-        the few rows migrations add (a hundred statements one by one cost ~50 ms)."""
-        pristine = self.pristine[1]
-        script = ["SET LOCAL session_replication_role = replica",  # no foreign key checks
-                  "SET LOCAL lock_timeout = '10s'"]
-        script += [f'DELETE FROM "{schema}"."{table}"' for table in pristine["tables"]]
-        script += [f"SELECT setval('\"{schema}\".\"{name}\"', {int(last)}, {bool(called)})"
-                   for name, (last, called) in pristine["sequences"].items()]
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql(";\n".join(script))  # no parameters: one simple query
-            for table, rows in pristine["rows"].items():
-                columns = list(rows[0])
-                names = ", ".join(f'"{c}"' for c in columns)
-                values = ", ".join(f":{c}" for c in columns)
-                conn.execute(text(f'INSERT INTO "{schema}"."{table}" ({names}) '
-                                  f"VALUES ({values})"), rows)
-
-    def _drop(self, schema: str) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-    def close(self) -> None:
-        if self.free is not None:
-            self._drop(self.free)
-        self.admin.dispose()
-        self.engine.dispose()
+def _templates(config, kind):
+    """The worker's SQLite templates or PostgreSQL schema pool, made when first asked."""
+    name = f"kartoteka_{kind.__name__}"
+    if getattr(config, name, None) is None:
+        setattr(config, name, kind(PG_URL) if kind is databases.SchemaPool else kind())
+        config.add_cleanup(getattr(config, name).close)
+    return getattr(config, name)
 
 
 @pytest.fixture(scope="session")

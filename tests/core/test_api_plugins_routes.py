@@ -19,7 +19,6 @@ from core.db import make_engine
 from core.errors import StartupError
 from core.models import Organisation
 from core.plugins import build_host
-from core.testing import _plugins_of
 
 PASSWORD = "correct horse battery"
 VAN = {"registration": "PO 12345", "make": "Ford Transit", "seats": 9}
@@ -232,10 +231,6 @@ def test_a_disabled_plugins_routes_answer_404_and_leave_the_document(
     assert "Vehicle" not in document["components"]["schemas"]
     assert "fleet" not in {t["name"] for t in document["tags"]}
     assert vehicles_in(rt) == [("PO 12345", "Ford Transit", 9)]  # the data is kept
-
-
-def test_an_app_with_a_plugins_api_routes_is_built_anew_for_each_test(app):
-    assert _plugins_of(app.extensions["kartoteka"]) is None
 
 
 # ------------------------------------------------------------------ the helper
