@@ -117,11 +117,16 @@ def kartoteka_database_url(request, backend, tmp_path):
 
 
 @pytest.fixture
-def kartoteka_enable_plugins(request, backend):
+def kartoteka_enable_plugins(request):
     """Plugins are enabled on a test's database by handing it one where their
-    migrations already ran, when nothing was written to it yet."""
-    kind = databases.SqliteTemplates if backend == "sqlite" else databases.SchemaPool
-    return _templates(request.config, kind).enable
+    migrations already ran, when nothing was written to it yet. (Not by ``backend``:
+    a test that chose its database is not run on the other.)"""
+    def enable(engine, names) -> None:
+        sqlite = engine.url.get_backend_name() == "sqlite"
+        kind = databases.SqliteTemplates if sqlite else databases.SchemaPool
+        _templates(request.config, kind).enable(engine, names)
+
+    return enable
 
 
 def _templates(config, kind):
