@@ -7,10 +7,16 @@ plugins a test enabled, and hands out copies of it (SQLite) or schemas emptied b
 it (PostgreSQL). A database is swapped for one with the plugins already migrated only
 while nothing has been written to it, and a schema a test changed the shape of is
 dropped, never handed on.
+
+A plugin set's database also holds the fields and templates its plugins ship, which an
+app's start would otherwise write for every test (about 0.1 s). It is kept under what
+the plugins ship at that moment, so a test that patches a plugin's fields gets a
+database of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -21,10 +27,36 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from core import migrate, plugins
+from core import migrate, plugins, runtime
 from core.db import make_engine
 
-CORE: tuple = ()  # the key of the core without plugins
+CORE: tuple = ((), "")  # the key of the core without plugins: it ships nothing
+SHIPPING = ("kartoteka_register_fields", "kartoteka_register_templates")
+
+
+def key_of(names) -> tuple:
+    """The plugins' names and a digest of what they ship now (None: a plugin that is not
+    installed, whose database is not kept)."""
+    names = tuple(sorted(names))
+    available = plugins.discover()
+    if any(name not in available for name in names):
+        return names, None
+    shipped = []
+    for name in names:
+        module = available[name].load()
+        shipped += [repr(getattr(module, hook)()) for hook in SHIPPING if hasattr(module, hook)]
+    return names, hashlib.sha1("\n".join(shipped).encode()).hexdigest()
+
+
+def ship(engine, key: tuple) -> bool:
+    """Write what the plugins ship, as an app's start would; False if it cannot."""
+    try:
+        host = plugins.build_host(key[0])
+        runtime.ship_fields(engine, host)
+        runtime.ship_templates(engine, host)
+    except Exception:  # the test will meet it starting its app, where it is expected
+        return False
+    return True
 
 
 def schema_url(base_url: str, schema: str) -> str:
@@ -46,16 +78,21 @@ class SqliteTemplates:
     def enable(self, engine, names) -> None:
         """Enable plugins on a test's database, by copying a file where they already
         are when the database is still a copy of the core's."""
-        key = tuple(sorted(names))
+        key = key_of(names)
         path = Path(engine.url.database)
         engine.dispose()  # what it wrote is in the file now, unless another engine is open
-        if not self._untouched(path):
+        if not self._untouched(path) or key[1] is None:
             plugins.enable(engine, names)
         elif key in self.files:
             shutil.copyfile(self.files[key], path)
         else:
             plugins.enable(engine, names)
-            self.files[key] = self._keep(engine, f"{len(self.files)}.db")
+            kept = self._keep(engine, f"{len(self.files)}.db")
+            shipped = make_engine(f"sqlite:///{kept}")
+            if ship(shipped, key):
+                self.files[key] = self._keep(shipped, kept.name)
+                shutil.copyfile(kept, path)
+            shipped.dispose()
 
     def _untouched(self, path: Path) -> bool:
         wal = path.with_name(path.name + "-wal")
@@ -103,22 +140,25 @@ class SchemaPool:
         self.free: dict[tuple, str] = {}
         self.pristine: dict[tuple, tuple] = {}  # key -> (shape, rows) as migrated
         self.handed: str | None = None  # the core schema handed out last
+        self.handed_key: tuple = CORE  # what the schema handed out last holds
 
     def take(self) -> str:
         schema = self.free.pop(CORE, None) or self._migrated()
-        self.handed = schema
+        self.handed, self.handed_key = schema, CORE
         return schema
 
     def enable(self, engine, names) -> None:
         """Enable plugins on a test's schema, by swapping in a schema where they are
         already when the test's is the core one handed out and still untouched."""
-        key = tuple(sorted(names))
+        key = key_of(names)
         schema = self.handed
         if schema is None or engine.url.query.get("options") != f"-csearch_path={schema}" \
-                or not self._untouched(schema):
-            plugins.enable(engine, names)
+                or key[1] is None or not self._untouched(schema):
+            plugins.enable(engine, names)  # the app's start ships what they ship
+            self.handed_key = key
             return
         engine.dispose()  # no connection keeps plans made against the schema swapped out
+        self.handed_key = key
         if key in self.free:
             spare = self._new_name()
             self._rename(schema, spare)
@@ -126,12 +166,16 @@ class SchemaPool:
             self._keep(CORE, spare)
             return
         plugins.enable(engine, names)
-        self.pristine.setdefault(key, (self._shape(schema), self._rows(schema)))
+        if ship(engine, key):
+            self.pristine.setdefault(key, (self._shape(schema), self._rows(schema)))
+        else:
+            self.handed_key = (key[0], None)
 
     def give_back(self, schema: str) -> None:
-        self.handed = None
+        self.handed, key = None, self.handed_key
         try:
-            key = self._enabled(schema)
+            if self._enabled(schema) != key[0]:  # plugins enabled some other way
+                key = (self._enabled(schema), None)
             added = self._field_indexes(schema, key)
             if added is not None:
                 self._empty(schema, key, added)
