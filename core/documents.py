@@ -505,10 +505,11 @@ def preview(session: Session, host, template: DocumentTemplate, record, actor=No
 
 
 def generate(session: Session, host, settings: Settings, template: DocumentTemplate, record,
-             actor=None, person: Person | None = None) -> Document:
+             actor=None, person: Person | None = None, extra: dict | None = None) -> Document:
     """Number, fill and draw the document, and keep it on the record. With ``person``,
     a case's document for one of its people (a certificate of attendance): the template
-    sees ``person`` as well, and the document is kept on the person's card."""
+    sees ``person`` as well, and the document is kept on the person's card. ``extra``
+    is plain data a plugin adds for its own templates (one payment request of a case)."""
     if template.kind == "email":
         raise ValidationError({"template": _("E-mail templates are sent in mailings.")})
     if template.subject_type != _subject_type(record):
@@ -518,7 +519,7 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
     _ready(session, host, template, record)
     version = current_version(session, template)
     number = numbering.issue(session, template.series_key) if template.series_key else None
-    filled = context(session, host, record, actor, settings, number)
+    filled = {**(extra or {}), **context(session, host, record, actor, settings, number)}
     keeper = record
     if person is not None and isinstance(record, Case):
         filled["person"], keeper = _person(session, person, actor), person

@@ -196,6 +196,18 @@ def _get(model: type, record_id: int):
     return record
 
 
+def if_match() -> int | None:
+    """The version the client read, from an optional If-Match header (the ETag of a
+    plugin's record); a tag that is not one of ours is 412."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    tag = header.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        http_abort(412, _("The If-Match header holds no ETag of this record."))
+    return int(tag)
+
+
 def refusal(exc: ValidationError | Forbidden):
     """A service's refusal as the API answers it: 403, 412 for a stale version, 422."""
     if isinstance(exc, Forbidden):

@@ -159,7 +159,7 @@ class Check(MethodView):
     def post(self, _data, file_id):
         """Prepress found the file fit to print."""
         found = _file(file_id)
-        version = _if_match()
+        version = crud.if_match()
         return _committed(lambda session: print_files.check(
             session, found, crud.caller(), version))
 
@@ -176,7 +176,7 @@ class Reject(MethodView):
         """Reject the file with the reason the customer is told; a checked file may be
         rejected too, for a fault found later."""
         found = _file(file_id)
-        version = _if_match()
+        version = crud.if_match()
         return _committed(lambda session: print_files.reject(
             session, found, data, crud.caller(), version))
 
@@ -196,7 +196,7 @@ class Replace(MethodView):
         """Send a corrected version of a rejected file, with its parameters: it is
         received again; the rejected version stays among the project's attachments."""
         found = _file(file_id)
-        version = _if_match()
+        version = crud.if_match()
         data, upload = _multipart()
         return _committed(lambda session: print_files.replace(
             session, _settings(), found, data, upload, crud.caller(), version))
@@ -226,15 +226,6 @@ def _committed(change, status: int = 200):
     return committed(change, status, refuse=crud.refusal)
 
 
-def _if_match() -> int | None:
-    """The version the client read, when it sent one."""
-    header = request.headers.get("If-Match", "").strip()
-    if not header or header == "*":
-        return None
-    tag = header.removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        http_abort(412, _("The If-Match header holds no ETag of this record."))
-    return int(tag)
 
 
 def _project(case_id: int) -> Case:
