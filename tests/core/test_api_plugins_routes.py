@@ -248,11 +248,11 @@ def test_the_helper_filters_sorts_and_keeps_to_the_callers_reach(kartoteka_app_f
     """A record type with filter fields (here the core's organisations, served by a
     plugin's blueprint) takes ``filter`` and ``sort``, and a caller sees only the records
     within their reach."""
-    import plugins.grants.plugin as grants
+    import plugins.fundraising.plugin as fundraising
 
-    monkeypatch.setattr(grants, "kartoteka_register_api_blueprints", _impl(
+    monkeypatch.setattr(fundraising, "kartoteka_register_api_blueprints", _impl(
         lambda: [crud.blueprint("partners", Organisation, PartnerSchema)]), raising=False)
-    app = kartoteka_app_factory(["grants"], default_locale="en")
+    app = kartoteka_app_factory(["fundraising"], default_locale="en")
     rt = app.extensions["kartoteka"]
     admin = caller(app, token(rt, "admin@example.com", admin=True))
     seller_token = token(rt, "seller@example.com")
@@ -271,21 +271,21 @@ def test_the_helper_filters_sorts_and_keeps_to_the_callers_reach(kartoteka_app_f
             "name": name, "type_key": "core.municipality", "city": city,
             "owner_id": owner}).get_json()["id"]
 
-    listed = admin("get", '/grants/partners/?filter={"field": "city", "op": "eq", '
+    listed = admin("get", '/fundraising/partners/?filter={"field": "city", "op": "eq", '
                           '"value": "Kórnik"}&sort=-name&limit=1').get_json()
     assert [p["name"] for p in listed["items"]] == ["Gmina Kórnik Wschód"]
-    after = admin("get", '/grants/partners/?filter={"field": "city", "op": "eq", '
+    after = admin("get", '/fundraising/partners/?filter={"field": "city", "op": "eq", '
                          f'"value": "Kórnik"}}&sort=-name&limit=1&after={listed["next"]}')
     assert [p["name"] for p in after.get_json()["items"]] == ["Gmina Kórnik"]
-    unknown = admin("get", '/grants/partners/?filter={"field": "colour", "op": "eq", '
+    unknown = admin("get", '/fundraising/partners/?filter={"field": "colour", "op": "eq", '
                            '"value": 1}')
     assert unknown.status_code == 422 and "filter.field" in unknown.get_json()["errors"]
 
     seller = caller(app, seller_token)
-    mine = seller("get", "/grants/partners/?sort=name").get_json()["items"]
+    mine = seller("get", "/fundraising/partners/?sort=name").get_json()["items"]
     assert [p["name"] for p in mine] == ["Gmina Kórnik", "Gmina Mosina"]
-    assert seller("get", f"/grants/partners/{made['Gmina Luboń']}").status_code == 404
-    assert seller("get", f"/grants/partners/{made['Gmina Mosina']}").get_json()["city"] \
+    assert seller("get", f"/fundraising/partners/{made['Gmina Luboń']}").status_code == 404
+    assert seller("get", f"/fundraising/partners/{made['Gmina Mosina']}").get_json()["city"] \
         == "Mosina"
 
 
@@ -300,13 +300,13 @@ def test_the_helper_filters_sorts_and_keeps_to_the_callers_reach(kartoteka_app_f
 ])
 def test_a_faulty_api_blueprint_stops_start_up_naming_the_plugin(
         kartoteka_app_factory, monkeypatch, returned, message):
-    import plugins.grants.plugin as grants
+    import plugins.fundraising.plugin as fundraising
 
-    monkeypatch.setattr(grants, "kartoteka_register_api_blueprints", _impl(returned),
+    monkeypatch.setattr(fundraising, "kartoteka_register_api_blueprints", _impl(returned),
                         raising=False)
     with pytest.raises(StartupError, match=message) as stopped:
-        kartoteka_app_factory(["grants"])
-    assert "kartoteka plugins disable grants" in str(stopped.value)
+        kartoteka_app_factory(["fundraising"])
+    assert "kartoteka plugins disable fundraising" in str(stopped.value)
 
 
 def test_a_plugin_cannot_mount_its_api_where_the_cores_is():

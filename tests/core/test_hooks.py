@@ -81,11 +81,11 @@ def test_hook_kartoteka_startup(third_party, kartoteka_app_factory):
 
 
 def test_hook_kartoteka_register_migrations(third_party):
-    host = build_host(["visits", "grants"])
+    host = build_host(["visits", "fundraising"])
     (branch,) = host.branch("visits")
     assert branch.version_table == "alembic_version_visits"
     assert (branch.versions / "0001_visits.py").exists()
-    assert host.branch("grants") == []  # a plugin without tables
+    assert host.branch("fundraising") == []  # a plugin without tables
     assert [b.name for b in host.branches()] == ["core", "visits"]
 
 
@@ -142,16 +142,16 @@ def test_hook_kartoteka_register_blueprints(third_party, kartoteka_app_factory,
 
 def test_hook_kartoteka_register_blueprints_refuses_a_foreign_name(kartoteka_app_factory,
                                                                    monkeypatch):
-    import plugins.grants.plugin as grants
+    import plugins.fundraising.plugin as fundraising
 
     @hookimpl
     def kartoteka_register_blueprints():
         return [Blueprint("admin", __name__)]
 
-    monkeypatch.setattr(grants, "kartoteka_register_blueprints", kartoteka_register_blueprints,
+    monkeypatch.setattr(fundraising, "kartoteka_register_blueprints", kartoteka_register_blueprints,
                         raising=False)
-    with pytest.raises(StartupError, match="kartoteka plugins disable grants"):
-        kartoteka_app_factory(["grants"])
+    with pytest.raises(StartupError, match="kartoteka plugins disable fundraising"):
+        kartoteka_app_factory(["fundraising"])
 
 
 def test_hook_kartoteka_register_portal_blueprints(third_party, kartoteka_app_factory,
@@ -180,17 +180,17 @@ def test_hook_kartoteka_register_menu_items(third_party, kartoteka_app_factory,
 
 def test_hook_kartoteka_register_menu_items_refuses_a_missing_page(kartoteka_app_factory,
                                                                   monkeypatch):
-    import plugins.grants.plugin as grants
+    import plugins.fundraising.plugin as fundraising
     from core.menu import MenuItem
 
     @hookimpl
     def kartoteka_register_menu_items():
-        return [MenuItem("grants.nowhere", label={"pl": "Nigdzie", "en": "Nowhere"})]
+        return [MenuItem("fundraising.nowhere", label={"pl": "Nigdzie", "en": "Nowhere"})]
 
-    monkeypatch.setattr(grants, "kartoteka_register_menu_items", kartoteka_register_menu_items,
+    monkeypatch.setattr(fundraising, "kartoteka_register_menu_items", kartoteka_register_menu_items,
                         raising=False)
-    with pytest.raises(StartupError, match="grants.nowhere: there is no such page"):
-        kartoteka_app_factory(["grants"])
+    with pytest.raises(StartupError, match="fundraising.nowhere: there is no such page"):
+        kartoteka_app_factory(["fundraising"])
 
 
 def test_hook_kartoteka_case_panels(kartoteka_app_factory, kartoteka_login, caplog):
