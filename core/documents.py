@@ -152,6 +152,9 @@ class Template:
         only once its calculation is approved); each reason refuses it, unless an
         administrator switched that check off in the case's process.
     :param processes: the processes whose cases it is for (none: every case).
+    :param needs: keys of plain data it is filled with besides its record (``extra`` of
+        ``generate``), which only the plugin's own pages and API give: such a template is
+        not offered among a record's documents, and is refused without them.
     """
 
     key: str
@@ -165,6 +168,7 @@ class Template:
     kind_title: dict[str, str] = field(default_factory=dict)
     requires: tuple = ()
     processes: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
 
 # --- Templates ---------------------------------------------------------------------------
@@ -312,7 +316,13 @@ def templates_for(session: Session, subject_type: str, host=None, record=None
     found = session.scalars(select(DocumentTemplate).where(
         DocumentTemplate.subject_type == subject_type, DocumentTemplate.active,
         DocumentTemplate.kind != "email").order_by(DocumentTemplate.name_pl))
-    return [t for t in found if record is None or fits(host, t, record)]
+    return [t for t in found if (record is None or fits(host, t, record))
+            and not _needs(host, t)]
+
+
+def _needs(host, template: DocumentTemplate) -> tuple[str, ...]:
+    shipped = host.templates.get(template.key) if host is not None else None
+    return shipped.needs if shipped is not None else ()
 
 
 def fits(host, template: DocumentTemplate, record) -> bool:
@@ -517,6 +527,9 @@ def generate(session: Session, host, settings: Settings, template: DocumentTempl
     _visible(session, record, actor)
     permissions.require(session, actor, record, "edit", {})
     _ready(session, host, template, record)
+    if any(key not in (extra or {}) for key in _needs(host, template)):
+        raise ValidationError({"template": _(
+            "This document is made from its own section of the record, not from here.")})
     version = current_version(session, template)
     number = numbering.issue(session, template.series_key) if template.series_key else None
     filled = {**(extra or {}), **context(session, host, record, actor, settings, number)}

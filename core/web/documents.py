@@ -454,7 +454,7 @@ def generate_many(record_type: str):
     session = db()
     if record_type not in documents.SUBJECTS:
         abort(404)
-    offered = documents.templates_for(session, record_type)
+    offered = documents.templates_for(session, record_type, _rt().host)
     saved = segments.visible_segments(session, current_user, record_type)
     values = {"template_id": request.values.get("template_id", ""),
               "segment_id": request.values.get("segment_id", ""), "record_ids": ""}
