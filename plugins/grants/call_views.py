@@ -2,7 +2,9 @@
 each call's deadline, the days left and how many applications it has, narrowed by
 status, deadline, programme, grantor and words; the form of a new call and of a
 correction (the required attachments one per line); and a call's own page with its
-applications and the form that applies to it for a client firm.
+applications and the form that applies to it for a client firm, tied to the won
+opportunity it was sold by (chosen from those still waiting for a milestone, or left
+to be found). Organisations are named only to whoever may see them.
 
 The grantor and the client are picked by name as on the card's "link a record" form:
 names are offered as one types, and without script the typed name is looked up; when
@@ -30,7 +32,7 @@ from core.terms import term, upper_first
 from core.text import fold
 from core.web.db import db
 from core.web.forms import commit_or_errors, commit_or_flash, form_id, lines, optional_int
-from plugins.grants import calls
+from plugins.grants import calls, schedules
 from plugins.grants import fields as grant_fields
 from plugins.grants.models import GrantCall
 
@@ -39,7 +41,7 @@ MENU = [MenuItem("grants_calls.index", term="grants.call", section=("grants_call
 FIELDS = ("title", "reference", "programme", "opens_on", "deadline", "budget", "max_rate",
           "description")
 FILTERS = ("q", "status", "deadline_from", "deadline_to", "programme", "grantor_id")
-APPLY_FIELDS = ("owner_id", "requested_amount", "project_value")
+APPLY_FIELDS = ("owner_id", "requested_amount", "project_value", "opportunity_id")
 CHOICES = 20  # firms offered when several answer to a typed name
 
 
@@ -66,7 +68,8 @@ def index():
         errors, found = exc.errors, []
     return render_template(
         "grants/calls.html", calls=found, args=args, errors=errors,
-        grantors=calls.grantors(session, found), grantor_options=_grantor_options(session),
+        grantors=calls.grantors(session, found, current_user),
+        grantor_options=_grantor_options(session),
         counts=calls.application_counts(session, found, current_user),
         statuses=status_labels(), note=deadline_note, status_of=calls.status,
         may_manage=calls.may_manage(current_user), filtered=any(args.values()),
@@ -139,6 +142,8 @@ def _form(call: GrantCall | None):
         candidates = grantor.candidates
         data = {**{k: values[k] for k in FIELDS}, "required_attachments": lines(
             "required_attachments"), "grantor_id": grantor.id}
+        if call is not None and grantor.id is not None and grantor.id == call.grantor_id:
+            del data["grantor_id"]  # unchanged: kept even if the editor may not see it
         version = optional_int(request.form.get("version"))
         saved, errors = commit_or_errors(session, lambda: _save(
             session, call, data, version, grantor))
@@ -169,9 +174,17 @@ def _save(session, call: GrantCall | None, data: dict, version, grantor: Picked)
 
 def _stored(session, call: GrantCall) -> dict:
     values = {k: "" if getattr(call, k) is None else str(getattr(call, k)) for k in FIELDS}
-    grantor = session.get(Organisation, call.grantor_id) if call.grantor_id else None
+    grantor = _grantor(session, call)
+    named = grantor.name if grantor else (_("A record you may not see") if call.grantor_id
+                                          else "")
     return {**values, "required_attachments": "\n".join(call.required_attachments or []),
-            "target": grantor.name if grantor else "", "target_id": str(call.grantor_id or "")}
+            "target": named, "target_id": str(call.grantor_id or "")}
+
+
+def _grantor(session, call: GrantCall) -> Organisation | None:
+    """The call's grantor, if the viewer may see it."""
+    return records.get(session, Organisation, call.grantor_id, current_user) \
+        if call.grantor_id else None
 
 
 def pick(session, typed: str, chosen, optional: bool = False) -> Picked:
@@ -210,7 +223,8 @@ def apply(call_id: int):
     values = {k: request.form.get(k, "") for k in (*APPLY_FIELDS, "target", "target_id")}
     client = pick(session, values["target"], values["target_id"])
     data = {**{k: values[k] for k in APPLY_FIELDS}, "organisation_id": client.id,
-            "owner_id": optional_int(values["owner_id"])}
+            "owner_id": optional_int(values["owner_id"]),
+            "opportunity_id": optional_int(values["opportunity_id"])}
 
     def write():
         try:
@@ -234,19 +248,33 @@ def _detail(call: GrantCall, values: dict | None = None, errors: dict | None = N
             candidates: list | None = None):
     session = db()
     found = calls.applications(session, call, current_user)
-    clients = {o.id: o for o in session.scalars(select(Organisation).where(
-        Organisation.id.in_({c.organisation_id for c in found if c.organisation_id})))}
+    clients = _organisations(session, {c.organisation_id for c in found})
     owners = _owner_options(session)
     values = values or {"target": "", "target_id": "", "owner_id": str(current_user.id),
-                        "requested_amount": "", "project_value": ""}
+                        "requested_amount": "", "project_value": "", "opportunity_id": ""}
     return render_template(
         "grants/call.html", call=call, applications=found, clients=clients,
-        grantor=session.get(Organisation, call.grantor_id) if call.grantor_id else None,
+        grantor=_grantor(session, call), opportunities=_opportunity_options(session),
         phase=_phase_name, requested=requested, owners=owners,
         owner_names=dict(owners), values=values, errors=errors or {},
         candidates=candidates or [], status=calls.status(call), statuses=status_labels(),
         note=deadline_note, money=approvals.money, rate=calls.rate,
         may_manage=calls.may_manage(current_user))
+
+
+def _organisations(session, ids: set) -> dict[int, Organisation]:
+    """The organisations of ``ids`` the viewer may see, by id."""
+    ids = {i for i in ids if i is not None}
+    return {o.id: o for o in session.scalars(records.visible(Organisation, current_user)
+                                             .where(Organisation.id.in_(ids)))} if ids else {}
+
+
+def _opportunity_options(session) -> list[tuple[str, str]]:
+    """The won opportunities an application may be tied to: "title — client"."""
+    found = schedules.to_choose(session, current_user)
+    clients = _organisations(session, {c.organisation_id for c in found})
+    return [(str(c.id), c.title + (f" — {clients[c.organisation_id].name}"
+                                   if c.organisation_id in clients else "")) for c in found]
 
 
 def _phase_name(case: Case) -> str:

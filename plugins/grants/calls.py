@@ -13,7 +13,10 @@ the bin, and only while no application to it is open.
 ``grants.application`` titled "<call> — <client>", the link to the call, and the
 checklist of the call's attachments; the firm's people of the day are its contacts,
 who get the reminders of its deadlines. The call's deadline must not have passed; the
-grant requested cannot exceed the project's value, nor the call's rate of it. Every
+grant requested cannot exceed the project's value, nor the call's rate of it. The
+application is tied to the opportunity it was sold by (``schedules.tie_on_applying``):
+the won one of the same client named, or else the client's only one still waiting for
+a milestone; its cooperation contract's milestones follow the application. Every
 change is in the audit trail (through ``core.records``).
 """
 
@@ -37,6 +40,7 @@ from core.models import Case, Membership, Organisation, Person, User
 from core.terms import term, upper_first
 from core.validation import an_id, load_collecting, max_length
 from plugins.grants import fields as grant_fields
+from plugins.grants import schedules
 from plugins.grants.models import Application, ChecklistItem, GrantCall
 from plugins.grants.permissions import CALLS
 
@@ -150,6 +154,13 @@ class ApplySchema(Schema):
     project_value = _amount(_l("Enter an amount from 0 to 999 999 999 999,99."))
     project_value.metadata.update(type="string", format="decimal", example="500000.00",
                                   description="The value of the whole project, PLN.")
+    opportunity_id = fields.Integer(
+        load_default=None, allow_none=True, strict=False, validate=an_id(), metadata={
+            "description": "The won opportunity of the same client firm the application was "
+                           "sold by: the milestones it reaches fall due on that "
+                           "opportunity's cooperation contract. Null: the client's only won "
+                           "opportunity with an instalment still waiting for a milestone "
+                           "and no open application tied to it, if there is exactly one."})
 
 
 # --- Permissions ---------------------------------------------------------------------------
@@ -248,12 +259,12 @@ def days_left(call: GrantCall, today: date | None = None) -> int:
     return (call.deadline - (today or local_today())).days
 
 
-def grantors(session: Session, found: list[GrantCall]) -> dict[int, Organisation]:
-    """The calls' grantors by id, read in one query."""
+def grantors(session: Session, found: list[GrantCall], actor=None) -> dict[int, Organisation]:
+    """The calls' grantors ``actor`` may see, by id, read in one query."""
     ids = {c.grantor_id for c in found if c.grantor_id is not None}
     if not ids:
         return {}
-    return {o.id: o for o in session.scalars(select(Organisation).where(
+    return {o.id: o for o in session.scalars(records.visible(Organisation, actor).where(
         Organisation.id.in_(ids)))}
 
 
@@ -277,11 +288,14 @@ def application_counts(session: Session, found: list[GrantCall], actor=None
 
 def applications(session: Session, call: GrantCall, actor=None) -> list[Case]:
     """The call's applications ``actor`` may see, the latest first."""
-    return list(session.scalars(
-        records.visible(Case, actor)
-        .join(Application, Application.case_id == Case.id)
+    return list(session.scalars(applications_query(call, actor).order_by(
+        Case.created_at.desc(), Case.id.desc())))
+
+
+def applications_query(call: GrantCall, actor=None) -> Select:
+    """The call's applications ``actor`` may see, not ordered (for pages)."""
+    return records.visible(Case, actor).join(Application, Application.case_id == Case.id) \
         .where(Application.call_id == call.id)
-        .order_by(Case.created_at.desc(), Case.id.desc())))
 
 
 def of_case(session: Session, case_: Case) -> GrantCall | None:
@@ -441,7 +455,8 @@ def _extend_checklists(session: Session, call: GrantCall, names: list[str], acto
 def apply(session: Session, host, call: GrantCall, data: dict, actor=None) -> Case:
     """Start a grant application to ``call`` for a client firm (``ApplySchema``): the
     case, its link to the call and the checklist of the call's attachments."""
-    values, errors = load_collecting(ApplySchema(), _blanks(data, ("owner_id",)))
+    values, errors = load_collecting(ApplySchema(), _blanks(data, ("owner_id",
+                                                                   "opportunity_id")))
     if call.deleted_at is not None:
         errors["_"] = upper_first(_("%(call)s was deleted.", call=term("grants.call")))
     elif call.deadline < local_today():
@@ -457,6 +472,7 @@ def apply(session: Session, host, call: GrantCall, data: dict, actor=None) -> Ca
     errors.update(_amount_problems(call, values))
     if client is not None and "organisation_id" not in errors:
         errors.update(_already_applying(session, call, client))
+    sold = _sold_by(session, values, client, actor, errors)
     if errors:
         raise ValidationError(errors)
     application = cases.create(session, host, {
@@ -467,7 +483,23 @@ def apply(session: Session, host, call: GrantCall, data: dict, actor=None) -> Ca
     for position, name in enumerate(call.required_attachments or [], 1):
         records.create(session, ChecklistItem(case_id=application.id, position=position,
                                               name=name), actor)
+    schedules.tie_on_applying(session, application, sold, actor)
     return application
+
+
+def _sold_by(session: Session, values: dict, client: Organisation | None, actor,
+             errors: dict) -> Case | None:
+    """The opportunity named to tie the application to, checked; None if none was."""
+    if "opportunity_id" in errors:  # not a number: the same message as an unknown one
+        errors["opportunity_id"] = schedules.unknown_opportunity()
+    if values.get("opportunity_id") is None:
+        return None
+    try:
+        return schedules.chosen(session, values["opportunity_id"],
+                                client.id if client is not None else None, actor)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+        return None
 
 
 def _client(session: Session, organisation_id, actor, errors: dict) -> Organisation | None:

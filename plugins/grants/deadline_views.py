@@ -1,8 +1,9 @@
 """The calendar of settlement dates (``/grants/deadlines/``): every obligation of the
 clients' grants the viewer may see (``deadlines.py``), month by month and day by day,
 narrowed to a client, to what is due, or to the overdue ones (all of them, whatever
-the months shown); overdue dates in red, each linked to its application. A filter that
-cannot be used is named next to its field (400) and nothing is listed.
+the months shown); overdue dates in red, each linked to its application (a cooperation
+contract's instalment, with its amount, to its opportunity). A filter that cannot be
+used is named next to its field (400) and nothing is listed.
 
 The same dates are an iCalendar feed at ``/grants/deadlines/<token>.ics`` for Google
 Calendar or Outlook, under the viewer's own secret calendar address (the core's feed
@@ -38,7 +39,8 @@ MONTHS = (1, 3, 6, 12)  # how many months a page may show
 CACHE_SECONDS = 300  # calendar programs poll; a few minutes of staleness spares the database
 KIND_LABELS = {deadlines.PAYMENT_REQUEST: _l("Payment requests"),
                deadlines.DURABILITY_REPORT: _l("Durability reports"),
-               deadlines.CALL: _l("Call deadlines")}
+               deadlines.CALL: _l("Call deadlines"),
+               deadlines.INSTALMENT: _l("Contract instalments")}
 
 
 @bp.get("/", endpoint="index")

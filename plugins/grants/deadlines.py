@@ -1,54 +1,90 @@
-"""Deadlines across the clients' grants (GR-3, GR-4): what is owed, by when, and who is
-told.
+"""Deadlines across the clients' grants (GR-2, GR-3, GR-4): what is owed, by when, and
+who is told.
 
-An obligation is a dated thing a client's grant owes: a payment request not yet
-submitted (planned, or rejected and to be submitted again) by its ``due_on``; a
-durability report not yet delivered by its ``due_on``; and, for an application still
-in preparation, its call's deadline. ``upcoming`` lists those in a span of days and
-``overdue`` those past their date, each over the applications the actor may see, with
-the client, the application, what is due, the date and the days left.
+An obligation is a dated thing a client's grant owes: a payment request still open
+(``payment_requests.OPEN``: planned, or rejected and to be submitted again; not one
+cancelled) by its ``due_on``; a durability report not yet delivered by its ``due_on``;
+for an application still in preparation, its call's deadline; and a dated instalment
+of a cooperation contract (a contract made by winning an opportunity) not yet invoiced,
+on its ``due_on``, unless it falls after the contract's end (``ends_on``: terminated).
+An application in a final phase (closed, rejected, withdrawn) owes nothing any more:
+its obligations are neither listed, reminded nor escalated.
+
+``upcoming`` lists those in a span of days and ``overdue`` those past their date, each
+over the applications (for an instalment, the opportunities) the actor may see, with
+the client (an instalment's: the contract's organisation), the case, what is due, the
+date and the days left.
 
 The periodic job ``grants.deadlines`` (hourly) watches every obligation. Within
 ``remind_days`` of its date (a setting of the ``grants.application`` process) the case
-owner gets a task and the application's people an e-mail (service mail, its exact text
-on their timelines and the case's); within ``escalate_days``, or once the date has
+owner gets a task and the client's contact people an e-mail saying in how many days it
+is due, that it is due today, or that it has passed (service mail, its exact text on
+their timelines and the case's); within ``escalate_days``, or once the date has
 passed, the owner's supervisor (or the owner, with nobody above them) gets a task and
 the case's timeline a "deadline close" or "deadline overdue" event. A date missed
 without a reminder brings both at once. Each happens once: a payment request or a
 report is marked ``reminded_on`` / ``escalated_on`` by a claim (an UPDATE that rechecks
-the mark, so two workers never both send); a call deadline, which has no column of its
-own, is marked by its event on the case's timeline.
+the mark, so two workers never both send); a call deadline or an instalment, which has
+no column of its own, is marked by its event on the case's timeline (what the lists
+read its ``reminded_on`` / ``escalated_on`` from) together with the date it was for: a
+call deadline extended, or an instalment moved, is reminded anew.
+
+The client's contact people are the case's people in the role ``calls.CONTACT``
+("Osoba kontaktowa"); on a case without any, the client firm's members of the day (at
+most ``calls.MAX_CONTACTS``). Anybody else on the case (a grantor's officer, say) is
+never mailed.
+
+An instalment is told in advance and only then: within ``remind_days`` of its date the
+opportunity's owner gets a task and the client's contact people (those of the
+opportunity, or the contract's firm's members of the day) an e-mail saying what will
+be invoiced on which day, for how much. Its invoice is the institution's own, made by
+the billing run, so nothing is escalated, and a date already past (waiting for the
+run) is not announced.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar, Event
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, branding, mailing, outbox, records, tasks, timeline, workflow
+from core import audit, branding, bulk, mailing, outbox, records, tasks, timeline, vat, workflow
 from core.calendar import FEED_PAST, FEED_REFRESH
 from core.errors import ValidationError
 from core.filters import today as local_today
 from core.filters import zone
 from core.jobs import Periodic
-from core.models import ActivityLink, Case, CasePerson, Organisation, Person, User
+from core.models import (
+    ActivityLink,
+    Case,
+    CasePerson,
+    Contract,
+    Instalment,
+    Membership,
+    Organisation,
+    Person,
+    User,
+)
 from core.models.activity import Activity
+from core.templating import money
 from core.terms import term, upper_first
-from plugins.grants import durability, payment_requests
-from plugins.grants.fields import APPLICATION
+from plugins.grants import calls, durability, payment_requests
+from plugins.grants.fields import APPLICATION, OPPORTUNITY
 from plugins.grants.models import Application, DurabilityReport, GrantCall, PaymentRequest
 
-PAYMENT_REQUEST, DURABILITY_REPORT, CALL = "payment_request", "durability_report", "call"
-KINDS = (PAYMENT_REQUEST, DURABILITY_REPORT, CALL)
+PAYMENT_REQUEST, DURABILITY_REPORT, CALL, INSTALMENT = (
+    "payment_request", "durability_report", "call", "instalment")
+KINDS = (PAYMENT_REQUEST, DURABILITY_REPORT, CALL, INSTALMENT)
 PREPARATION = "preparation"
 MODELS = {PAYMENT_REQUEST: PaymentRequest, DURABILITY_REPORT: DurabilityReport}
+MARKED = (CALL, INSTALMENT)  # kinds with no column of their own: marked on the timeline
 MAX_DAYS = 3660  # the longest span listed at once: ten years
 REMINDED, CLOSE, OVERDUE = ("grants.deadline_reminded", "grants.deadline_close",
                             "grants.deadline_overdue")
@@ -62,6 +98,8 @@ def kind_name(kind: str) -> str:
         return upper_first(term("grants.payment_request"))
     if kind == DURABILITY_REPORT:
         return upper_first(term("grants.durability_report"))
+    if kind == INSTALMENT:
+        return _("Instalment of the %(contract)s", contract=term("grants.contract", case="gen"))
     return _("Deadline of the %(call)s", call=term("grants.call", case="gen"))
 
 
@@ -70,9 +108,9 @@ class Obligation:
     """One dated thing a client's grant owes."""
 
     kind: str  # one of KINDS
-    record_id: int  # the payment request, the durability report, or the call
-    case_id: int  # the application
-    application: str
+    record_id: int  # the payment request, the durability report, the call, the instalment
+    case_id: int  # the application; for an instalment, the opportunity won into its contract
+    application: str  # that case's title
     organisation_id: int | None
     owner_id: int | None
     what: str
@@ -81,6 +119,11 @@ class Obligation:
     client: str = ""  # the organisation's name, for a reader who may see it
     reminded_on: date | None = None
     escalated_on: date | None = None
+    # An instalment's contract and what its invoice will say; None for the other kinds.
+    contract_id: int | None = None
+    net: Decimal | None = None
+    gross: Decimal | None = None
+    currency: str = ""
 
     @property
     def days_left(self) -> int:
@@ -99,6 +142,16 @@ class Obligation:
     @property
     def kind_name(self) -> str:
         return kind_name(self.kind)
+
+    @property
+    def amount(self) -> str:
+        """An instalment's invoice, net and gross ("" for the other kinds)."""
+        if self.net is None:
+            return ""
+        if self.gross == self.net:
+            return money(self.net, self.currency)
+        return _("%(net)s net, %(gross)s gross", net=money(self.net, self.currency),
+                 gross=money(self.gross, self.currency))
 
 
 # --- Reading -------------------------------------------------------------------------
@@ -136,11 +189,15 @@ def overdue(session: Session, actor, organisation_id: int | None = None, kinds=N
 
 
 def clients(session: Session, actor) -> list[Organisation]:
-    """The client firms of the applications ``actor`` may see that they may see, by name:
-    what the calendar can be narrowed to."""
+    """The client firms of the applications, and of the cooperation contracts of the
+    opportunities, ``actor`` may see that they may see, by name: what the calendar can
+    be narrowed to."""
     ids = _applications(actor).with_only_columns(Case.organisation_id)
+    contracted = select(Contract.organisation_id).where(
+        Contract.case_id.in_(_opportunities(actor).with_only_columns(Case.id)))
     return list(session.scalars(records.visible(Organisation, actor).where(
-        Organisation.id.in_(ids)).order_by(Organisation.name, Organisation.id)))
+        or_(Organisation.id.in_(ids), Organisation.id.in_(contracted)))
+        .order_by(Organisation.name, Organisation.id)))
 
 
 def _check_kinds(kinds, errors: dict) -> None:
@@ -149,10 +206,23 @@ def _check_kinds(kinds, errors: dict) -> None:
 
 
 def _applications(actor, organisation_id: int | None = None):
-    query = records.visible(Case, actor).where(Case.process_key == APPLICATION)
+    """The applications still under way: one in a final phase owes nothing."""
+    query = records.visible(Case, actor).where(Case.process_key == APPLICATION,
+                                               Case.phase_key.not_in(_finished()))
     if organisation_id is not None:
         query = query.where(Case.organisation_id == organisation_id)
     return query
+
+
+def _finished() -> tuple[str, ...]:
+    """The application's final phases (closed, rejected, withdrawn)."""
+    from plugins.grants import process
+
+    return tuple(phase.key for phase in process.APPLICATION.phases if phase.final)
+
+
+def _opportunities(actor):
+    return records.visible(Case, actor).where(Case.process_key == OPPORTUNITY)
 
 
 def _obligations(session: Session, actor, first: date | None, last: date, today: date,
@@ -166,6 +236,10 @@ def _obligations(session: Session, actor, first: date | None, last: date, today:
         found += _reports(session, cases, first, last, today)
     if CALL in wanted:
         found += _calls(session, cases, first, last, today)
+    if INSTALMENT in wanted:
+        found += _instalments(session, _opportunities(actor).subquery(), first, last, today,
+                              organisation_id)
+    _read_marks(session, found)
     _name_clients(session, actor, found)
     return sorted(found, key=lambda o: (o.due_on, o.application.lower(), o.key))
 
@@ -220,6 +294,71 @@ def _calls(session: Session, cases, first, last, today) -> list[Obligation]:
             for call_id, call_title, deadline, case_id, title, org_id, owner_id in rows]
 
 
+def _instalments(session: Session, cases, first, last, today,
+                 organisation_id: int | None) -> list[Obligation]:
+    """The dated instalments not yet invoiced of the contracts the opportunities made;
+    one waiting for a milestone has no date to keep, one after the contract's end (it
+    was terminated) is not owed."""
+    query = (select(Instalment, Contract, cases.c.title, cases.c.owner_id)
+             .join(Contract, Contract.id == Instalment.contract_id)
+             .join(cases, cases.c.id == Contract.case_id)
+             .where(Instalment.billed_on.is_(None), Instalment.due_on.is_not(None),
+                    Instalment.milestone == "",
+                    or_(Contract.ends_on.is_(None), Instalment.due_on <= Contract.ends_on),
+                    *_dated(Instalment.due_on, first, last)))
+    if organisation_id is not None:
+        query = query.where(Contract.organisation_id == organisation_id)
+    found = []
+    for item, contract, title, owner_id in session.execute(query):
+        # As the billing run will invoice it (``core.contracts``): one unit, the
+        # contract's rate and price basis.
+        sums = vat.line_amounts(vat.Line(Decimal(1), item.unit_price, contract.vat_rate),
+                                contract.price_basis)
+        found.append(Obligation(
+            INSTALMENT, item.id, contract.case_id, title, contract.organisation_id, owner_id,
+            _("Instalment %(position)d “%(description)s” of the %(contract)s",
+              position=item.position, description=item.description,
+              contract=term("grants.contract", case="gen")),
+            item.due_on, today, contract_id=contract.id, net=sums.net, gross=sums.gross,
+            currency=contract.currency))
+    return found
+
+
+def _read_marks(session: Session, found: list[Obligation]) -> None:
+    """``reminded_on`` / ``escalated_on`` of the call deadlines and instalments, from
+    their events on the cases' timelines: only those for the date now kept, so a
+    deadline moved is owed, and told, anew."""
+    marked = [o for o in found if o.kind in MARKED]
+    if not marked:
+        return
+    rows = session.execute(
+        select(Activity.event, Activity.data, Activity.occurred_at, ActivityLink.record_id)
+        .join(ActivityLink, ActivityLink.activity_id == Activity.id)
+        .where(ActivityLink.record_type == "case",
+               bulk.among(session, ActivityLink.record_id, {o.case_id for o in marked}),
+               Activity.event.in_((REMINDED, CLOSE, OVERDUE))))
+    marks: dict[tuple, date] = {}
+    for event, data, at, case_id in rows:
+        data = data or {}
+        mark = "reminded" if event == REMINDED else "escalated"
+        key = (case_id, data.get("kind"), data.get("id"), data.get("due_on"), mark)
+        marks[key] = min(marks.get(key, date.max), _marked_on(data, at))
+    for obligation in marked:
+        for mark in ("reminded", "escalated"):
+            on = marks.get((obligation.case_id, obligation.kind, obligation.record_id,
+                            obligation.due_on.isoformat(), mark))
+            if on is not None:
+                setattr(obligation, f"{mark}_on", on)
+
+
+def _marked_on(data: dict, at: datetime) -> date:
+    """The day the job marked it (which a test may set); else the event's local day."""
+    try:
+        return date.fromisoformat(data["on"])
+    except (KeyError, TypeError, ValueError):
+        return at.astimezone(zone()).date()
+
+
 def _name_clients(session: Session, actor, found: list[Obligation]) -> None:
     ids = {o.organisation_id for o in found} - {None}
     if not ids:
@@ -259,28 +398,48 @@ def watch(session: Session, today: date | None = None) -> Watched:
     remind_days, escalate_days = int(values["remind_days"]), int(values["escalate_days"])
     horizon = today + timedelta(days=max(remind_days, escalate_days))
     found = _obligations(session, None, None, horizon, today)
-    marks = _call_marks(session, [o for o in found if o.kind == CALL])
     done = Watched()
     for obligation in found:
-        if obligation.days_left <= remind_days and obligation.reminded_on is None \
-                and _claim(session, obligation, "reminded", today, marks):
+        if _to_remind(obligation, remind_days) \
+                and _claim(session, obligation, "reminded", today):
             done.mailed += _remind(session, obligation)
             done.reminded.append(obligation)
-        if obligation.days_left <= escalate_days and obligation.escalated_on is None \
-                and _claim(session, obligation, "escalated", today, marks):
+        if _to_escalate(obligation, escalate_days) \
+                and _claim(session, obligation, "escalated", today):
             _escalate(session, obligation)
             done.escalated.append(obligation)
     return done
 
 
-def _claim(session: Session, obligation: Obligation, mark: str, today: date,
-           marks: set[tuple[int, int, str]]) -> bool:
+def _to_remind(obligation: Obligation, remind_days: int) -> bool:
+    """Close enough and not reminded; an instalment only before its day is over: once
+    past, the billing run's invoice is all that is left to say."""
+    if obligation.reminded_on is not None or obligation.days_left > remind_days:
+        return False
+    return obligation.kind != INSTALMENT or obligation.days_left >= 0
+
+
+def _to_escalate(obligation: Obligation, escalate_days: int) -> bool:
+    """An instalment is the institution's own invoice: nobody above is to chase it."""
+    return obligation.kind != INSTALMENT and obligation.escalated_on is None \
+        and obligation.days_left <= escalate_days
+
+
+def _claim(session: Session, obligation: Obligation, mark: str, today: date) -> bool:
     """Whether this pass is the one to remind (or escalate): a payment request or a
     report is marked in the same statement that checks it is not marked yet. Marking
     is bookkeeping, not a change by a person: the version stays, so a form open on the
-    row can still be saved."""
-    if obligation.kind == CALL:
-        return (obligation.case_id, obligation.record_id, mark) not in marks
+    row can still be saved. A call deadline or an instalment is marked by the event
+    this pass writes on its case's timeline: the case's row is locked and the marks read
+    again, so a second worker waits for the first and then finds its event."""
+    if obligation.kind in MARKED:
+        session.execute(select(Case.id).where(Case.id == obligation.case_id)
+                        .with_for_update())
+        _read_marks(session, [obligation])
+        if getattr(obligation, f"{mark}_on") is not None:
+            return False
+        setattr(obligation, f"{mark}_on", today)
+        return True
     model = MODELS[obligation.kind]
     column = getattr(model, f"{mark}_on")
     claimed = session.scalar(
@@ -292,26 +451,11 @@ def _claim(session: Session, obligation: Obligation, mark: str, today: date,
     return claimed is not None
 
 
-def _call_marks(session: Session, calls: list[Obligation]) -> set[tuple[int, int, str]]:
-    """(application, call, "reminded" or "escalated") for each call deadline whose
-    event is on its application's timeline already."""
-    if not calls:
-        return set()
-    rows = session.execute(
-        select(Activity.event, Activity.data, ActivityLink.record_id)
-        .join(ActivityLink, ActivityLink.activity_id == Activity.id)
-        .where(ActivityLink.record_type == "case",
-               ActivityLink.record_id.in_({o.case_id for o in calls}),
-               Activity.event.in_((REMINDED, CLOSE, OVERDUE))))
-    return {(case_id, data.get("id"), "reminded" if event == REMINDED else "escalated")
-            for event, data, case_id in rows if (data or {}).get("kind") == CALL}
-
-
 def _remind(session: Session, obligation: Obligation) -> list[int]:
     """The owner's task and the client's e-mails; the reminder on the timeline."""
     case = session.get(Case, obligation.case_id)
     owner = _active(session, case.owner_id)
-    mailed = _mail_client(session, case, obligation)
+    mailed = _mail_client(session, case, obligation, _contacts(session, case, obligation))
     if owner is not None:
         tasks.create(session, {
             "title": upper_first(_("%(when)s: %(what)s (%(case)s)", when=_when(obligation),
@@ -346,11 +490,29 @@ def _escalate(session: Session, obligation: Obligation) -> None:
                  subject % {"what": obligation.what, "date": format_date(obligation.due_on)})
 
 
-def _mail_client(session: Session, case: Case, obligation: Obligation) -> list[int]:
-    """One service e-mail to each of the application's people with an address."""
-    people = session.scalars(select(Person).join(CasePerson, CasePerson.person_id == Person.id)
-                             .where(CasePerson.case_id == case.id, Person.deleted_at.is_(None))
-                             .order_by(Person.id))
+def _contacts(session: Session, case: Case, obligation: Obligation) -> list[Person]:
+    """The client's contact people: the case's people in that role; on a case without
+    any, the client firm's members of the day. Nobody else on the case is the client."""
+    people = list(session.scalars(
+        select(Person).join(CasePerson, CasePerson.person_id == Person.id)
+        .where(CasePerson.case_id == case.id, Person.deleted_at.is_(None),
+               func.lower(CasePerson.role) == calls.CONTACT.lower())
+        .order_by(Person.id)))
+    if people or obligation.organisation_id is None:
+        return people
+    day = obligation.today
+    return list(session.scalars(
+        select(Person).join(Membership, Membership.person_id == Person.id)
+        .where(Membership.organisation_id == obligation.organisation_id,
+               Person.deleted_at.is_(None),
+               or_(Membership.start_date.is_(None), Membership.start_date <= day),
+               or_(Membership.end_date.is_(None), Membership.end_date >= day))
+        .distinct().order_by(Person.id).limit(calls.MAX_CONTACTS)))
+
+
+def _mail_client(session: Session, case: Case, obligation: Obligation,
+                 people: list[Person]) -> list[int]:
+    """One service e-mail to each of the client's contact people with an address."""
     sender = branding.current(session).name
     drafts = []
     for person in people:
@@ -358,8 +520,8 @@ def _mail_client(session: Session, case: Case, obligation: Obligation) -> list[i
         if not address:
             continue
         about = [("person", person.id), ("case", case.id)]
-        if case.organisation_id is not None:
-            about.append(("organisation", case.organisation_id))
+        if obligation.organisation_id is not None:
+            about.append(("organisation", obligation.organisation_id))
         drafts.append(outbox.Draft(
             to_address=address, to_name=person.full_name,
             subject=_("Reminder: %(what)s, %(when)s", what=obligation.what,
@@ -371,23 +533,49 @@ def _mail_client(session: Session, case: Case, obligation: Obligation) -> list[i
 
 def client_letter(obligation: Obligation, case: Case, person: Person, sender: str) -> str:
     """The reminder a client's contact person reads."""
+    if obligation.kind == INSTALMENT:
+        return "\n\n".join([_("Dear %(name)s,", name=person.full_name),
+                             _instalment_line(obligation, case),
+                             _("If you have any questions about it, please contact us."),
+                             _("Kind regards,") + "\n" + sender])
     if obligation.overdue:
         line = _("The deadline for “%(what)s” of “%(case)s” was %(date)s and it has "
                  "passed. Please contact us as soon as possible so that we can settle it "
                  "together.", what=obligation.what, case=case.title,
                  date=format_date(obligation.due_on))
+    elif obligation.days_left == 0:
+        line = _("We would like to remind you that “%(what)s” of “%(case)s” is due today, "
+                 "%(date)s. Please send us what is still needed as soon as possible.",
+                 what=obligation.what, case=case.title, date=format_date(obligation.due_on))
     else:
-        line = _("We would like to remind you that “%(what)s” of “%(case)s” is due on "
-                 "%(date)s, in %(days)d days. Please send us what is still needed in good "
-                 "time.", what=obligation.what, case=case.title,
-                 date=format_date(obligation.due_on), days=obligation.days_left)
+        line = ngettext("We would like to remind you that “%(what)s” of “%(case)s” is due "
+                        "on %(date)s, in %(num)d day. Please send us what is still needed "
+                        "in good time.",
+                        "We would like to remind you that “%(what)s” of “%(case)s” is due "
+                        "on %(date)s, in %(num)d days. Please send us what is still needed "
+                        "in good time.",
+                        obligation.days_left, what=obligation.what, case=case.title,
+                        date=format_date(obligation.due_on))
     return "\n\n".join([_("Dear %(name)s,", name=person.full_name), line,
                         _("Kind regards,") + "\n" + sender])
 
 
+def _instalment_line(obligation: Obligation, case: Case) -> str:
+    what = obligation.what[:1].lower() + obligation.what[1:]  # inside a sentence
+    return _("We would like to let you know that %(what)s for “%(case)s” will be invoiced "
+             "on %(date)s, for %(amount)s.", what=what, case=case.title,
+             date=format_date(obligation.due_on), amount=obligation.amount)
+
+
 def _reminder_note(obligation: Obligation, case: Case, mailed: int) -> str:
-    lines = [_("%(what)s of “%(case)s” is due on %(date)s.", what=obligation.what,
-               case=case.title, date=format_date(obligation.due_on))]
+    if obligation.kind == INSTALMENT:
+        first = _("%(what)s for “%(case)s” will be invoiced on %(date)s, for %(amount)s.",
+                  what=obligation.what, case=case.title, date=format_date(obligation.due_on),
+                  amount=obligation.amount)
+    else:
+        first = _("%(what)s of “%(case)s” is due on %(date)s.", what=obligation.what,
+                  case=case.title, date=format_date(obligation.due_on))
+    lines = [first]
     lines.append(_("The client's contact people were reminded by e-mail (%(count)d).",
                    count=mailed) if mailed else
                  _("Nobody of the client has an e-mail address: remind them yourself."))
@@ -407,14 +595,22 @@ def _escalation_note(obligation: Obligation, case: Case, owner: User | None) -> 
 def _when(obligation: Obligation) -> str:
     if obligation.overdue:
         return _("overdue since %(date)s", date=format_date(obligation.due_on))
+    if obligation.kind == INSTALMENT:
+        return _("to be invoiced on %(date)s", date=format_date(obligation.due_on))
     return _("due on %(date)s", date=format_date(obligation.due_on))
 
 
 def _on_timeline(session: Session, case: Case, obligation: Obligation, event: str,
                  subject: str) -> None:
-    timeline.record_event(session, event, workflow.about_case(session, case), subject=subject,
+    """The event; for a call deadline or an instalment, also the mark that it was done."""
+    about = workflow.about_case(session, case)
+    if obligation.organisation_id not in (None, case.organisation_id):
+        client = session.get(Organisation, obligation.organisation_id)  # the contract's
+        about += [client] if client is not None else []
+    timeline.record_event(session, event, about, subject=subject,
                           data={"kind": obligation.kind, "id": obligation.record_id,
-                                "due_on": obligation.due_on.isoformat()})
+                                "due_on": obligation.due_on.isoformat(),
+                                "on": obligation.today.isoformat()})
 
 
 def _active(session: Session, user_id: int | None) -> User | None:
@@ -471,6 +667,8 @@ def _event(obligation: Obligation, link: str, stamp: datetime) -> Event:
     lines = [obligation.application]
     if obligation.client:
         lines.append(obligation.client)
+    if obligation.amount:
+        lines.append(obligation.amount)
     lines.append(link)
     entry.add("description", "\n".join(lines))
     entry.add("url", link)

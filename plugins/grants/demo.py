@@ -1,10 +1,10 @@
 """Demo data of a business-support institution: a manager and two consultants; two
-grantors and four calls for proposals; client firms with their contact people;
+grantors and five calls for proposals; client firms with their contact people;
 opportunities at every phase (one offered, two won into cooperation contracts, one
 lost); and grant applications at every phase, each taken there through the real steps:
 a checklist half ready, an award that reaches a contract's milestone, payment requests
 submitted, approved and paid, a durability period with its report delivered and one
-whose report is overdue, so its client is at risk.
+whose report is overdue, so its client is at risk; one rejected, one withdrawn.
 
 Dates are counted from the day the demo is loaded. Calls that closed long ago are
 opened for the demo and closed once their applications were made, as they were then.
@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from core import cases, events, memberships, organisations, people, roles, users, workflow
+from core.filters import today as local_today
 from core.models import Case, Organisation, User
 from plugins.grants import calls, checklists, durability, payment_requests, schedules
 from plugins.grants.models import GrantCall, PaymentRequest
@@ -60,7 +61,7 @@ SMART_ATTACHMENTS = ["Biznesplan", "Harmonogram rzeczowo-finansowy",
 def load(session) -> None:
     if session.scalar(select(GrantCall.id).limit(1)) is not None:
         return  # loaded before
-    host, today = events.host_of(session), date.today()
+    host, today = events.host_of(session), local_today()
     staff = _staff(session)
     grantors = [_organisation(session, host, *row) for row in GRANTORS]
     contacts = [_client(session, host, *row) for row in CLIENTS]
@@ -123,12 +124,16 @@ def _calls(session, grantors, manager, today) -> dict[str, GrantCall]:
                   "FEWP.02.01-IZ.00-004/25", "budget": "60000000",
                   "required_attachments": ["Biznesplan", "Audyt energetyczny"],
                   "description": "Nabór zamknięty."},
+        "robots": {**smart, "title": "Robotyzacja i automatyzacja MŚP", "reference":
+                   "FENG.01.01-IP.01-003/24", "budget": "150000000",
+                   "required_attachments": ["Biznesplan", "Harmonogram rzeczowo-finansowy"],
+                   "description": "Nabór zamknięty."},
         "export": {**smart, "title": "Internacjonalizacja MŚP", "reference":
                    "POIR.03.03.03-IP.01-001/21", "budget": "80000000",
                    "required_attachments": ["Biznesplan", "Plan działań eksportowych"],
                    "description": "Nabór zamknięty; projekty w okresie trwałości."},
     }
-    for key in ("green", "export"):
+    for key in ("green", "robots", "export"):
         rows[key].update(opens_on=today - timedelta(days=1), deadline=today)
     return {key: calls.create(session, {**row, "opens_on": row["opens_on"].isoformat(),
                                         "deadline": row["deadline"].isoformat()}, manager)
@@ -136,10 +141,10 @@ def _calls(session, grantors, manager, today) -> dict[str, GrantCall]:
 
 
 def _close_old_calls(found: dict[str, GrantCall], today: date) -> None:
-    found["green"].opens_on, found["green"].deadline = (today - timedelta(days=800),
-                                                        today - timedelta(days=700))
-    found["export"].opens_on, found["export"].deadline = (today - timedelta(days=1900),
-                                                          today - timedelta(days=1800))
+    """Each closed before its applications were evaluated (see the walks' dates)."""
+    for key, closed in (("green", 120), ("robots", 400), ("export", 1800)):
+        found[key].opens_on = today - timedelta(days=closed + 90)
+        found[key].deadline = today - timedelta(days=closed)
 
 
 # --- Opportunities (GR-1, GR-2) ---------------------------------------------------------
@@ -167,7 +172,7 @@ def _opportunities(session, host, staff, clients, today) -> None:
             {"description": "Rozliczenie dotacji", "amount": "5000.00",
              "milestone": "settled"}])
         workflow.move(session, host, won, "won", actor=owner)
-    lost = _opportunity(session, host, lis, clients[PIEKARNIA], "Piec tunelowy")
+    lost = _opportunity(session, host, lis, clients[KOLOR], "Maszyna do druku cyfrowego")
     cases.update(session, host, lost, {"custom": {"grants_lost_reason": "competitor"}}, lis)
     workflow.move(session, host, lost, "lost", actor=lis, comment="Wybrali tańszą firmę.")
 
@@ -204,13 +209,18 @@ def _applications(walk, staff, contacts, found) -> None:
     awarded = walk.apply(found["green"], clients[STOLARNIA], lis, "350000", "600000")
     walk.award(awarded, lis, "350000", today - timedelta(days=12))
     # In the agreement: the advance paid, the first interim request approved.
-    agreed = walk.apply(found["green"], clients[BIOPAK], wrobel, "450000", "700000")
+    agreed = walk.apply(found["robots"], clients[BIOPAK], wrobel, "450000", "700000")
     walk.award(agreed, wrobel, "400000", today - timedelta(days=220))
     walk.agree(agreed, wrobel, today - timedelta(days=200), today - timedelta(days=180),
                today + timedelta(days=180))
     requests = payment_requests.listed(session, agreed, wrobel)
     walk.settle(requests[0], wrobel, paid=True)
     walk.settle(requests[1], wrobel, paid=False)
+    # Withdrawn by the client while it was being prepared.
+    withdrawn = walk.apply(found["digital"], clients[KOLOR], lis, "60000", "80000")
+    cases.update(session, host, withdrawn, {"custom": {
+        "grants_withdrawal_reason": "Klient odłożył inwestycję na przyszły rok."}}, lis)
+    workflow.move(session, host, withdrawn, "withdrawn", actor=lis)
 
 
 def _past_applications(walk, staff, clients, found) -> None:

@@ -13,11 +13,15 @@ Entering "durability" plans the reports: one per year of the period
 ends, with the due day in the case owner's calendar. Planning again adds only what is
 missing. Each report records every indicator's value for its year and is delivered on a
 day (after its year, not in the future), optionally with its document (``TEMPLATE``);
-the application is closed once every report is delivered.
+the application is closed once every report is delivered, and a delivered report's due
+day leaves the calendar.
 
-An application in durability is at risk when a report is overdue (not delivered after
-its due day) or when an indicator's last recorded value is below ``at_risk_percent`` of
-its target; ``at_risk`` lists them with their reasons in words.
+An indicator's latest value is the one in the latest delivered report that gives it: the
+values saved on a report not delivered yet are a draft, not the client's word. An
+application in durability is at risk when a report is overdue (not delivered after its
+due day) or when an indicator's latest value falls short of ``at_risk_percent`` of its
+target (``falls_short``, by which the report's document marks a value too); ``at_risk``
+lists them with their reasons in words, reading every application at once.
 
 Whoever may see the application sees its indicators and reports; whoever may change it
 changes them. Every change is in the audit trail (through ``core.records``); setting
@@ -39,8 +43,16 @@ from sqlalchemy.orm import Session
 from core import calendar, documents, permissions, records, timeline, workflow
 from core.documents import Series, Template
 from core.errors import Forbidden, ValidationError
-from core.models import Case, Document, DocumentTemplate, Organisation, User
-from core.tasks import local_zone
+from core.filters import today as local_today  # a module name, which tests move in time
+from core.models import (
+    CalendarEvent,
+    Case,
+    Document,
+    DocumentTemplate,
+    EventLink,
+    Organisation,
+    User,
+)
 from core.terms import term, term_adj, upper_first
 from core.validation import MAX_ID
 from plugins.grants import applications, fields
@@ -94,12 +106,24 @@ def values_of(session: Session, found: DurabilityReport) -> dict[int, Decimal]:
 
 
 def latest_values(session: Session, case: Case) -> dict[int, Decimal]:
-    """Indicator id -> its value in the latest report that records one."""
+    """Indicator id -> its value in the latest delivered report that gives one."""
+    return {k: value for k, (value, _end) in latest_reported(session, [case.id]).items()}
+
+
+def latest_reported(session: Session, case_ids) -> dict[int, tuple[Decimal, date]]:
+    """Indicator id -> (its value, the last day of the period it is for) in the latest
+    delivered report that gives one, for the indicators of the applications ``case_ids``,
+    in one query. A report not delivered yet is a draft: its values do not count."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return {}
     rows = session.execute(
-        select(IndicatorValue.indicator_id, IndicatorValue.value)
+        select(IndicatorValue.indicator_id, IndicatorValue.value, DurabilityReport.period_end)
         .join(DurabilityReport, DurabilityReport.id == IndicatorValue.report_id)
-        .where(DurabilityReport.case_id == case.id).order_by(DurabilityReport.position))
-    return dict(rows.all())  # later reports overwrite earlier ones
+        .where(DurabilityReport.case_id.in_(case_ids), DurabilityReport.status == "delivered",
+               DurabilityReport.deleted_at.is_(None))
+        .order_by(DurabilityReport.position))
+    return {k: (value, end) for k, value, end in rows}  # later reports overwrite earlier
 
 
 def may_change(session: Session, actor, case: Case) -> bool:
@@ -333,8 +357,8 @@ def _period_of(case: Case) -> tuple[date, int]:
 
 
 def _in_calendar(session: Session, case: Case, found: DurabilityReport) -> None:
-    """The due day as an all-day event linked to the application, for its owner: the
-    system's copy of the plan, made by nobody."""
+    """The due day as an all-day event linked to the application and the report, for its
+    owner: the system's copy of the plan, made by nobody."""
     owner = session.get(User, case.owner_id) if case.owner_id else None
     calendar.create_event(session, {
         "title": _("%(report)s due: %(case)s", report=title(found), case=case.title)[:300],
@@ -342,7 +366,17 @@ def _in_calendar(session: Session, case: Case, found: DurabilityReport) -> None:
                          end=day_text(found.period_end)),
         "all_day": True, "starts_at": found.due_on},
         attendees_users=[owner] if owner is not None and owner.active else [],
-        about=workflow.about_case(session, case))
+        about=[*workflow.about_case(session, case), found])
+
+
+def _off_calendar(session: Session, found: DurabilityReport) -> None:
+    """A delivered report's due day no longer stands: the system cancels its copy (the
+    calendar has no "done"; feeds tell subscribers to remove it)."""
+    planned = session.scalars(select(CalendarEvent).join(EventLink).where(
+        EventLink.record_type == DurabilityReport.record_type, EventLink.record_id == found.id,
+        CalendarEvent.deleted_at.is_(None)))
+    for event in planned:
+        calendar.cancel_event(session, event)
 
 
 # --- Reporting -----------------------------------------------------------------------------
@@ -440,6 +474,7 @@ def deliver(session: Session, found: DurabilityReport, delivered_on, actor=None,
         expected_version = None  # checked by the first change
     records.update(session, found, {"status": "delivered", "delivered_on": day}, actor,
                    expected_version)
+    _off_calendar(session, found)
     late = (day - found.due_on).days
     lines = [ngettext("Delivered on %(day)s, %(num)d day after the due day.",
                       "Delivered on %(day)s, %(num)d days after the due day.", late,
@@ -487,25 +522,26 @@ def document(session: Session, host, settings, found: DurabilityReport, actor=No
 
 
 def template_data(session: Session, found: DurabilityReport) -> dict:
-    """What the template sees of one report: plain data."""
-    have = values_of(session, found)
+    """What the template sees of one report: plain data; a value falling short of the
+    share of its target that puts the application at risk is marked "below"."""
+    have, percent = values_of(session, found), threshold(session)
     count = session.scalar(select(DurabilityReport.position).where(
         DurabilityReport.case_id == found.case_id)
         .order_by(DurabilityReport.position.desc()).limit(1)) or found.position
     return {"position": found.position, "count": count, "period": period_label(found),
             "period_start": found.period_start, "period_end": found.period_end,
             "due_on": found.due_on, "delivered_on": found.delivered_on,
-            "indicators": [_indicator_data(i, have.get(i.id))
+            "indicators": [_indicator_data(i, have.get(i.id), percent)
                            for i in _indicators(session, found.case_id)]}
 
 
-def _indicator_data(indicator: Indicator, value: Decimal | None) -> dict:
+def _indicator_data(indicator: Indicator, value: Decimal | None, percent: Decimal) -> dict:
     """The numbers, and as people read them ("400,5": a quantity is no amount of money)."""
     return {"name": indicator.name, "unit": indicator.unit, "baseline": indicator.baseline,
             "target": indicator.target, "value": value,
             "baseline_text": quantity(indicator.baseline),
             "target_text": quantity(indicator.target), "value_text": quantity(value),
-            "below": value is not None and value < indicator.target}
+            "below": value is not None and falls_short(value, indicator.target, percent)}
 
 
 # --- At risk -------------------------------------------------------------------------------
@@ -523,13 +559,11 @@ class Risk:
 
 def at_risk(session: Session, today: date | None = None, actor=None) -> list[Risk]:
     """The applications in durability (of those ``actor`` may see) with a report
-    overdue or an indicator's last value below ``at_risk_percent`` of its target; by
-    client."""
+    overdue or an indicator's latest value falling short of ``at_risk_percent`` of its
+    target; by client. A few queries, however many applications there are."""
     cases = list(session.scalars(records.visible(Case, actor).where(
         Case.process_key == PROCESS, Case.phase_key == DURABILITY)))
-    today, percent = today or local_today(), _percent(session)
-    found = [r for r in (_risk(session, c, today, percent, actor) for c in cases)
-             if r is not None]
+    found = _risks(session, cases, today or local_today(), actor)
     return sorted(found, key=lambda r: ((r.organisation.name if r.organisation else ""),
                                         r.case.title, r.case.id))
 
@@ -540,25 +574,70 @@ def risk_of(session: Session, case: Case, today: date | None = None, actor=None
     _visible(session, case, actor)
     if case.phase_key != DURABILITY:
         return None
-    return _risk(session, case, today or local_today(), _percent(session), actor)
+    found = _risks(session, [case], today or local_today(), actor)
+    return found[0] if found else None
 
 
-def _risk(session: Session, case: Case, today: date, percent: Decimal, actor
-          ) -> Risk | None:
-    overdue = [r for r in session.scalars(select(DurabilityReport).where(
-        DurabilityReport.case_id == case.id, DurabilityReport.status == "due",
-        DurabilityReport.due_on < today).order_by(DurabilityReport.position))]
-    last = latest_values(session, case)
-    below = [(i, last[i.id]) for i in _indicators(session, case.id)
-             if i.id in last and last[i.id] < i.target * percent / 100]
-    if not overdue and not below:
-        return None
-    org = records.get(session, Organisation, case.organisation_id, actor) \
+def falls_short(value: Decimal, target: Decimal, percent: Decimal) -> bool:
+    """Whether a value is below ``percent`` % of its target: the indicator is at risk."""
+    return value < target * percent / 100
+
+
+def threshold(session: Session) -> Decimal:
+    """The process setting ``at_risk_percent``: below this % of its target an indicator
+    is at risk."""
+    return Decimal(str(_settings(session)["at_risk_percent"]))
+
+
+def client_of(session: Session, case: Case, actor=None) -> Organisation | None:
+    """The application's client firm, when ``actor`` may see it."""
+    return records.get(session, Organisation, case.organisation_id, actor) \
         if case.organisation_id else None
-    reasons = [_("%(report)s overdue since %(day)s", report=title(r), day=day_text(r.due_on))
-               for r in overdue]
-    reasons += [_against_target(i, value) for i, value in below]
-    return Risk(case, org, reasons, overdue, below)
+
+
+def _risks(session: Session, cases: list[Case], today: date, actor) -> list[Risk]:
+    """The risks among ``cases``, their reports, values, indicators and clients read
+    for all of them at once."""
+    if not cases:
+        return []
+    ids, percent = [c.id for c in cases], threshold(session)
+    overdue = _by_case(session.scalars(select(DurabilityReport).where(
+        DurabilityReport.case_id.in_(ids), DurabilityReport.status == "due",
+        DurabilityReport.due_on < today, DurabilityReport.deleted_at.is_(None))
+        .order_by(DurabilityReport.position)))
+    indicators = _by_case(session.scalars(select(Indicator).where(
+        Indicator.case_id.in_(ids)).order_by(Indicator.position)))
+    last = latest_reported(session, ids)
+    clients = _clients(session, [c.organisation_id for c in cases], actor)
+    found = []
+    for case in cases:
+        late = overdue.get(case.id, [])
+        below = [(i, last[i.id][0]) for i in indicators.get(case.id, [])
+                 if i.id in last and falls_short(last[i.id][0], i.target, percent)]
+        if not late and not below:
+            continue
+        reasons = [_("%(report)s overdue since %(day)s", report=title(r),
+                     day=day_text(r.due_on)) for r in late]
+        reasons += [_against_target(i, value) for i, value in below]
+        found.append(Risk(case, clients.get(case.organisation_id), reasons, late, below))
+    return found
+
+
+def _by_case(rows) -> dict[int, list]:
+    """Rows with a ``case_id`` by it, in the order given."""
+    found: dict[int, list] = {}
+    for row in rows:
+        found.setdefault(row.case_id, []).append(row)
+    return found
+
+
+def _clients(session: Session, ids, actor) -> dict[int, Organisation]:
+    """The client firms of ``ids`` that ``actor`` may see."""
+    ids = set(ids) - {None}
+    if not ids:
+        return {}
+    return {o.id: o for o in session.scalars(records.visible(Organisation, actor).where(
+        Organisation.id.in_(ids)))}
 
 
 def _against_target(indicator: Indicator, value: Decimal) -> str:
@@ -602,11 +681,6 @@ def _changeable(session: Session, found: DurabilityReport, actor) -> Case:
             period=term("grants.durability"),
             what=term("grants.durability_report", plural=True))})
     return case
-
-
-def _percent(session: Session) -> Decimal:
-    """Below this % of its target an indicator is at risk."""
-    return Decimal(str(_settings(session)["at_risk_percent"]))
 
 
 def _settings(session: Session) -> dict:
@@ -674,10 +748,6 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
-
-
-def local_today() -> date:
-    return datetime.now(local_zone()).date()
 
 
 # --- The template --------------------------------------------------------------------------
@@ -763,4 +833,4 @@ TEMPLATE = Template(
     "grants.durability_report", "letter", "case",
     {"pl": "Sprawozdanie z okresu trwałości", "en": "Durability report"}, BODY,
     series=Series("grants.durability_report", "Sprawozdania z trwałości", "ST/{year}/{seq}"),
-    processes=(PROCESS,))
+    processes=(PROCESS,), needs=("durability_report",))

@@ -58,7 +58,8 @@ class IndicatorSchema(Schema):
     baseline = fields.String(metadata=NUMBER)
     target = fields.String(metadata=NUMBER)
     last_value = fields.String(allow_none=True, metadata={
-        **NUMBER, "description": "In the latest report that records it; null before."})
+        **NUMBER, "description": "From the latest delivered report giving it (a report "
+                                 "not delivered yet does not count); null before."})
 
 
 class ValueSchema(Schema):
@@ -110,7 +111,9 @@ class DeliverInSchema(schemas.Strict):
 class RiskSchema(Schema):
     case_id = fields.Integer()
     title = fields.String()
-    organisation_id = fields.Integer(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True, metadata={
+        "description": "The client firm; null when there is none or the caller may not "
+                       "see it."})
     organisation_name = fields.String(allow_none=True)
     at_risk = fields.Boolean()
     reasons = fields.List(fields.String(), metadata={
@@ -181,7 +184,8 @@ class OneRisk(MethodView):
         """Whether the application is at risk in its durability period, and why."""
         session, case = db(), _application(case_id)
         risk = durability.risk_of(session, case, actor=crud.caller())
-        return _risk_out(case, risk)
+        return _risk_out(case, risk, durability.client_of(session, case, crud.caller())
+                         if risk is None else risk.organisation)
 
 
 @applications_bp.route("/at-risk")
@@ -190,7 +194,8 @@ class AtRisk(MethodView):
     def get(self):
         """The applications in durability the caller may see that are at risk, by
         client."""
-        return [_risk_out(r.case, r) for r in durability.at_risk(db(), actor=crud.caller())]
+        return [_risk_out(r.case, r, r.organisation)
+                for r in durability.at_risk(db(), actor=crud.caller())]
 
 
 @reports_bp.route("/<int:report_id>")
@@ -295,8 +300,8 @@ def _report_out(session, found: DurabilityReport) -> dict:
                         "value": durability.plain(v)} for k, v in sorted(have.items())]}
 
 
-def _risk_out(case: Case, risk) -> dict:
-    org = risk.organisation if risk is not None else None
+def _risk_out(case: Case, risk, org) -> dict:
+    """The application's risk (None: not at risk) with its client, told either way."""
     return {"case_id": case.id, "title": case.title,
             "organisation_id": org.id if org else None,
             "organisation_name": org.name if org else None,
@@ -314,8 +319,6 @@ def _committed(change, status: int = 200):
         session.rollback()
         return crud.refusal(exc)
     return answer, status
-
-
 
 
 def _application(case_id: int) -> Case:

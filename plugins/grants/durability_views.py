@@ -28,7 +28,7 @@ bp = Blueprint("grants_durability", __name__, url_prefix="/grants/durability",
                template_folder="templates")
 # The applications at risk in durability, for whoever works with them.
 MENU = [MenuItem("grants_durability.at_risk",
-                 label={"pl": "Zagrożone trwałości", "en": "Durability at risk"})]
+                 label={"pl": "Trwałość zagrożona", "en": "Durability at risk"})]
 FIELDS = ("name", "unit", "baseline", "target")
 BLANK_ROWS = 3  # empty rows offered for new indicators
 # The application's phases whose card shows the section.
@@ -171,7 +171,8 @@ def at_risk():
 
 def case_panel(session, case: Case, viewer):
     """On a grant application's card from "awarded" on: its indicators (a form for
-    whoever may change it), and in durability its reports and whether it is at risk."""
+    whoever may change it), and in durability its reports and whether it is at risk;
+    a value falling short of the share of its target that puts it at risk is in red."""
     if case.process_key != durability.PROCESS or case.phase_key not in PANEL_PHASES:
         return None
     found = durability.indicators(session, case, viewer)
@@ -191,7 +192,8 @@ def case_panel(session, case: Case, viewer):
         documents=_documents(session, reports), today=durability.local_today(),
         title=durability.title, status_name=durability.status_name,
         is_overdue=durability.is_overdue, quantity=durability.quantity,
-        plain=durability.plain)
+        plain=durability.plain, falls_short=durability.falls_short,
+        percent=durability.threshold(session))
 
 
 def _documents(session, reports: list[DurabilityReport]) -> dict[int, Document]:

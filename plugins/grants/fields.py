@@ -10,6 +10,7 @@ LOST_REASON = "grants_lost_reason"
 REQUESTED, PROJECT_VALUE = "grants_requested_amount", "grants_project_value"
 AWARDED, AWARDED_ON = "grants_awarded_amount", "grants_awarded_on"
 REJECTION_REASON = "grants_rejection_reason"
+WITHDRAWAL_REASON = "grants_withdrawal_reason"
 AGREEMENT_NUMBER, AGREEMENT_DATE = "grants_agreement_number", "grants_agreement_date"
 PROJECT_START, PROJECT_END = "grants_project_start", "grants_project_end"
 ADVANCE_PERCENT, INTERIM_REQUESTS = "grants_advance_percent", "grants_interim_requests"
@@ -49,6 +50,8 @@ FIELDS = [
                  options={"currency": "PLN"}, indexed=True),
     _application(AWARDED_ON, "date", "Data przyznania", "Awarded on", 4, indexed=True),
     _application(REJECTION_REASON, "long_text", "Powód odrzucenia", "Reason rejected", 5),
+    _application(WITHDRAWAL_REASON, "long_text", "Powód rezygnacji lub rozwiązania umowy",
+                 "Reason withdrawn or agreement terminated", 6),
     _application(AGREEMENT_NUMBER, "text", "Numer umowy o dofinansowanie",
                  "Grant agreement number", 1, group="Umowa o dofinansowanie"),
     _application(AGREEMENT_DATE, "date", "Data podpisania umowy", "Agreement signed on", 2,

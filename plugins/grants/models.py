@@ -25,8 +25,9 @@ Quantity = Numeric(14, 4, asdecimal=True)  # an indicator's value: people, kWh, 
 
 PAYMENT_KINDS = ("advance", "interim", "final")
 # A payment request is planned, submitted to the grantor, approved (perhaps for less)
-# and paid; a rejected one is corrected and submitted again.
-PAYMENT_STATUSES = ("planned", "submitted", "approved", "paid", "rejected")
+# and paid; a rejected one is corrected and submitted again; one no longer to be made
+# is cancelled.
+PAYMENT_STATUSES = ("planned", "submitted", "approved", "paid", "rejected", "cancelled")
 REPORT_STATUSES = ("due", "delivered")
 
 

@@ -1,10 +1,12 @@
 """Payment requests in the REST API, under /api/v1/grants (GR-3).
 
 ``applications/<case_id>/payment-requests``: a grant application's payment requests,
-generated when its grant agreement was signed. ``payment-requests/<id>``: one request
-(GET), and a planned one's amount and due date corrected (PATCH; the notes at any
-time). ``/submit``, ``/approve``, ``/reject`` and ``/pay`` take it through its statuses;
-``/document`` makes its cover letter (the request then names it in ``document_id``).
+generated when its grant agreement was signed, the cancelled ones too.
+``payment-requests/<id>``: one request (GET), and a planned or rejected one's amount and
+due date corrected (PATCH; the notes at any time). ``/submit``, ``/approve``,
+``/reject`` and ``/pay`` take it through its statuses, ``/cancel`` calls off a planned or
+rejected one; ``/document`` makes its cover letter (the request then names it in
+``document_id``).
 Reading needs the application to be visible, the changes the right to change it.
 ``If-Match`` with the request's version is optional on the changes; a stale one
 answers 412. Portal accounts find nothing here (404).
@@ -23,7 +25,7 @@ from core.api.invoices import committed
 from core.models import Case
 from core.web.db import db
 from plugins.grants import payment_requests
-from plugins.grants.models import PAYMENT_KINDS, PAYMENT_STATUSES, PaymentRequest
+from plugins.grants.models import PAYMENT_KINDS, PaymentRequest
 
 
 class GrantPaymentRequestSchema(schemas.Strict):
@@ -54,10 +56,12 @@ class GrantPaymentRequestSchema(schemas.Strict):
                                 allow_none=True, metadata={
                                     "description": "Days to due_on while planned or "
                                                    "rejected, below zero when overdue; "
-                                                   "null once with the grantor."})
+                                                   "null once with the grantor or "
+                                                   "cancelled."})
     status = fields.String(dump_only=True, metadata={
-        "enum": list(PAYMENT_STATUSES), "description": "planned → submitted → approved → "
-        "paid; rejected: to be corrected and submitted again (see notes)."})
+        "enum": list(payment_requests.STATUSES), "description": "planned → submitted → "
+        "approved → paid; rejected: to be corrected and submitted again (see notes); "
+        "cancelled: will not be made, claims nothing, not reminded."})
     status_name = fields.Function(lambda r: payment_requests.status_name(r.status),
                                   dump_only=True, metadata={
                                       "description": "In the caller's language."})
@@ -66,7 +70,9 @@ class GrantPaymentRequestSchema(schemas.Strict):
                                      metadata={"description": "What the grantor approved."})
     paid_on = fields.Date(dump_only=True, allow_none=True)
     notes = fields.String(dump_only=True, metadata={
-        "description": "Why it was rejected, why less was approved, or the team's note."})
+        "description": "The team's notes, followed by a dated line for each rejection "
+                       "(the grantor's reason), the approval's note and the cancellation's "
+                       "reason."})
     document_id = fields.Integer(dump_only=True, allow_none=True, metadata={
         "description": "The latest cover letter made (see /api/v1/documents)."})
     created_at = fields.DateTime(dump_only=True)
@@ -74,7 +80,8 @@ class GrantPaymentRequestSchema(schemas.Strict):
 
 
 class GrantPaymentRequestChangeSchema(payment_requests.ChangeSchema, schemas.Strict):
-    """Any of the fields; amount and due_on only while the request is planned."""
+    """Any of the fields; amount and due_on only while the request is planned or
+    rejected."""
 
 
 class GrantPaymentRequestSubmissionSchema(payment_requests.SubmissionSchema, schemas.Strict):
@@ -93,6 +100,11 @@ class GrantPaymentRequestPaymentSchema(payment_requests.PaymentSchema, schemas.S
     pass
 
 
+class GrantPaymentRequestCancellationSchema(payment_requests.CancellationSchema,
+                                            schemas.Strict):
+    pass
+
+
 class GrantPaymentRequestNoBodySchema(schemas.Strict):
     pass
 
@@ -101,7 +113,8 @@ applications_bp = Blueprint("grants_application_payment_requests", __name__,
                             url_prefix="/applications",
                             description="A grant application's payment requests")
 requests_bp = Blueprint("grants_payment_requests", __name__, url_prefix="/payment-requests",
-                        description="Payment requests submitted, approved, rejected and paid")
+                        description="Payment requests submitted, approved, rejected, paid "
+                                    "and cancelled")
 BLUEPRINTS = [applications_bp, requests_bp]
 for _bp in BLUEPRINTS:
     _bp.before_request(staff_only(lambda: None))  # a portal account: 404 before anything
@@ -135,12 +148,14 @@ class OneRequest(MethodView):
     @requests_bp.response(200, GrantPaymentRequestSchema)
     @requests_bp.alt_response(403, description=REFUSED)
     @requests_bp.alt_response(412, description=STALE)
-    @requests_bp.alt_response(422, description="Field-level errors: amount, due_on, notes; "
-                                               "status when amount or due_on are changed on "
-                                               "a request no longer planned.")
+    @requests_bp.alt_response(422, description="Field-level errors: amount (missing, not "
+                                               "an amount, or zero), due_on, notes; status "
+                                               "when amount or due_on are changed on a "
+                                               "request neither planned nor rejected.")
     def patch(self, data, request_id):
-        """Correct a planned request's amount or due date, or the notes of any; the
-        requests may then add up to more or less than the grant awarded."""
+        """Correct a planned or rejected request's amount or due date, or the notes of
+        any; a new due date is reminded of afresh. The requests may then add up to more
+        or less than the grant awarded."""
         return _changed(request_id, payment_requests.change, data)
 
 
@@ -150,8 +165,10 @@ class Submit(MethodView):
     @requests_bp.response(200, GrantPaymentRequestSchema)
     @requests_bp.alt_response(403, description=REFUSED)
     @requests_bp.alt_response(412, description=STALE)
-    @requests_bp.alt_response(422, description="submitted_on: missing, not a date or in the "
-                                               "future; status: not planned or rejected.")
+    @requests_bp.alt_response(422, description="submitted_on: missing, not a date, in the "
+                                               "future or, submitted again, before the "
+                                               "rejection; status: not planned or "
+                                               "rejected.")
     def post(self, data, request_id):
         """Submitted to the grantor: a planned request, or a rejected one again."""
         return _changed(request_id, payment_requests.submit, data)
@@ -200,13 +217,28 @@ class Pay(MethodView):
         return _changed(request_id, payment_requests.pay, data)
 
 
+@requests_bp.route("/<int:request_id>/cancel")
+class Cancel(MethodView):
+    @requests_bp.arguments(GrantPaymentRequestCancellationSchema)
+    @requests_bp.response(200, GrantPaymentRequestSchema)
+    @requests_bp.alt_response(403, description=REFUSED)
+    @requests_bp.alt_response(412, description=STALE)
+    @requests_bp.alt_response(422, description="reason: missing or empty; status: not "
+                                               "planned or rejected.")
+    def post(self, data, request_id):
+        """A planned or rejected request that will not be made: it stays listed, claims
+        nothing, is not reminded and leaves the calendar."""
+        return _changed(request_id, payment_requests.cancel, data)
+
+
 @requests_bp.route("/<int:request_id>/document")
 class Letter(MethodView):
     @requests_bp.arguments(GrantPaymentRequestNoBodySchema, required=False)
     @requests_bp.response(201, GrantPaymentRequestSchema)
     @requests_bp.alt_response(403, description=REFUSED)
     @requests_bp.alt_response(422, description="template: the cover letter's template is "
-                                               "switched off or cannot be filled.")
+                                               "switched off or cannot be filled; status: "
+                                               "the request is cancelled.")
     def post(self, _data, request_id):
         """Make the request's cover letter to the grantor, kept on the application; the
         answer names it in document_id."""
@@ -226,8 +258,6 @@ def _changed(request_id: int, change, data: dict):
     version = crud.if_match()
     return committed(lambda session: change(session, found, data, crud.caller(), version),
                      refuse=crud.refusal)
-
-
 
 
 def _request(request_id: int) -> PaymentRequest:

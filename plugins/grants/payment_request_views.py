@@ -2,8 +2,10 @@
 card once the grant agreement is signed, with each request's kind, period, amount, due
 date, status and the days left (overdue in red), the forms that take it through its
 statuses and the button that makes its cover letter, and the sum against the grant
-awarded; a page of one request, where a refused form comes back with the messages
-under its fields; and the form that corrects a planned request's amount and due date.
+awarded (a cancelled request stays listed, greyed, out of the sum); a page of one
+request, with the same forms and the one that cancels a planned or rejected request
+with a reason, where a refused form comes back with the messages under its fields; and
+the form that corrects a planned or rejected request's amount and due date.
 
 Every change goes through ``payment_requests``, which checks who may make it; a refusal
 is rolled back.
@@ -35,9 +37,11 @@ ACTIONS = {
     "approve": (payment_requests.approve, ("approved_amount", "notes")),
     "reject": (payment_requests.reject, ("reason",)),
     "pay": (payment_requests.pay, ("paid_on",)),
+    "cancel": (payment_requests.cancel, ("reason",)),
 }
 DONE = {"submit": payment_requests.SUBMITTED, "approve": payment_requests.APPROVED,
-        "reject": payment_requests.REJECTED, "pay": payment_requests.PAID}
+        "reject": payment_requests.REJECTED, "pay": payment_requests.PAID,
+        "cancel": payment_requests.CANCELLED}
 CHANGE_FIELDS = ("amount", "due_on", "notes")
 
 
@@ -48,7 +52,7 @@ def show(request_id: int):
     return _page(found, "", {}, {})
 
 
-@bp.post("/<int:request_id>/<any(submit, approve, reject, pay):action>")
+@bp.post("/<int:request_id>/<any(submit, approve, reject, pay, cancel):action>")
 @login_required
 def act(request_id: int, action: str):
     session, found = db(), _request(request_id)
@@ -131,7 +135,8 @@ def _helpers(case: Case) -> dict:
     return {"money": lambda value: money(value, currency), "label": payment_requests.label,
             "kind_name": payment_requests.kind_name,
             "status_name": payment_requests.status_name,
-            "days_left": payment_requests.days_left, "plain": _plain}
+            "days_left": payment_requests.days_left, "plain": _plain,
+            "open_statuses": payment_requests.OPEN}
 
 
 def _documents(session, found: list[PaymentRequest]) -> dict[int, Document]:

@@ -4,41 +4,51 @@ An application reaches "awarded" only with the grant awarded (above zero, not ab
 grant requested nor the project's value when they are filled in) and the day it was
 awarded (``award_missing``). It reaches "agreement" only once the grant agreement is
 filled in: its number and date, the project's start before its end, the advance and
-the final payment together at most 100 % of the grant, the number of interim requests
-(``agreement_missing``); every field missing is named by its label.
+the final payment together at most 100 % of the grant, the number of interim requests,
+and every request it makes claiming at least 0,01 (``agreement_missing``); every field
+missing is named by its label.
 
 Entering "agreement" generates the payment requests (``generate``), once: a step taken
 again keeps those there are. ``plan`` says what they are:
 
-- the advance: awarded × advance %, due ``advance_days`` after the agreement is signed
-  (none at 0 %);
+- the advance: awarded × advance %, rounded down to the grosz, due ``advance_days``
+  after the agreement is signed (none when that is nothing, as at 0 %);
 - the interim requests: what the advance and the final payment leave, split equally,
-  rounded down to the grosz with the remainder on the last. The project's period is
+  rounded down to the grosz with the odd grosze on the last. The project's period is
   split into interim + 1 consecutive parts (by whole months when it is made of whole
   months and has enough of them, else by days); each interim request settles one part
   and is due ``submit_days`` after its end;
-- the final one: awarded × final %, settling the last part, due ``submit_days`` after
-  the project ends. Without interim requests it claims all the advance leaves.
+- the final one: awarded × final %, rounded down to the grosz, settling the last part,
+  due ``submit_days`` after the project ends. Without interim requests it claims all
+  the advance leaves, whatever the final %.
 
-The amounts always add up exactly to the grant awarded. The days are settings of the
-``grants.application`` process. Each deadline is also an all-day event in the case
-owner's calendar (and so in their iCalendar feed), linked to the case and the request.
+Rounding down leaves the remainder with the interim requests, so no part is ever
+negative; the amounts always add up exactly to the grant awarded. The days are settings
+of the ``grants.application`` process. Each deadline is also an all-day event in the
+case owner's calendar (and so in their iCalendar feed), linked to the case and the
+request, while the request is still to be submitted: submitting, cancelling or paying it
+removes the event, and a rejected request given a new due date has it made again.
 
-A request is then submitted to the grantor (on a day not in the future), approved (for
-the amount requested or less, with a note saying why), or rejected with a reason and
-submitted again, and finally paid (on a day not before it was submitted). A planned
-request's amount and due date may still be corrected; the panel shows any difference
-from the grant awarded. The application is "settled" only when every request is paid
-(``unpaid``). Whoever may see the application sees its requests; whoever may change it
-changes them. Every change is in the audit trail (through ``core.records``) and on the
-application's timeline. ``document`` makes the request's cover letter from ``TEMPLATE``.
+A request is then submitted to the grantor (on a day not in the future; submitted again
+not before the day it was rejected), approved (for the amount requested or less, with a
+note saying why), or rejected with a reason and submitted again, and finally paid (on a
+day not before it was submitted). A planned or rejected request's amount and due date
+may still be corrected (a new due date is reminded of afresh), or the request cancelled
+with a reason: it stays listed, claims nothing and is no longer reminded. The grantor's
+reason for a rejection, the note on an approval and the reason for a cancellation are
+added to the request's notes as a dated line, below what the team wrote. The panel
+shows any difference from the grant awarded. The application is "settled" only when
+every request not cancelled is paid, and at least one is (``unpaid``). Whoever may see
+the application sees its requests; whoever may change it changes them. Every change is
+in the audit trail (through ``core.records``) and on the application's timeline.
+``document`` makes the request's cover letter from ``TEMPLATE``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -53,8 +63,10 @@ from core.config import Settings
 from core.documents import Series, Template
 from core.errors import Forbidden, ValidationError
 from core.filters import today as local_today
+from core.filters import zone
 from core.invoices import Number
 from core.models import (
+    AuditEntry,
     CalendarEvent,
     Case,
     Document,
@@ -73,7 +85,8 @@ from plugins.grants.models import Application, GrantCall, PaymentRequest
 PROCESS = grant_fields.APPLICATION
 # The phases in which an application has its payment requests.
 WITH_REQUESTS = ("agreement", "settled", "durability", "closed")
-OPEN = ("planned", "rejected")  # still to be submitted by the due date
+OPEN = ("planned", "rejected")  # still to be submitted by the due date: reminded
+CANCELLED_STATUS = "cancelled"  # stays listed; claims nothing and is not reminded
 MAX_AMOUNT = Decimal("999999999999.99")
 CENT = Decimal("0.01")
 KIND_LABELS = {"advance": lazy_pgettext("payment request kind", "advance"),
@@ -85,15 +98,20 @@ STATUS_LABELS = {"planned": lazy_pgettext("payment request status", "planned"),
                  "submitted": lazy_pgettext("payment request status", "submitted"),
                  "approved": lazy_pgettext("payment request status", "approved"),
                  "paid": lazy_pgettext("payment request status", "paid"),
-                 "rejected": lazy_pgettext("payment request status", "rejected")}
-GENERATED, SUBMITTED, APPROVED, REJECTED, PAID, CHANGED = (
+                 "rejected": lazy_pgettext("payment request status", "rejected"),
+                 "cancelled": lazy_pgettext("payment request status", "cancelled")}
+STATUSES = tuple(STATUS_LABELS)
+GENERATED, SUBMITTED, APPROVED, REJECTED, PAID, CHANGED, CANCELLED = (
     "grants.payment_requests_generated", "grants.payment_request_submitted",
     "grants.payment_request_approved", "grants.payment_request_rejected",
-    "grants.payment_request_paid", "grants.payment_request_changed")
+    "grants.payment_request_paid", "grants.payment_request_changed",
+    "grants.payment_request_cancelled")
 timeline.EVENT_LABELS.update({
     GENERATED: _l("Payment requests generated"), SUBMITTED: _l("Payment request submitted"),
     APPROVED: _l("Payment request approved"), REJECTED: _l("Payment request rejected"),
-    PAID: _l("Payment request paid"), CHANGED: _l("Payment request changed")})
+    PAID: _l("Payment request paid"), CHANGED: _l("Payment request changed"),
+    CANCELLED: _l("Payment request cancelled")})
+NOTES_MAX = 20000  # the team's notes with the dated lines of rejections and approvals
 
 
 # --- Input -----------------------------------------------------------------------------------
@@ -124,15 +142,26 @@ class ApprovalSchema(Schema):
     approved_amount = _amount(description="What the grantor approved: at most the amount "
                                           "requested; left out, all of it.")
     notes = fields.String(load_default="", validate=max_length(2000), metadata={
-        "description": "Why less was approved: required then."})
+        "description": "Why less was approved: required then; added to the request's notes "
+                       "as a dated line."})
+
+
+def _reason(required: str, description: str) -> fields.String:
+    return fields.String(required=True, validate=max_length(2000),
+                         error_messages={"required": required},
+                         metadata={"description": description})
 
 
 class RejectionSchema(Schema):
-    reason = fields.String(
-        required=True, validate=max_length(2000),
-        error_messages={"required": _l("Say why the grantor rejected it.")},
-        metadata={"description": "What the grantor objected to, to correct before the "
-                                 "request is submitted again: required."})
+    reason = _reason(_l("Say why the grantor rejected it."),
+                     "What the grantor objected to, to correct before the request is "
+                     "submitted again: required; added to the notes as a dated line.")
+
+
+class CancellationSchema(Schema):
+    reason = _reason(_l("Say why it is cancelled."),
+                     "Why the request will not be made (the agreement was amended, say): "
+                     "required; added to the notes as a dated line.")
 
 
 class PaymentSchema(Schema):
@@ -142,12 +171,13 @@ class PaymentSchema(Schema):
 
 
 class ChangeSchema(Schema):
-    """A planned request's amount and due date; the notes at any time."""
+    """A planned or rejected request's amount and due date; the notes at any time."""
 
     amount = _amount(_l("Enter the amount."), "What the request claims.")
     due_on = _day(_l("Enter the day it is due."), "To be submitted by this day.")
-    notes = fields.String(validate=max_length(2000), metadata={
-        "description": "Anything the team should know about the request."})
+    notes = fields.String(validate=max_length(NOTES_MAX), metadata={
+        "description": "Anything the team should know about the request, with the dated "
+                       "lines of its rejections, approval and cancellation."})
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -205,7 +235,7 @@ def label(found: PaymentRequest) -> str:
 
 def days_left(found: PaymentRequest, today: date | None = None) -> int | None:
     """Days to the due date while the request is still to be submitted; below zero once
-    it has passed; None once it is with the grantor."""
+    it has passed; None once it is with the grantor or cancelled."""
     if found.status not in OPEN:
         return None
     return (found.due_on - (today or local_today())).days
@@ -238,10 +268,11 @@ class Totals:
 
 
 def totals(case: Case, found: list[PaymentRequest]) -> Totals:
+    """A cancelled request claims nothing: it is left out."""
     paid = [r.approved_amount if r.approved_amount is not None else r.amount
             for r in found if r.status == "paid"]
-    return Totals(sum((r.amount for r in found), Decimal(0)), awarded(case),
-                  sum(paid, Decimal(0)))
+    counted = [r.amount for r in found if r.status != CANCELLED_STATUS]
+    return Totals(sum(counted, Decimal(0)), awarded(case), sum(paid, Decimal(0)))
 
 
 # --- The checks of the process ---------------------------------------------------------------
@@ -280,15 +311,21 @@ def agreement_missing(session: Session, case: Case) -> str | None:
     missing = [key for key in AGREEMENT_FIELDS if terms[key] is None]
     reasons = [_fill_in(session, missing)] if missing else []
     reasons += _agreement_problems(session, terms)
+    reasons += _amount_problems(session, terms, currency(case))
     return " ".join(reasons) or None
 
 
 def unpaid(session: Session, case: Case) -> str | None:
-    """The check of the step to "settled": every payment request paid."""
-    found = _of(session, case)
-    if not found:
+    """The check of the step to "settled": every payment request not cancelled paid,
+    and at least one."""
+    every = _of(session, case)
+    if not every:
         return _("There are no %(what)s to settle yet.",
                  what=term("grants.payment_request", case="gen", plural=True))
+    found = [r for r in every if r.status != CANCELLED_STATUS]
+    if not found:
+        return _("All the %(what)s are cancelled: nothing paid to settle.",
+                 what=term("grants.payment_request", plural=True))
     waiting = [r for r in found if r.status != "paid"]
     if not waiting:
         return None
@@ -345,6 +382,34 @@ def _agreement_problems(session: Session, terms: dict) -> list[str]:
     return found
 
 
+def _amount_problems(session: Session, terms: dict, in_currency: str) -> list[str]:
+    """Every request the agreement makes claims at least 0,01 (checked once the amounts
+    can be worked out at all)."""
+    granted, interim = terms[grant_fields.AWARDED], terms[grant_fields.INTERIM_REQUESTS]
+    advance, final = terms[grant_fields.ADVANCE_PERCENT], terms[grant_fields.FINAL_PERCENT]
+    if None in (granted, interim, advance, final) or granted <= 0 or interim < 0 \
+            or advance < 0 or final < 0 or advance + final > 100:
+        return []
+    _advance, interims, last = amounts(granted, advance, final, interim)
+    least, found = money(CENT, in_currency), []
+    if interims and interims[0] < CENT:
+        found.append(_("%(advance)s and %(final)s leave %(rest)s for %(num)d interim "
+                       "%(what)s: less than %(least)s each.",
+                       advance=_label(session, grant_fields.ADVANCE_PERCENT),
+                       final=_label(session, grant_fields.FINAL_PERCENT),
+                       rest=money(sum(interims, Decimal(0)), in_currency), num=interim,
+                       what=term("grants.payment_request", count=interim), least=least))
+    if last < CENT and interim:
+        found.append(_("%(field)s gives the final %(what)s less than %(least)s.",
+                       field=_label(session, grant_fields.FINAL_PERCENT),
+                       what=term("grants.payment_request"), least=least))
+    elif last < CENT:
+        found.append(_("%(field)s leaves less than %(least)s for the final %(what)s.",
+                       field=_label(session, grant_fields.ADVANCE_PERCENT),
+                       what=term("grants.payment_request"), least=least))
+    return found
+
+
 def _fill_in(session: Session, keys: list[str]) -> str:
     return _("Fill in: %(fields)s.", fields=", ".join(_label(session, k) for k in keys))
 
@@ -381,13 +446,10 @@ def plan(session: Session, case: Case) -> list[Planned]:
         raise ValidationError({"agreement": reason})
     terms = _agreement(case)
     values = workflow.settings(session, APPLICATION)
-    granted = terms[grant_fields.AWARDED]
     interim = terms[grant_fields.INTERIM_REQUESTS]
-    advance = _share(granted, terms[grant_fields.ADVANCE_PERCENT])
-    final = _share(granted, terms[grant_fields.FINAL_PERCENT])
-    rest = granted - advance - final
-    if not interim:
-        final, rest = final + rest, Decimal(0)
+    advance, interims, final = amounts(
+        terms[grant_fields.AWARDED], terms[grant_fields.ADVANCE_PERCENT],
+        terms[grant_fields.FINAL_PERCENT], interim)
     parts = split(terms[grant_fields.PROJECT_START], terms[grant_fields.PROJECT_END],
                   interim + 1)
     submit = timedelta(days=int(values["submit_days"]))
@@ -395,11 +457,25 @@ def plan(session: Session, case: Case) -> list[Planned]:
     if advance > 0:
         found.append(Planned("advance", advance, None, None, terms[grant_fields.AGREEMENT_DATE]
                              + timedelta(days=int(values["advance_days"]))))
-    for (start, end), amount in zip(parts, _equal(rest, interim), strict=False):
+    for (start, end), amount in zip(parts, interims, strict=False):
         found.append(Planned("interim", amount, start, end, end + submit))
     start, end = parts[-1]
     found.append(Planned("final", final, start, end, end + submit))
     return found
+
+
+def amounts(granted: Decimal, advance_percent: Decimal, final_percent: Decimal,
+            interim: int) -> tuple[Decimal, list[Decimal], Decimal]:
+    """The advance, the interim requests' and the final one's amounts: the advance and
+    the final share rounded down to the grosz, so that what they leave is never negative,
+    split equally over the interim requests (the last taking the odd grosze). Without
+    interim requests the final one takes all the advance leaves. They add up exactly to
+    ``granted``; ``agreement_missing`` refuses an agreement leaving any of them at zero."""
+    advance = _share(granted, advance_percent)
+    if not interim:
+        return advance, [], granted - advance
+    final = _share(granted, final_percent)
+    return advance, _equal(granted - advance - final, interim), final
 
 
 def split(start: date, end: date, count: int) -> list[tuple[date, date]]:
@@ -450,18 +526,28 @@ def describe(found: PaymentRequest, in_currency: str = "PLN") -> str:
 
 def submit(session: Session, found: PaymentRequest, data: dict, actor=None,
            expected_version: int | None = None) -> PaymentRequest:
-    """Submitted to the grantor on ``data["submitted_on"]`` (a rejected one again)."""
+    """Submitted to the grantor on ``data["submitted_on"]`` (a rejected one again, not
+    before the day it was rejected); its deadline leaves the calendar."""
     case = _changeable(session, found, actor)
     values, errors = load_collecting(SubmissionSchema(), _given(data))
     day = values.get("submitted_on")
+    again = _resubmittable_from(session, found)
     if day is not None and day > local_today():
         errors["submitted_on"] = _("The day it was submitted cannot be in the future.")
-    if found.status not in OPEN:
+    elif day is not None and again is not None and day < again:
+        errors["submitted_on"] = _("It cannot be submitted again before it was rejected "
+                                   "(%(date)s).", date=_day_text(again))
+    if found.status == CANCELLED_STATUS:
+        errors["status"] = upper_first(_(
+            "The %(what)s is %(status)s: it cannot be submitted any more.",
+            what=term("grants.payment_request"), status=status_name(found.status)))
+    elif found.status not in OPEN:
         errors["status"] = _already(found, status_name("submitted"))
     _raise(errors)
-    _update(session, found, {"status": "submitted", "submitted_on": day,
-                             "approved_amount": None, "paid_on": None},
-            actor, expected_version)
+    records.update(session, found, {"status": "submitted", "submitted_on": day,
+                                    "approved_amount": None, "paid_on": None},
+                   actor, expected_version)
+    _off_calendar(session, found)
     _on_timeline(session, case, found, SUBMITTED, _("%(what)s submitted on %(date)s"),
                  day, "", actor)
     return found
@@ -470,7 +556,8 @@ def submit(session: Session, found: PaymentRequest, data: dict, actor=None,
 def approve(session: Session, found: PaymentRequest, data: dict, actor=None,
             expected_version: int | None = None) -> PaymentRequest:
     """The grantor approved ``data["approved_amount"]`` (all of it when left out): at
-    most the amount requested; less only with ``data["notes"]`` saying why."""
+    most the amount requested; less only with ``data["notes"]`` saying why, which is
+    added to the request's notes as a dated line."""
     case = _changeable(session, found, actor)
     values, errors = load_collecting(ApprovalSchema(), _given(data))
     amount = found.amount  # all of it, unless the grantor cut it
@@ -487,8 +574,10 @@ def approve(session: Session, found: PaymentRequest, data: dict, actor=None,
     if found.status != "submitted":
         errors["status"] = _not_submitted(found)
     _raise(errors)
-    _update(session, found, {"status": "approved", "approved_amount": amount,
-                             **({"notes": note} if note else {})}, actor, expected_version)
+    line = _("Approved on %(date)s: %(text)s", date=_day_text(local_today()), text=note)
+    records.update(session, found, {"status": "approved", "approved_amount": amount,
+                                    **({"notes": _noted(found, line)} if note else {})},
+                   actor, expected_version)
     body = _("%(approved)s of %(requested)s requested.", approved=money(amount, currency(case)),
              requested=money(found.amount, currency(case))) if amount < found.amount else ""
     _on_timeline(session, case, found, APPROVED, _("%(what)s approved: %(amount)s"),
@@ -499,19 +588,41 @@ def approve(session: Session, found: PaymentRequest, data: dict, actor=None,
 
 def reject(session: Session, found: PaymentRequest, data: dict, actor=None,
            expected_version: int | None = None) -> PaymentRequest:
-    """The grantor rejected the request for ``data["reason"]``: it is corrected and
-    submitted again."""
+    """The grantor rejected the request for ``data["reason"]``, added to its notes as a
+    dated line: it is corrected (its amount and due date may change again) and submitted
+    again."""
     case = _changeable(session, found, actor)
     values, errors = load_collecting(RejectionSchema(), _given(data))
-    reason = (values.get("reason") or "").strip()
-    if not reason and "reason" not in errors:
-        errors["reason"] = _("Say why the grantor rejected it.")
+    reason = _required_reason(values, errors, _("Say why the grantor rejected it."))
     if found.status != "submitted":
         errors["status"] = _not_submitted(found)
     _raise(errors)
-    _update(session, found, {"status": "rejected", "notes": reason, "approved_amount": None},
-            actor, expected_version)
+    line = _("Rejected on %(date)s: %(text)s", date=_day_text(local_today()), text=reason)
+    records.update(session, found, {"status": "rejected", "notes": _noted(found, line),
+                                    "approved_amount": None}, actor, expected_version)
     _on_timeline(session, case, found, REJECTED, _("%(what)s rejected"), None, reason, actor)
+    return found
+
+
+def cancel(session: Session, found: PaymentRequest, data: dict, actor=None,
+           expected_version: int | None = None) -> PaymentRequest:
+    """A planned or rejected request that will not be made, for ``data["reason"]`` (added
+    to its notes as a dated line): it stays listed but claims nothing, is no longer
+    reminded, and its deadline leaves the calendar."""
+    case = _changeable(session, found, actor)
+    values, errors = load_collecting(CancellationSchema(), _given(data))
+    reason = _required_reason(values, errors, _("Say why it is cancelled."))
+    if found.status not in OPEN:
+        errors["status"] = _("Only a planned or rejected %(what)s can be cancelled; this one "
+                             "is %(status)s.", what=term("grants.payment_request"),
+                             status=status_name(found.status))
+    _raise(errors)
+    line = _("Cancelled on %(date)s: %(text)s", date=_day_text(local_today()), text=reason)
+    records.update(session, found, {"status": CANCELLED_STATUS, "notes": _noted(found, line)},
+                   actor, expected_version)
+    _off_calendar(session, found)
+    _on_timeline(session, case, found, CANCELLED, _("%(what)s cancelled"), None, reason,
+                 actor)
     return found
 
 
@@ -531,7 +642,9 @@ def pay(session: Session, found: PaymentRequest, data: dict, actor=None,
                              what=term("grants.payment_request"),
                              status=status_name(found.status))
     _raise(errors)
-    _update(session, found, {"status": "paid", "paid_on": day}, actor, expected_version)
+    records.update(session, found, {"status": "paid", "paid_on": day}, actor,
+                   expected_version)
+    _off_calendar(session, found)  # gone at its submission; a row from before, now
     _on_timeline(session, case, found, PAID, _("%(what)s paid on %(date)s: %(amount)s"), day,
                  "", actor, amount=money(found.approved_amount, currency(case)))
     return found
@@ -539,8 +652,10 @@ def pay(session: Session, found: PaymentRequest, data: dict, actor=None,
 
 def change(session: Session, found: PaymentRequest, data: dict, actor=None,
            expected_version: int | None = None) -> PaymentRequest:
-    """Correct a planned request's ``amount`` and ``due_on``; ``notes`` at any time. The
-    requests may then add up to more or less than the grant awarded: the panel says so."""
+    """Correct a planned or rejected request's ``amount`` and ``due_on``; ``notes`` at any
+    time. A new due date is reminded of afresh, and a rejected request's deadline comes
+    back to the calendar. The requests may then add up to more or less than the grant
+    awarded: the panel says so."""
     case = _changeable(session, found, actor)
     values, errors = load_collecting(ChangeSchema(), _given(data, keep=("notes",)),
                                      partial=True)
@@ -549,15 +664,18 @@ def change(session: Session, found: PaymentRequest, data: dict, actor=None,
             errors[key] = str(ChangeSchema().fields[key].error_messages["required"])
     if values.get("amount") is not None:
         values["amount"] = Decimal(values["amount"])
+        if values["amount"] == 0:
+            errors["amount"] = _("Enter more than zero: cancel a request that will not be "
+                                 "made.")
     due = values.get("due_on")
     if due is not None and not calendar.YEARS[0] <= due.year <= calendar.YEARS[1]:
         errors["due_on"] = _("Give a year from %(first)d to %(last)d.",
                              first=calendar.YEARS[0], last=calendar.YEARS[1])
     moved = {k: v for k, v in values.items() if k in ("amount", "due_on")
              and v != getattr(found, k)}
-    if moved and found.status != "planned":
-        errors["status"] = _("Only a planned %(what)s can be changed; this one is %(status)s.",
-                             what=term("grants.payment_request"),
+    if moved and found.status not in OPEN:
+        errors["status"] = _("Only a planned or rejected %(what)s can be changed; this one "
+                             "is %(status)s.", what=term("grants.payment_request"),
                              status=status_name(found.status))
     _raise(errors)
     if "notes" in values:
@@ -565,9 +683,9 @@ def change(session: Session, found: PaymentRequest, data: dict, actor=None,
     if "due_on" in moved:  # a new date is reminded of afresh
         values.update(reminded_on=None, escalated_on=None)
     before = describe(found, currency(case))
-    _update(session, found, values, actor, expected_version)
+    records.update(session, found, values, actor, expected_version)
     if moved:
-        _move_in_calendar(session, found)
+        _move_in_calendar(session, case, found, "due_on" in moved, actor)
         _on_timeline(session, case, found, CHANGED, _("%(what)s changed"), None,
                      f"{before}\n→ {describe(found, currency(case))}", actor)
     return found
@@ -578,8 +696,12 @@ def change(session: Session, found: PaymentRequest, data: dict, actor=None,
 def document(session: Session, host, settings: Settings, found: PaymentRequest, actor=None
              ) -> Document:
     """The request's cover letter to the grantor, made from ``TEMPLATE`` and kept on the
-    application; the request remembers it (``document_id``)."""
+    application; the request remembers it (``document_id``). A cancelled one has none."""
     case = _changeable(session, found, actor)
+    if found.status == CANCELLED_STATUS:
+        raise ValidationError({"status": upper_first(_(
+            "The %(what)s is %(status)s: it needs no cover letter.",
+            what=term("grants.payment_request"), status=status_name(found.status)))})
     template = session.scalar(select(DocumentTemplate).where(
         DocumentTemplate.key == TEMPLATE.key))
     if template is None or not template.active:
@@ -588,7 +710,7 @@ def document(session: Session, host, settings: Settings, found: PaymentRequest, 
             name=workflow.localised(TEMPLATE.name))})
     made = documents.generate(session, host, settings, template, case, actor,
                               extra={"payment_request": letter_data(session, found, actor)})
-    _update(session, found, {"document_id": made.id}, actor, None)
+    records.update(session, found, {"document_id": made.id}, actor)
     return made
 
 
@@ -699,12 +821,10 @@ TEMPLATE = Template(
     "grants.payment_request", "letter", "case",
     {"pl": "Pismo przewodnie wniosku o płatność", "en": "Payment request cover letter"},
     LETTER, series=Series("grants.payment_request", "Wnioski o płatność", "WoP/{year}/{seq:04}"),
-    processes=(PROCESS,))
+    processes=(PROCESS,), needs=("payment_request",))
 
 
 # --- Helpers ---------------------------------------------------------------------------------
-
-
 
 def _of(session: Session, case: Case) -> list[PaymentRequest]:
     return list(session.scalars(select(PaymentRequest).where(
@@ -748,9 +868,34 @@ def _raise(errors: dict) -> None:
         raise ValidationError(errors)
 
 
-def _update(session: Session, found: PaymentRequest, values: dict, actor,
-            expected_version: int | None) -> None:
-    records.update(session, found, values, actor, expected_version)
+def _required_reason(values: dict, errors: dict, message: str) -> str:
+    """The reason given, trimmed; only spaces is no reason."""
+    reason = (values.get("reason") or "").strip()
+    if not reason and "reason" not in errors:
+        errors["reason"] = message
+    return reason
+
+
+def _noted(found: PaymentRequest, line: str) -> str:
+    """The request's notes with ``line`` below them: what the team wrote stays."""
+    return "\n".join(part for part in ((found.notes or "").rstrip(), line) if part)
+
+
+def _resubmittable_from(session: Session, found: PaymentRequest) -> date | None:
+    """For a rejected request: the first day it may be submitted again, the day its
+    rejection was recorded (from the audit trail), never before its first submission."""
+    if found.status != "rejected":
+        return None
+    days = [found.submitted_on]
+    trail = session.execute(select(AuditEntry.at, AuditEntry.changes).where(
+        AuditEntry.record_type == PaymentRequest.record_type,
+        AuditEntry.record_id == found.id).order_by(AuditEntry.id.desc()))
+    for at, changes in trail:
+        if (changes or {}).get("status", [None, None])[-1] == "rejected":
+            days.append(at.astimezone(zone()).date())
+            break
+    days = [day for day in days if day is not None]
+    return max(days) if days else None
 
 
 def _already(found: PaymentRequest, what: str) -> str:
@@ -783,13 +928,30 @@ def _in_calendar(session: Session, case: Case, found: PaymentRequest, actor) -> 
                           about=[case, found])
 
 
-def _move_in_calendar(session: Session, found: PaymentRequest) -> None:
-    event = session.scalar(select(CalendarEvent).join(EventLink).where(
+def _event_of(session: Session, found: PaymentRequest) -> CalendarEvent | None:
+    """The request's deadline in the calendar, while it stands."""
+    return session.scalar(select(CalendarEvent).join(EventLink).where(
         EventLink.record_type == PaymentRequest.record_type, EventLink.record_id == found.id,
         CalendarEvent.deleted_at.is_(None)))
+
+
+def _move_in_calendar(session: Session, case: Case, found: PaymentRequest, due_moved: bool,
+                      actor) -> None:
+    """The event follows the request; a rejected one, whose event went at its submission,
+    gets it again with a new due date."""
+    event = _event_of(session, found)
     if event is not None:
-        calendar.update_event(session, event, _event_data(session.get(Case, found.case_id),
-                                                          found))
+        calendar.update_event(session, event, _event_data(case, found))
+    elif due_moved and found.status in OPEN:
+        _in_calendar(session, case, found, actor)
+
+
+def _off_calendar(session: Session, found: PaymentRequest) -> None:
+    """Submitted, cancelled or paid: the deadline no longer stands. Cancelled in the
+    calendar, so that the feeds tell subscribers to drop it; the system's, as it made it."""
+    event = _event_of(session, found)
+    if event is not None:
+        calendar.cancel_event(session, event)
 
 
 def _event_data(case: Case, found: PaymentRequest) -> dict:
@@ -799,7 +961,8 @@ def _event_data(case: Case, found: PaymentRequest) -> dict:
 
 
 def _share(amount: Decimal, percent: Decimal) -> Decimal:
-    return (amount * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    """``percent`` of ``amount`` rounded down to the grosz: never more than its share."""
+    return (amount * percent / 100).quantize(CENT, rounding=ROUND_DOWN)
 
 
 def _equal(amount: Decimal, count: int) -> list[Decimal]:

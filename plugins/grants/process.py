@@ -4,12 +4,14 @@ An opportunity (GR-1) is qualified, offered with a payment schedule and won, whi
 makes the cooperation contract of that schedule, or lost with a reason.
 
 A grant application (GR-3, GR-4) is prepared for a call for proposals until its
-checklist of attachments is complete, submitted, evaluated, and awarded or rejected.
+checklist of attachments is complete, submitted, evaluated, and awarded or rejected;
+at any step until it is closed the client may withdraw it, or the grantor terminate the
+agreement (a reason is given).
 Once the grant agreement is signed its payment requests are generated (advance,
 interim, final); when all are paid the grant is settled, and the durability period's
 reports are generated from the project's indicators. Reaching "submitted", "awarded"
-and "settled" reaches the milestones of the client's cooperation contract, whose
-instalments then fall due.
+and "settled" reaches the milestones of the cooperation contract of the opportunity the
+application was sold by, whose instalments then fall due.
 """
 
 from decimal import Decimal
@@ -46,6 +48,12 @@ REJECTION_REASON = Check(
                                 "en": "Reason rejected given"},
     _filled(fields.REJECTION_REASON, {"pl": "Podaj powód odrzucenia wniosku.",
                                       "en": "Give the reason the application was rejected."}))
+WITHDRAWAL_REASON = Check(
+    "grants.withdrawal_reason", {"pl": "Powód rezygnacji podany",
+                                 "en": "Reason withdrawn given"},
+    _filled(fields.WITHDRAWAL_REASON, {
+        "pl": "Podaj powód rezygnacji z wniosku lub rozwiązania umowy o dofinansowanie.",
+        "en": "Give the reason the application was withdrawn or its agreement terminated."}))
 AGREEMENT = Check(
     "grants.agreement", {"pl": "Umowa o dofinansowanie uzupełniona",
                          "en": "Grant agreement filled in"},
@@ -115,6 +123,7 @@ APPLICATION = Process(
         Phase("durability", "grants.durability"),
         Phase("closed", "grants.phase_closed", final=True),
         Phase("rejected", "grants.phase_rejected", final=True),
+        Phase("withdrawn", "grants.phase_withdrawn", final=True),
     ),
     transitions=(
         Transition("preparation", "submitted", checks=(CHECKLIST, ON_TIME),
@@ -122,7 +131,6 @@ APPLICATION = Process(
         Transition("submitted", "evaluation"),
         Transition("evaluation", "awarded", checks=(AWARD,),
                    actions=(schedules.reached("awarded"),)),
-        Transition("preparation", "rejected", checks=(REJECTION_REASON,)),
         Transition("submitted", "rejected", checks=(REJECTION_REASON,)),
         Transition("evaluation", "rejected", checks=(REJECTION_REASON,)),
         Transition("awarded", "agreement", checks=(AGREEMENT,),
@@ -132,6 +140,11 @@ APPLICATION = Process(
         Transition("settled", "durability", checks=(INDICATORS,),
                    actions=(durability.generate,)),
         Transition("durability", "closed", checks=(REPORTS,)),
+        # The client gives up, or the grantor terminates the agreement: what is still
+        # planned is no longer due.
+        *(Transition(source, "withdrawn", checks=(WITHDRAWAL_REASON,)) for source in (
+            "preparation", "submitted", "evaluation", "awarded", "agreement", "settled",
+            "durability")),
     ),
     settings=SETTINGS,
 )

@@ -1,9 +1,12 @@
 """The grants' deadlines and reports in the REST API, under /api/v1/grants.
 
-``deadlines``: the open obligations of the clients' grants (``deadlines.py``) the caller
-may see, dated in a span of days (``from``, ``to``; today and the next 90 days by
-default), narrowed to a client (``client``) or to what is due (``kind``, repeatable);
-``overdue=true`` gives every one past its date instead. Any staff account may ask.
+``deadlines``: the open obligations of the clients' grants (``deadlines.py``: none of an
+application in a final phase, of a cancelled payment request, or of an instalment after
+its contract's end) the caller may see, dated in a span of days (``from``, ``to``; today
+and the next 90 days by default), narrowed to a client (``client``) or to what is due
+(``kind``, repeatable); ``overdue=true`` gives every one past its date instead. A
+cooperation contract's instalment comes with its contract and the amounts its invoice
+will say. Any staff account may ask.
 
 ``reports/won`` (grants won in a period, by month, quarter or year), ``reports/durability``
 (the clients in the durability period with their indicators and next report),
@@ -76,14 +79,16 @@ class GrantsObligationSchema(Schema):
     kind = fields.String(metadata={"enum": list(deadlines.KINDS)})
     kind_name = fields.String(metadata={"description": "In the caller's language."})
     record_id = fields.Integer(metadata={
-        "description": "The payment request, the durability report or the call."})
-    case_id = fields.Integer(metadata={"description": "The grant application."})
-    application = fields.String()
+        "description": "The payment request, the durability report, the call or the "
+                       "contract's instalment."})
+    case_id = fields.Integer(metadata={"description": "The grant application; for an "
+                                                     "instalment, the opportunity won."})
+    application = fields.String(metadata={"description": "That case's title."})
     organisation_id = fields.Integer(allow_none=True, metadata={
-        "description": "The client firm."})
+        "description": "The client firm (an instalment's: the contract's)."})
     client = fields.String(metadata={"description": "Empty unless the caller may see it."})
     owner_id = fields.Integer(allow_none=True, metadata={
-        "description": "Who is responsible for the application."})
+        "description": "Who is responsible for the case."})
     what = fields.String(metadata={"description": "What is due, in the caller's language."})
     due_on = fields.Date()
     days_left = fields.Integer(metadata={"description": "Below zero once overdue."})
@@ -91,7 +96,14 @@ class GrantsObligationSchema(Schema):
     reminded_on = fields.Date(allow_none=True, metadata={
         "description": "When the owner and the client were reminded."})
     escalated_on = fields.Date(allow_none=True, metadata={
-        "description": "When the owner's supervisor was told."})
+        "description": "When the owner's supervisor was told; never for an instalment."})
+    contract_id = fields.Integer(allow_none=True, metadata={
+        "description": "An instalment's cooperation contract; null for the other kinds."})
+    net = decimal_out(2, "What an instalment's invoice will say, net; null for the other "
+                         "kinds.", allow_none=True)
+    gross = decimal_out(2, "The same, gross (the contract's VAT rate).", allow_none=True)
+    currency = fields.String(metadata={"description": "An instalment's; empty for the "
+                                                     "other kinds."})
 
 
 class _Period(Schema):

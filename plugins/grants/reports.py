@@ -5,12 +5,13 @@
   counted and their awarded amounts summed by month, quarter or year, with the
   applications behind the figures;
 - clients in durability: the applications in the durability phase, each with its
-  indicators' targets and latest values (from the latest report recording one) and
+  indicators' targets and latest values (from the latest delivered report giving one, as
+  ``durability.latest_reported`` reads them: a report not delivered yet is a draft) and
   its next report;
 - overdue obligations: payment requests not submitted and durability reports not
   delivered by their date, the longest overdue first;
 - clients at risk: the applications ``durability.at_risk`` finds (a report overdue, an
-  indicator's last value below ``at_risk_percent`` of its target), with its reasons.
+  indicator's latest value below ``at_risk_percent`` of its target), with its reasons.
 
 Only the applications the reader may see are counted.
 """
@@ -39,7 +40,7 @@ from plugins.grants.fields import (
     DURABILITY_YEARS,
     PROJECT_END,
 )
-from plugins.grants.models import DurabilityReport, Indicator, IndicatorValue
+from plugins.grants.models import DurabilityReport, Indicator
 from plugins.grants.permissions import REPORTS
 
 WON = ("awarded", "agreement", "settled", "durability", "closed")  # awarded, or past it
@@ -282,7 +283,7 @@ class IndicatorLine:
     unit: str
     baseline: Decimal
     target: Decimal
-    latest: Decimal | None = None  # from the latest report recording a value
+    latest: Decimal | None = None  # from the latest delivered report giving a value
     latest_period_end: date | None = None
 
     @property
@@ -366,15 +367,11 @@ def _indicators(session: Session, case_ids: list[int]) -> dict[int, list[Indicat
         line = IndicatorLine(row.id, row.name, row.unit, row.baseline, row.target)
         found.setdefault(row.case_id, []).append(line)
         lines[row.id] = line
-    # The latest report last, so that each indicator keeps its latest value (as
-    # durability.latest_values, which judges the risk, takes it).
-    for indicator_id, value, period_end in session.execute(
-            select(IndicatorValue.indicator_id, IndicatorValue.value,
-                   DurabilityReport.period_end)
-            .join(DurabilityReport, DurabilityReport.id == IndicatorValue.report_id)
-            .where(IndicatorValue.indicator_id.in_(lines), DurabilityReport.deleted_at.is_(None))
-            .order_by(DurabilityReport.position)):
-        lines[indicator_id].latest, lines[indicator_id].latest_period_end = value, period_end
+    # The values the risk is judged by: delivered ones only.
+    for indicator_id, (value, period_end) in durability.latest_reported(
+            session, case_ids).items():
+        if indicator_id in lines:
+            lines[indicator_id].latest, lines[indicator_id].latest_period_end = value, period_end
     return found
 
 

@@ -2,10 +2,11 @@
 
 ``opportunities/<case_id>/schedule``: the instalments offered with their total and, once
 the opportunity is won, the cooperation contract it made with where each instalment
-stands (GET); the whole schedule set at once (PUT), while the opportunity is open, by
-whoever may change it: 422 with a message per field (``instalments.2.amount``), 403
-for one who may not. An unknown case, one the caller may not see or a case of another
-process is 404; so is everything here for a portal account.
+stands, and the grant applications tied to it (GET); the whole schedule set at once
+(PUT), while the opportunity is open, by whoever may change it: 422 with a message per
+field (``instalments.2.amount``), 403 for one who may not. An unknown case, one the
+caller may not see or a case of another process is 404; so is everything here for a
+portal account.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class OfferScheduleOutSchema(Schema):
     instalments = fields.List(fields.Nested(OfferInstalmentOutSchema))
     contract = fields.Nested(CooperationContractOutSchema, allow_none=True, metadata={
         "description": "The cooperation contract winning the opportunity made; null before."})
+    application_ids = fields.List(fields.Integer(), metadata={
+        "description": "The grant applications tied to the opportunity (sold by it) that the "
+                       "caller may see: the milestones they reach fall due on its contract."})
 
 
 bp = Blueprint("grants_opportunity_schedules", __name__, url_prefix="/opportunities",
@@ -134,9 +138,8 @@ def _answer(session, case: Case) -> SimpleNamespace:
     return SimpleNamespace(
         case_id=case.id, currency=case.currency, total=schedules.total(items),
         editable=schedules.may_change(session, crud.caller(), case), instalments=items,
-        contract=contract)
-
-
+        contract=contract,
+        application_ids=[a.id for a in schedules.applications_of(session, case, crud.caller())])
 
 
 def _opportunity(case_id: int) -> Case:

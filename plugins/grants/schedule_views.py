@@ -1,7 +1,8 @@
 """The staff pages of an opportunity's payment schedule (GR-1, GR-2): its section on the
 opportunity's card (the instalments and their total, the form that sets them while the
 opportunity is open and, once it is won, the cooperation contract with where each of
-its instalments stands), and the form on a page of its own when the card's form is
+its instalments stands and the grant applications tied to it, whose milestones it
+follows), and the form on a page of its own when the card's form is
 refused (each message under its field, what was typed kept) or asks for more rows
 without a script.
 
@@ -31,7 +32,6 @@ from plugins.grants.models import OfferInstalment
 
 bp = Blueprint("grants_schedules", __name__, url_prefix="/grants/opportunities",
                template_folder="templates")
-MENU: list = []
 ANCHOR = "grants-schedule"
 MORE_ROWS = 3  # empty rows "More rows" adds without a script
 ROW_NAMES = ("description", "amount", "due_on", "milestone")
@@ -139,7 +139,8 @@ def _card(case: Case) -> str:
 def case_panel(session, case: Case, viewer):
     """On an opportunity's card: the schedule offered and its total; the form that sets
     it for whoever may change the open opportunity; once won, the cooperation contract
-    with each instalment's state (a link to the contract for those who bill)."""
+    with each instalment's state (a link to the contract for those who bill), and the
+    applications tied to it that the viewer may see."""
     if case.process_key != schedules.OPPORTUNITY:
         return None
     items = schedules.of(session, case, viewer)
@@ -149,6 +150,7 @@ def case_panel(session, case: Case, viewer):
         "grants/_schedule_panel.html", case=case, items=items,
         total=schedules.total(items) if items else None, contract=contract,
         contract_link=contract is not None and permissions.can(viewer, BILLING),
+        applications=schedules.applications_of(session, case, viewer),
         editable=editable, rows=[*shown_rows(items), blank_row()] if editable else [],
         blank=blank_row(), errors={}, milestones=_milestone_choices(),
         milestone_name=schedules.milestone_name, key_of=schedules.key_of,

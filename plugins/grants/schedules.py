@@ -10,17 +10,22 @@ pipelines and reports show what the offer is worth. Each change is in the case's
 trail and on its timeline.
 
 The step to "won" waits for a schedule and a client firm (``missing``), then makes the
-cooperation contract (``win``) through ``core.contracts``, with the instalments copied
-and a milestone written as its Polish name. The core's billing run (strategy
+cooperation contract (``win``) through ``core.contracts``, titled and with its
+milestones written in Polish, as its invoices are. The core's billing run (strategy
 ``core.contracts``) then invoices a dated instalment in the run of the period it falls
 due in, and a milestone instalment once its milestone is reached. The contract is made
 by the system on the step's behalf: a sales rep who may change the opportunity wins it
 without the billing permission, and is named as the contract's author.
 
-When a grant application reaches a milestone, ``reached(key)``'s action records it on
-every running cooperation contract of the same client that has an instalment waiting
-for it (today's date), and says on the application's timeline which contract's
-instalments fell due. A client with nothing waiting is no error.
+A grant application is tied to the opportunity it was sold by: a link of the core's
+(``core.links``) of type ``SOLD_BY`` between the two cases, either way round, made when
+applying (``tie_on_applying``: the won opportunity of the client named, or else the
+client's only won one with an instalment still waiting for a milestone and no open
+application tied to it) or later on the cards. When the application reaches a
+milestone, ``reached(key)``'s action records it (today's date) on the running
+cooperation contracts of the opportunities it is tied to, of the same client, that have
+an instalment waiting for it, and says on both cases' timelines which instalments fell
+due. An application tied to none reaches nothing, which is no error.
 """
 
 from __future__ import annotations
@@ -34,14 +39,14 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from marshmallow import RAISE, Schema, fields, pre_load, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, contracts, permissions, records, timeline, workflow
+from core import audit, contracts, links, permissions, records, timeline, workflow
 from core.errors import Forbidden, ValidationError
 from core.filters import today
 from core.invoices import Number
-from core.models import Case, Contract, Instalment
+from core.models import Case, Contract, Instalment, RecordLink
 from core.templating import money
 from core.terms import term, upper_first
 from core.validation import MAX_ID, load_collecting, max_length
@@ -57,11 +62,18 @@ MILESTONES = {
     "awarded": {"pl": "przyznanie dotacji", "en": "grant awarded"},
     "settled": {"pl": "rozliczenie dotacji", "en": "grant settled"},
 }
-SCHEDULE_SET, CONTRACT_MADE, MILESTONE_REACHED = (
-    "grants.schedule_set", "grants.contract_made", "grants.milestone_reached")
+SCHEDULE_SET, CONTRACT_MADE, MILESTONE_REACHED, TIED = (
+    "grants.schedule_set", "grants.contract_made", "grants.milestone_reached",
+    "grants.opportunity_tied")
 timeline.EVENT_LABELS.update({
     SCHEDULE_SET: _l("Payment schedule set"), CONTRACT_MADE: _l("Cooperation contract made"),
-    MILESTONE_REACHED: _l("Milestone reached")})
+    MILESTONE_REACHED: _l("Milestone reached"), TIED: _l("Tied to its opportunity")})
+# The type of the link from a grant application to the opportunity it was sold by. The
+# core keeps link types as typed (it has no register of them), so this is the text its
+# cards show; a link of this type made by hand on a card ties the two as well.
+SOLD_BY = "sprzedany w szansie"  # "sold in the opportunity"
+WON = "won"
+OPTIONS = 200  # won opportunities offered when applying
 # Where a contract's instalment stands, as the core's contract card says it.
 STATE_LABELS = {"billed": _l("billed"), "due": _l("due: the next billing run invoices it"),
                 "date": _l("waiting for its date"),
@@ -311,7 +323,8 @@ def missing(session: Session, case: Case):
 def win(session: Session, case: Case, actor) -> Contract:
     """The action of the step to "won": the cooperation contract of the schedule."""
     items = of(session, case)
-    title = f"{upper_first(term('grants.contract'))}: {case.title}"
+    # In Polish whoever wins it, as its milestones: the title heads its invoices' lines.
+    title = f"{upper_first(term('grants.contract', locale='pl'))}: {case.title}"
     # Made by the system on the step's behalf: the step itself checked that the actor
     # may change the opportunity, and the billing permission is not the sales rep's.
     contract = contracts.create(session, {
@@ -334,6 +347,176 @@ def win(session: Session, case: Case, actor) -> Contract:
     return contract
 
 
+# --- The opportunity an application was sold by ---------------------------------------------
+
+def sold_by(session: Session, application: Case) -> list[int]:
+    """The opportunities ``application`` is tied to, by id, whoever may see them: the
+    contracts its milestones reach are the system's business."""
+    return tied(session, [application.id]).get(application.id, [])
+
+
+def tied(session: Session, application_ids) -> dict[int, list[int]]:
+    """The opportunities each of the applications is tied to, read at once."""
+    wanted, found = set(application_ids), {}
+    for application_id, opportunity_id in _ties(session, wanted):
+        if application_id in wanted:
+            found.setdefault(application_id, []).append(opportunity_id)
+    return found
+
+
+def applications_of(session: Session, case: Case, actor=None) -> list[Case]:
+    """The applications tied to the opportunity that ``actor`` may see, oldest first."""
+    ids = [a for a, o in _ties(session, {case.id}) if o == case.id]
+    return list(session.scalars(records.visible(Case, actor).where(Case.id.in_(ids))
+                                .order_by(Case.id))) if ids else []
+
+
+def _ties(session: Session, case_ids: set[int]) -> list[tuple[int, int]]:
+    """(application, opportunity) of the ``SOLD_BY`` links of these cases, either way
+    round, neither end in the bin."""
+    if not case_ids:
+        return []
+    rows = session.execute(select(RecordLink.source_id, RecordLink.target_id).where(
+        RecordLink.link_type == SOLD_BY, RecordLink.source_type == "case",
+        RecordLink.target_type == "case", or_(RecordLink.source_id.in_(case_ids),
+                                              RecordLink.target_id.in_(case_ids)))
+        .order_by(RecordLink.id)).all()
+    ends = {i for row in rows for i in row}
+    kinds = dict(session.execute(select(Case.id, Case.process_key).where(
+        Case.id.in_(ends), Case.deleted_at.is_(None))).all()) if ends else {}
+    pairs = []
+    for one, other in rows:
+        if kinds.get(one) == OPPORTUNITY:
+            one, other = other, one
+        if (kinds.get(one), kinds.get(other)) == (APPLICATION, OPPORTUNITY):
+            pairs.append((one, other))
+    return list(dict.fromkeys(pairs))
+
+
+def waiting(actor=None, organisation_id: int | None = None, day: date | None = None
+            ) -> Select:
+    """Won opportunities ``actor`` may see (of one client firm, if given) whose running
+    cooperation contract has an instalment still waiting for a milestone."""
+    day = day or today()
+    contracts_waiting = select(Contract.case_id).where(
+        (Contract.ends_on.is_(None)) | (Contract.ends_on >= day),
+        Contract.id.in_(select(Instalment.contract_id).where(
+            Instalment.reached_on.is_(None), Instalment.milestone != "")))
+    query = records.visible(Case, actor).where(
+        Case.process_key == OPPORTUNITY, Case.phase_key == WON,
+        Case.id.in_(contracts_waiting))
+    if organisation_id is not None:
+        query = query.where(Case.organisation_id == organisation_id)
+    return query.order_by(Case.id)
+
+
+def to_choose(session: Session, actor=None) -> list[Case]:
+    """What applying offers to tie the application to: ``waiting``'s opportunities."""
+    return list(session.scalars(waiting(actor).limit(OPTIONS)))
+
+
+def chosen(session: Session, opportunity_id, client_id: int | None, actor=None) -> Case:
+    """The won opportunity of client firm ``client_id`` (when known) that ``actor`` may
+    see and names for an application; else a ValidationError on ``opportunity_id``."""
+    found = opportunity(session, opportunity_id, actor)
+    if found is None:
+        message = unknown_opportunity()
+    elif client_id is not None and found.organisation_id != client_id:
+        message = _("“%(title)s” was sold to another %(client)s.", title=found.title,
+                    client=term("grants.client", case="dat"))
+    elif found.phase_key != WON:
+        message = _("“%(title)s” has no %(contract)s: only a won %(what)s has one.",
+                    title=found.title, contract=term("grants.contract", case="gen"),
+                    what=term("grants.opportunity"))
+    else:
+        return found
+    raise ValidationError({"opportunity_id": message})
+
+
+def unknown_opportunity() -> str:
+    return _("Choose the %(what)s from the list.", what=term("grants.opportunity", case="acc"))
+
+
+def untied(session: Session, organisation_id: int) -> Case | None:
+    """The opportunity a new application of the client is tied to when none is named:
+    its only won one with an instalment waiting for a milestone and no open application
+    tied to it already; None when there is none, or several."""
+    found = list(session.scalars(waiting(None, organisation_id).limit(OPTIONS)))
+    taken = _taken(session, {c.id for c in found})
+    free = [c for c in found if c.id not in taken]
+    return free[0] if len(free) == 1 else None
+
+
+def _taken(session: Session, opportunity_ids: set[int]) -> set[int]:
+    """Those of the opportunities an open (not finished) application is tied to."""
+    from plugins.grants.process import APPLICATION as PROCESS
+
+    pairs = _ties(session, opportunity_ids)
+    phases = dict(session.execute(select(Case.id, Case.phase_key).where(
+        Case.id.in_({a for a, _o in pairs}))).all()) if pairs else {}
+    finished = {key for key, phase in ((k, PROCESS.phase(k)) for k in set(phases.values()))
+                if phase is not None and phase.final}
+    return {o for a, o in pairs if phases.get(a) not in finished}
+
+
+def tie(session: Session, application: Case, opportunity_id, actor=None) -> RecordLink:
+    """Tie ``application``, which ``actor`` may change, to the won opportunity of its
+    client they name: the milestones it reaches then reach that opportunity's contract."""
+    from plugins.grants import applications
+
+    if application.process_key != APPLICATION:
+        raise ValidationError({"case_id": upper_first(_(
+            "Only a %(application)s is tied to the %(opportunity)s it was sold by.",
+            application=term("grants.application"),
+            opportunity=term("grants.opportunity")))})
+    if applications.get(session, application.id, actor) is None:
+        raise Forbidden(_("You may not do this with this record."))
+    permissions.require(session, actor, application, "edit", {})
+    found = chosen(session, opportunity_id, application.organisation_id, actor)
+    return _tie(session, application, found, actor, automatic=False)
+
+
+def tie_on_applying(session: Session, application: Case, named: Case | None,
+                    actor=None) -> RecordLink | None:
+    """What applying does: the new application tied to the opportunity named (checked by
+    ``chosen``) or, none named, to its client's ``untied`` one, if there is one."""
+    found = named or (untied(session, application.organisation_id)
+                      if application.organisation_id is not None else None)
+    return _tie(session, application, found, actor, automatic=named is None) \
+        if found is not None else None
+
+
+def _tie(session: Session, application: Case, found: Case, actor,
+         automatic: bool) -> RecordLink:
+    if found.id in sold_by(session, application):  # tied already, either way round
+        return session.scalar(select(RecordLink).where(
+            RecordLink.link_type == SOLD_BY, RecordLink.source_type == "case",
+            RecordLink.target_type == "case",
+            RecordLink.source_id.in_((application.id, found.id)),
+            RecordLink.target_id.in_((application.id, found.id))).limit(1))
+    # The system's, like the milestones it carries: whoever applies need not be able to
+    # change the opportunity (its link is in the audit trail, with them as the author).
+    row = links.link(session, application, found, SOLD_BY, actor)
+    body = [_("Its %(contract)s's instalments waiting for a milestone fall due when this "
+              "%(application)s reaches it.", contract=term("grants.contract", case="gen"),
+              application=term("grants.application"))]
+    if automatic:
+        body.insert(0, _("Chosen automatically: the only won %(opportunity)s of the "
+                         "%(client)s with an instalment still waiting for a milestone.",
+                         opportunity=term("grants.opportunity"),
+                         client=term("grants.client", case="gen")))
+    what = term("grants.opportunity", case="ins")
+    # Found by the system, it may be one whoever applied may not see: then not named.
+    subject = _("Tied to the %(opportunity)s “%(title)s”", opportunity=what, title=found.title) \
+        if records.get(session, Case, found.id, actor) is not None \
+        else _("Tied to the %(opportunity)s it was sold by", opportunity=what)
+    timeline.add(session, "system", upper_first(subject), [application, found], actor=actor,
+                 event=TIED, body="\n".join(body), data={
+                     "case_id": application.id, "opportunity_id": found.id,
+                     "automatic": automatic})
+    return row
+
+
 # --- Milestones of the client's grant application --------------------------------------------
 
 def reached(key: str) -> Callable:
@@ -350,14 +533,17 @@ def reached(key: str) -> Callable:
 
 def reach(session: Session, application: Case, key: str, actor=None,
           on: date | None = None) -> list[Contract]:
-    """Record milestone ``key`` of ``application`` on the client's cooperation contracts
-    that wait for it: their instalments fall due for the next billing run. The
-    contracts it reached; none is no error."""
+    """Record milestone ``key`` of ``application`` on the cooperation contracts of the
+    opportunities it is tied to that wait for it: their instalments fall due for the
+    next billing run. The contracts it reached; none is no error."""
     if application.process_key != APPLICATION or application.organisation_id is None:
+        return []
+    sold = sold_by(session, application)
+    if not sold:
         return []
     day, name = on or today(), MILESTONES[key]["pl"]
     found = []
-    for contract in _waiting(session, application.organisation_id, name, day):
+    for contract in _waiting(session, application.organisation_id, sold, name, day):
         # The system's, like the step that reached it: the application's staff need
         # not be the ones who bill.
         items = contracts.reach(session, contract, name, day)
@@ -366,11 +552,13 @@ def reach(session: Session, application: Case, key: str, actor=None,
     return found
 
 
-def _waiting(session: Session, organisation_id: int, name: str, day: date) -> list[Contract]:
-    """The client's running cooperation contracts with an instalment waiting for the
-    milestone (matched as ``core.contracts.reach`` matches it)."""
+def _waiting(session: Session, organisation_id: int, opportunity_ids: list[int], name: str,
+             day: date) -> list[Contract]:
+    """The running contracts of these opportunities of the client with an instalment
+    waiting for the milestone (matched as ``core.contracts.reach`` matches it)."""
     query = (select(Contract).join(Case, Case.id == Contract.case_id)
              .where(Contract.organisation_id == organisation_id,
+                    Contract.case_id.in_(opportunity_ids),
                     Case.process_key == OPPORTUNITY,
                     (Contract.ends_on.is_(None)) | (Contract.ends_on >= day),
                     Contract.id.in_(select(Instalment.contract_id).where(
@@ -403,8 +591,9 @@ def _reached_event(session: Session, application: Case, contract: Contract, key:
 def _visible(session: Session, case: Case, actor) -> None:
     if case.process_key != OPPORTUNITY:
         raise ValidationError({"case_id": upper_first(_(
-            "A %(schedule)s is offered on a %(opportunity)s only.",
-            schedule=term("grants.schedule"), opportunity=term("grants.opportunity")))})
+            "%(schedules)s are offered on %(opportunities)s only.",
+            schedules=term("grants.schedule", plural=True),
+            opportunities=term("grants.opportunity", plural=True)))})
     if opportunity(session, case.id, actor) is None:
         raise Forbidden(_("You may not do this with this record."))
 

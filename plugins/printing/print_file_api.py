@@ -226,8 +226,6 @@ def _committed(change, status: int = 200):
     return committed(change, status, refuse=crud.refusal)
 
 
-
-
 def _project(case_id: int) -> Case:
     found = print_files.project(db(), case_id, crud.caller())
     if found is None:

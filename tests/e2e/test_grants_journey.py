@@ -102,7 +102,7 @@ def test_a_consultant_wins_a_contract_and_submits_the_clients_application(site, 
     won.get_by_role("button").click()
     expect(page.locator(".current-phase")).to_contain_text("Won")
     contract = page.locator("#grants-contract")
-    expect(contract).to_contain_text(f"Cooperation contract: {OPPORTUNITY}")
+    expect(contract).to_contain_text(f"Umowa o współpracy: {OPPORTUNITY}")
     instalments = contract.locator("tbody tr")
     expect(instalments).to_have_count(2)
     expect(instalments.nth(0)).to_contain_text("Zaliczka")

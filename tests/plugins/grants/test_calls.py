@@ -6,19 +6,29 @@ service, the staff pages and the REST API. Every test runs on SQLite and Postgre
 (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
 
 import re
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
-from core import organisations, records, roles, term_overrides, timeline, users, workflow
+from core import (
+    cases,
+    organisations,
+    records,
+    roles,
+    term_overrides,
+    timeline,
+    users,
+    workflow,
+)
 from core.errors import Forbidden, ValidationError
 from core.filters import today as local_today
 from core.models import AuditEntry, Case
 from core.permissions import ACTIONS
-from plugins.grants import calls, checklists, fields
+from plugins.grants import calls, checklists, fields, schedules
 from plugins.grants.models import Application, GrantCall
 from tests.core.api_helpers import caller
 from tests.core.page_helpers import error_under, show, text, visible
@@ -270,15 +280,20 @@ def test_an_unknown_client_bad_amounts_and_owner_are_refused_at_once(world):
     assert world.session.scalar(select(func.count()).select_from(Case)) == 0
 
 
+def withdraw(world, case) -> None:
+    """The client gives the application up: it is finished."""
+    records.update(world.session, case, {"custom": {
+        **case.custom, fields.WITHDRAWAL_REASON: "Klient zrezygnował."}}, world.consultant)
+    workflow.move(world.session, world.host, case, "withdrawn", world.consultant)
+
+
 def test_a_firm_applies_to_a_call_once_at_a_time(world):
     first = apply(world)
     assert refusal(lambda: apply(world)) == {
         "organisation_id": "Stolarnia Dąb sp. z o.o. already has an application to this "
                            f"call: {first.title}."}
-    records.update(world.session, first, {"custom": {
-        **first.custom, fields.REJECTION_REASON: "Za niska ocena."}}, world.consultant)
-    workflow.move(world.session, world.host, first, "rejected", world.consultant)
-    assert apply(world).id != first.id  # after a rejection it may try again
+    withdraw(world, first)
+    assert apply(world).id != first.id  # once that one is finished it may try again
 
 
 def test_who_may_not_create_cases_cannot_apply(world):
@@ -293,13 +308,115 @@ def test_a_call_with_an_open_application_is_not_deleted(world):
     assert refusal(lambda: calls.delete(world.session, world.call, world.manager)) == {
         "_": f"Call for proposals has open grant applications: {case.title}. Finish them "
              "first."}
-    records.update(world.session, case, {"custom": {
-        **case.custom, fields.REJECTION_REASON: "Wycofany."}}, world.consultant)
-    workflow.move(world.session, world.host, case, "rejected", world.consultant)
+    withdraw(world, case)
     calls.delete(world.session, world.call, world.manager)
     assert calls.get(world.session, world.call.id, world.consultant) is None
     assert calls.of_case(world.session, case) is world.call  # the application keeps it
     assert calls.listed(world.session, {}, world.consultant) == []
+
+
+# --- The opportunity an application was sold by ------------------------------------------------
+
+def won(world, title: str, organisation_id: int | None = None, **instalment) -> Case:
+    """A won opportunity of the firm (or another), its success fee waiting for the award."""
+    case = cases.create(world.session, world.host, {
+        "title": title, "process_key": "grants.opportunity", "owner_id": world.consultant.id,
+        "organisation_id": organisation_id or world.ids["firm"]}, actor=world.consultant)
+    for target in ("qualified", "offer"):
+        workflow.move(world.session, world.host, case, target, world.consultant)
+    schedules.replace(world.session, case, [{"description": "Sukces", "amount": "5000",
+                                             **(instalment or {"milestone": "awarded"})}],
+                      world.consultant)
+    workflow.move(world.session, world.host, case, "won", world.consultant)
+    return case
+
+
+def tied(world, case) -> list[tuple[str, str]]:
+    return [(a.subject, a.body) for a in timeline.timeline(world.session, case)
+            if a.event == "grants.opportunity_tied"]
+
+
+def test_applying_ties_the_clients_only_opportunity_waiting_for_a_milestone(world):
+    sold = won(world, "Linia lakiernicza")
+    won(world, "Piec dla piekarni", world.ids["other"])  # another client's: not a candidate
+    won(world, "Doradztwo", due_on=in_days(10).isoformat())  # nothing waits for a milestone
+    first = apply(world)
+    assert schedules.sold_by(world.session, first) == [sold.id]
+    assert tied(world, first) == [(
+        "Tied to the opportunity “Linia lakiernicza”",
+        "Chosen automatically: the only won opportunity of the client firm with an "
+        "instalment still waiting for a milestone.\nIts cooperation contract's instalments "
+        "waiting for a milestone fall due when this grant application reaches it.")]
+    assert tied(world, sold) == tied(world, first)
+    # Tied to an open application already: a second one of the firm is tied to nothing.
+    other_call = calls.create(world.session, call_data(title="Bony na innowacje"),
+                              world.manager)
+    second = calls.apply(world.session, world.host, other_call,
+                         {"organisation_id": world.ids["firm"]}, world.consultant)
+    assert schedules.sold_by(world.session, second) == [] and tied(world, second) == []
+    # Once the first is withdrawn, the next application takes the opportunity over.
+    withdraw(world, first)
+    assert schedules.sold_by(world.session, apply(world)) == [sold.id]
+
+
+def test_nothing_is_guessed_between_two_opportunities_waiting(world):
+    won(world, "Linia lakiernicza")
+    won(world, "Hala magazynowa")
+    case = apply(world)
+    assert schedules.sold_by(world.session, case) == [] and tied(world, case) == []
+    # An application tied to none reaches nothing: no contract of the firm follows it.
+    assert schedules.reach(world.session, case, "awarded", world.consultant) == []
+
+
+def test_the_opportunity_named_is_tied_and_its_milestones_follow_the_application(world):
+    won(world, "Linia lakiernicza")
+    chosen = won(world, "Hala magazynowa")
+    case = apply(world, opportunity_id=str(chosen.id))
+    assert schedules.sold_by(world.session, case) == [chosen.id]
+    assert tied(world, case) == [(
+        "Tied to the opportunity “Hala magazynowa”",
+        "Its cooperation contract's instalments waiting for a milestone fall due when this "
+        "grant application reaches it.")]
+    reached = schedules.reach(world.session, case, "awarded", world.consultant)
+    assert [c.case_id for c in reached] == [chosen.id]
+
+
+def test_an_opportunity_of_another_client_not_won_or_unknown_is_refused(world):
+    theirs = won(world, "Piec dla piekarni", world.ids["other"])
+    offered = cases.create(world.session, world.host, {
+        "title": "Nowa hala", "process_key": "grants.opportunity",
+        "owner_id": world.consultant.id, "organisation_id": world.ids["firm"]},
+        actor=world.consultant)
+    assert refusal(lambda: apply(world, opportunity_id=theirs.id,
+                                 requested_amount="600000", project_value="500000")) == {
+        "opportunity_id": "“Piec dla piekarni” was sold to another client firm.",
+        "requested_amount": "The grant requested cannot be more than the project's value."}
+    assert refusal(lambda: apply(world, opportunity_id=offered.id)) == {
+        "opportunity_id": "“Nowa hala” has no cooperation contract: only a won opportunity "
+                          "has one."}
+    for unknown in (999999, "x", 0, world.call.id + 10**6):
+        assert refusal(lambda u=unknown: apply(world, opportunity_id=u)) == {
+            "opportunity_id": "Choose the opportunity from the list."}
+    # Neither is guessed when the client itself is unknown: only that is said of it.
+    assert set(refusal(lambda: apply(world, organisation_id=999999,
+                                     opportunity_id=theirs.id))) == {"organisation_id"}
+    assert world.session.scalar(select(func.count()).select_from(Application)) == 0
+
+
+def test_an_opportunity_the_applicant_may_not_see_is_unknown_to_them(world):
+    hidden = won(world, "Linia lakiernicza")
+    readers = roles.create(world.session, "own_cases", "Own cases")
+    roles.set_access(world.session, readers, {("*", a): "all" for a in ACTIONS}
+                     | {("case", "read"): "own", ("case", "edit"): "own"})
+    junior = _user(world.session, "junior@example.com", ["own_cases"], "Jan Młodszy")
+    assert refusal(lambda: apply(world, who=junior, opportunity_id=hidden.id)) == {
+        "opportunity_id": "Choose the opportunity from the list."}
+    # Left to be found, it is tied all the same (the contract's milestones are the
+    # system's), without its title on the timeline.
+    case = apply(world, who=junior)
+    assert schedules.sold_by(world.session, case) == [hidden.id]
+    assert [subject for subject, _body in tied(world, case)] == [
+        "Tied to the opportunity it was sold by"]
 
 
 def test_an_attachment_added_to_the_call_joins_the_checklists_being_prepared(world):
@@ -444,6 +561,83 @@ def test_a_consultant_applies_for_a_client_from_the_calls_page(app, ids):
     assert row(show(consultant, "/grants/calls/"), f"call-{ids['call']}").endswith(" 1")
 
 
+def in_session(app, ids, change):
+    """``change(world)`` committed, with the consultant and the manager at hand."""
+    rt = app.extensions["kartoteka"]
+    with app.test_request_context(), rt.session() as session, session.begin():
+        return change(SimpleNamespace(
+            session=session, host=rt.host, ids=ids,
+            consultant=users.find_by_email(session, "consultant@example.com"),
+            manager=users.find_by_email(session, "manager@example.com")))
+
+
+def options(page: str, name: str) -> list[tuple[str, str]]:
+    found = re.search(rf'<select id="f-{name}".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option value="(\d+)" ?(?:selected)?>([^<]+)</option>', found)
+
+
+def test_the_call_page_ties_the_application_to_the_won_opportunity_chosen(app, ids):
+    mine, theirs = in_session(app, ids, lambda w: (
+        won(w, "Linia lakiernicza").id, won(w, "Piec dla piekarni", ids["other"]).id))
+    consultant = login(app, "consultant@example.com")
+    page = show(consultant, f"/grants/calls/{ids['call']}")
+    assert options(page, "opportunity_id") == [
+        (str(mine), "Linia lakiernicza — Stolarnia Dąb sp. z o.o."),
+        (str(theirs), "Piec dla piekarni — Piekarnia Kłos")]
+    data = {"csrf_token": csrf(page), "target": "Stolarnia Dąb", "target_id": str(ids["firm"]),
+            "owner_id": str(ids["consultant"]), "opportunity_id": str(theirs)}
+    refused = consultant.post(f"/grants/calls/{ids['call']}/apply", data=data)
+    assert refused.status_code == 422
+    assert error_under(text(refused), "opportunity_id") == (
+        "“Piec dla piekarni” was sold to another client firm.")
+    assert f'<option value="{theirs}" selected>' in text(refused)  # kept as chosen
+    response = consultant.post(f"/grants/calls/{ids['call']}/apply",
+                               data={**data, "opportunity_id": str(mine)})
+    assert response.status_code == 302
+    with app.extensions["kartoteka"].session() as session:
+        case = session.scalars(select(Case).where(
+            Case.process_key == "grants.application")).one()
+    card = show(consultant, f"/cases/{mine}")
+    listed = re.search(r'<p class="grants-applications".*?</p>', card, re.S).group(0)
+    assert visible(listed) == "Grant applications: Ścieżka SMART — Stolarnia Dąb sp. z o.o."
+    assert f'href="/cases/{case.id}"' in listed
+    assert "Tied to the opportunity “Linia lakiernicza”" in show(consultant,
+                                                                f"/cases/{case.id}")
+
+
+def test_the_call_pages_name_only_organisations_the_viewer_may_see(app, ids):
+    def restricted(w):
+        role = roles.create(w.session, "no_firms", "No firms")
+        roles.set_access(w.session, role, {("*", a): "all" for a in ACTIONS}
+                         | {("organisation", "read"): "none"})
+        roles.set_permissions(w.session, role, ["grants.manage"])
+        _user(w.session, "blind@example.com", ["no_firms"], "Ola Niewidząca")
+        return calls.apply(w.session, w.host, w.session.get(GrantCall, ids["call"]),
+                           {"organisation_id": ids["firm"]}, w.consultant).id
+    case_id = in_session(app, ids, restricted)
+    blind = login(app, "blind@example.com")
+    grantor = "Polska Agencja Rozwoju Przedsiębiorczości"
+    page = show(blind, f"/grants/calls/{ids['call']}")
+    assert grantor not in page
+    # The client's name is not read for them: the application is named by its title.
+    assert row(page, f"application-{case_id}") == (
+        "Ścieżka SMART — Stolarnia Dąb sp. z o.o. Preparation — Piotr Doradca")
+    assert grantor not in show(blind, "/grants/calls/")
+    form = show(blind, f"/grants/calls/{ids['call']}/edit")
+    assert grantor not in form and 'value="A record you may not see"' in form
+    # Saved without touching it, the grantor they may not see stays.
+    saved = blind.post(f"/grants/calls/{ids['call']}/edit", data={
+        "csrf_token": csrf(form), "title": "Ścieżka SMART 2026",
+        "deadline": in_days(30).isoformat(), "target": "A record you may not see",
+        "target_id": str(ids["grantor"]),
+        "version": re.search(r'name="version" value="(\d+)"', form).group(1),
+        "required_attachments": "\n".join(ATTACHMENTS)})
+    assert saved.status_code == 302, text(saved)
+    with app.extensions["kartoteka"].session() as session:
+        call = session.get(GrantCall, ids["call"])
+        assert (call.title, call.grantor_id) == ("Ścieżka SMART 2026", ids["grantor"])
+
+
 def test_a_closed_call_offers_no_form_and_a_manager_deletes_it(app, ids):
     with app.test_request_context(), app.extensions["kartoteka"].session() as session, \
             session.begin():
@@ -557,7 +751,8 @@ def test_the_api_applies_for_a_client_and_refuses_after_the_deadline(api):
     assert [i["name"] for i in body["checklist"]["items"]] == ATTACHMENTS
     assert (body["checklist"]["ready"], body["checklist"]["total"]) == (0, 3)
     listed = api.reader("get", f"/grants/calls/{call}/applications").get_json()
-    assert [a["case_id"] for a in listed] == [body["case_id"]]
+    assert [a["case_id"] for a in listed["items"]] == [body["case_id"]]
+    assert listed["next"] is None
     assert api.reader("post", f"/grants/calls/{call}/applications", json={
         "organisation_id": api.ids["other"]}).status_code == 403
     unknown = api.consultant("post", f"/grants/calls/{call}/applications",
@@ -573,6 +768,68 @@ def test_the_api_applies_for_a_client_and_refuses_after_the_deadline(api):
     assert late.status_code == 422 and set(late.get_json()["errors"]) == {"deadline"}
 
 
+@contextmanager
+def statements(engine):
+    """The SQL statements sent to the database meanwhile."""
+    said = []
+
+    def heard(_conn, _cursor, statement, *_args):
+        said.append(statement)
+
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        yield said
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+
+
+def test_the_api_ties_the_opportunity_named_and_pages_the_applications(app, api):
+    rt, call = app.extensions["kartoteka"], api.ids["call"]
+
+    def prepared(w):
+        firms = [organisations.create(w.session, w.host, {
+            "name": f"Firma {n}", "type_key": "core.company"}, w.manager,
+            allow_duplicates=True).id for n in range(3)]
+        return won(w, "Linia lakiernicza").id, firms
+    sold, firms = in_session(app, api.ids, prepared)
+    path = f"/grants/calls/{call}/applications"
+    refused = api.consultant("post", path, json={"organisation_id": api.ids["other"],
+                                                 "opportunity_id": sold})
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {
+        "opportunity_id": "“Linia lakiernicza” was sold to another client firm."}
+    made = api.consultant("post", path, json={"organisation_id": api.ids["firm"],
+                                              "opportunity_id": sold})
+    assert made.status_code == 201, made.get_json()
+    first = made.get_json()
+    assert first["opportunity_id"] == sold
+    api.reader("get", path)  # whatever a first request reads once
+
+    def read(**query) -> tuple[dict, int]:
+        with statements(rt.engine) as said:
+            answer = api.reader("get", path, query_string=query)
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json(), len(said)
+
+    _body, alone = read()
+    for firm in firms:
+        assert api.consultant("post", path, json={"organisation_id": firm}).status_code == 201
+    body, together = read()
+    assert together == alone  # as many queries for four applications as for one
+    assert [a["opportunity_id"] for a in body["items"]] == [sold, None, None, None]
+    assert [a["organisation_id"] for a in body["items"]] == [api.ids["firm"], *firms]
+    assert all(a["checklist"]["total"] == 3 and a["call_id"] == call for a in body["items"])
+    page, _count = read(limit=3)
+    assert len(page["items"]) == 3 and page["next"]
+    rest, _count = read(limit=3, after=page["next"])
+    assert [a["case_id"] for a in rest["items"]] == [body["items"][3]["case_id"]]
+    assert rest["next"] is None
+    ordered, _count = read(sort="-title", limit=2)
+    assert [a["title"] for a in ordered["items"]] == [
+        "Ścieżka SMART — Stolarnia Dąb sp. z o.o.", "Ścieżka SMART — Firma 2"]
+    assert api.reader("get", path, query_string={"limit": 0}).status_code == 422
+    assert api.reader("get", path, query_string={"sort": "colour"}).status_code == 422
+
+
 def test_the_openapi_document_describes_the_calls(app):
     spec = app.test_client().get("/api/v1/openapi.json").get_json()
     paths = spec["paths"]
@@ -584,6 +841,11 @@ def test_the_openapi_document_describes_the_calls(app):
     parameters = {p["name"] for p in paths["/api/v1/grants/calls/"]["get"]["parameters"]}
     assert {"q", "status", "deadline_from", "deadline_to", "programme", "grantor_id",
             "limit", "after"} <= parameters
+    listing = paths["/api/v1/grants/calls/{call_id}/applications"]["get"]
+    assert {"limit", "after", "filter", "sort"} <= {p["name"] for p in listing["parameters"]}
+    schemas = spec["components"]["schemas"]
+    assert "opportunity_id" in schemas["GrantApplyIn"]["properties"]
+    assert "opportunity_id" in schemas["GrantApplication"]["properties"]
 
 
 def test_the_pages_are_worded_with_the_installations_terms(kartoteka_app_factory, ids):

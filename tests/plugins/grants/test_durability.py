@@ -7,19 +7,20 @@ application's card and the REST API. Every test runs on SQLite and PostgreSQL
 (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
 
 import re
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from core import cases, documents, organisations, roles, templating, timeline, users, workflow
 from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import AuditEntry, CalendarEvent, Case, DocumentTemplate, EventLink
 from core.permissions import ACTIONS
-from plugins.grants import durability, fields
+from plugins.grants import durability, fields, reports
 from plugins.grants.models import DurabilityReport, Indicator, IndicatorValue
 from tests.core.api_helpers import caller
 from tests.core.page_helpers import error_under, show, text, visible
@@ -271,6 +272,33 @@ def test_entering_durability_plans_a_report_per_year_due_30_days_after_it(world)
     assert all([a.user_id for a in e.attendees] == [world.owner.id] for e in planned)
 
 
+def test_a_delivered_reports_due_day_leaves_the_calendar(world):
+    first, second, _third = into_durability(world, world.past)
+    jobs, sales = durability.indicators(world.session, world.past)
+
+    def planned():
+        return world.session.scalars(select(CalendarEvent.title).join(
+            EventLink, EventLink.event_id == CalendarEvent.id).where(
+            EventLink.record_type == "case", EventLink.record_id == world.past.id,
+            CalendarEvent.deleted_at.is_(None)).order_by(CalendarEvent.starts_at)).all()
+
+    assert planned() == ["Durability report 2023 due: Hala magazynowa",
+                         "Durability report 2024 due: Hala magazynowa",
+                         "Durability report 2025 due: Hala magazynowa"]
+    durability.report_values(world.session, first, {jobs.id: 5, sales.id: 500}, world.owner)
+    assert len(planned()) == 3  # values saved: still due
+    durability.deliver(world.session, first, "2024-01-20", world.owner)
+    assert planned() == ["Durability report 2024 due: Hala magazynowa",
+                         "Durability report 2025 due: Hala magazynowa"]
+    cancelled = world.session.scalar(select(CalendarEvent).join(
+        EventLink, EventLink.event_id == CalendarEvent.id).where(
+        EventLink.record_type == "grants_durability_report", EventLink.record_id == first.id))
+    assert cancelled.deleted_at is not None  # feeds tell subscribers to remove it
+    durability.deliver(world.session, second, "2025-01-20", world.owner,
+                       values={jobs.id: 5, sales.id: 500})
+    assert planned() == ["Durability report 2025 due: Hala magazynowa"]
+
+
 def test_planning_again_duplicates_nothing_and_adds_a_year_added(world):
     into_durability(world, world.future)
     assert durability.generate(world.session, world.future, world.owner) == []
@@ -420,7 +448,7 @@ def test_an_application_with_a_report_overdue_is_at_risk(world):
 
 
 def test_a_value_under_the_target_puts_the_application_at_risk_and_all_fine_does_not(world):
-    first, second, _third = into_durability(world, world.past)
+    first, second, third = into_durability(world, world.past)
     jobs, sales = durability.indicators(world.session, world.past)
     durability.deliver(world.session, first, "2024-01-20", world.owner,
                        values={jobs.id: 3, sales.id: "400.5"})
@@ -429,15 +457,96 @@ def test_a_value_under_the_target_puts_the_application_at_risk_and_all_fine_does
     assert risk.reasons == ["Jobs created: 3 of 5 FTE"]
     assert risk.below == [(jobs, Decimal(3))]
 
-    durability.report_values(world.session, second, {jobs.id: 5, sales.id: 500}, world.owner)
-    assert durability.risk_of(world.session, world.past, today=in_2024) is None  # the latest
-    assert durability.at_risk(world.session, today=in_2024) == []
+    durability.deliver(world.session, second, "2025-01-20", world.owner,
+                       values={jobs.id: 5, sales.id: 500})
+    in_2025 = date(2025, 6, 1)
+    assert durability.risk_of(world.session, world.past, today=in_2025) is None  # the latest
+    assert durability.at_risk(world.session, today=in_2025) == []
 
-    durability.report_values(world.session, second, {jobs.id: 3, sales.id: 500}, world.owner)
+    durability.deliver(world.session, third, "2026-01-20", world.owner,
+                       values={jobs.id: 3, sales.id: 500})
+    in_2026 = date(2026, 6, 1)
+    assert [r.reasons for r in durability.at_risk(world.session, today=in_2026)] == [
+        ["Jobs created: 3 of 5 FTE"]]
     admin = users.create_user(world.session, "boss@example.com", PASSWORD, is_admin=True)
     workflow.change_settings(world.session, world.host.processes[PROCESS],
                              {"at_risk_percent": "60"}, admin)
-    assert durability.at_risk(world.session, today=in_2024) == []  # 3 is 60 % of 5
+    assert durability.at_risk(world.session, today=in_2026) == []  # 3 is 60 % of 5
+
+
+def test_values_saved_on_a_report_not_delivered_yet_are_a_draft_that_judges_nothing(world):
+    first, _second, _third = into_durability(world, world.past)
+    jobs, sales = durability.indicators(world.session, world.past)
+    admin = users.create_user(world.session, "boss@example.com", PASSWORD, is_admin=True)
+    before_due = date(2024, 1, 15)
+    durability.report_values(world.session, first, {jobs.id: 1, sales.id: 10}, world.owner)
+    assert durability.latest_values(world.session, world.past) == {}
+    assert durability.risk_of(world.session, world.past, today=before_due) is None
+    (entry,) = reports.in_durability(world.session, admin, before_due)
+    assert [(i.name, i.latest, i.reached) for i in entry.indicators] == [
+        ("Jobs created", None, None), ("Export sales", None, None)]
+
+    durability.deliver(world.session, first, "2024-01-14", world.owner)
+    assert durability.latest_values(world.session, world.past) == {jobs.id: Decimal(1),
+                                                                   sales.id: Decimal(10)}
+    assert durability.risk_of(world.session, world.past, today=before_due).reasons == [
+        "Jobs created: 1 of 5 FTE", "Export sales: 10 of 400.5 kPLN"]
+    (entry,) = reports.in_durability(world.session, admin, before_due)
+    assert [(i.latest, i.latest_period_end) for i in entry.indicators] == [
+        (Decimal(1), date(2023, 12, 31)), (Decimal(10), date(2023, 12, 31))]
+
+
+@contextmanager
+def statements(session):
+    """The SQL statements sent to the database meanwhile."""
+    engine, said = session.get_bind(), []
+
+    def heard(_conn, _cursor, statement, *_args):
+        said.append(statement)
+
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        yield said
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+
+
+def test_the_risk_of_many_applications_is_read_in_as_many_queries_as_of_one(world):
+    """The at-risk page, the reports page and the API read every application at once."""
+    owner = world.owner
+
+    def delivered_short(case):
+        first = into_durability(world, case)[0]
+        jobs, sales = durability.indicators(world.session, case)
+        durability.deliver(world.session, first, "2024-01-20", owner,
+                           values={jobs.id: 3, sales.id: 500})
+
+    def measured():
+        world.session.expire_all()  # nothing read before is at hand
+        with statements(world.session) as said:
+            found = durability.at_risk(world.session, date(2025, 6, 1), owner)
+            assert all(r.organisation is not None for r in found)
+        return len(found), len(said)
+
+    delivered_short(world.past)
+    one = measured()
+    for n in range(6):
+        client = organisations.create(world.session, world.host, {
+            "name": f"Klient {n}", "type_key": "core.company"}, owner, allow_duplicates=True)
+        delivered_short(_application(world.session, world.host, owner, client, f"Hala {n}",
+                                     "2022-12-31"))
+    many = measured()
+    assert (one[0], many[0]) == (1, 7)
+    assert many[1] == one[1]
+    assert one[1] <= 8
+
+
+def test_today_is_the_installations_day_which_tests_may_move(world, monkeypatch):
+    into_durability(world, world.past)
+    monkeypatch.setattr(durability, "local_today", lambda: date(2024, 1, 30))
+    assert durability.at_risk(world.session) == []  # due that day
+    monkeypatch.setattr(durability, "local_today", lambda: date(2024, 1, 31))
+    assert [r.case.id for r in durability.at_risk(world.session)] == [world.past.id]
 
 
 def test_only_the_applications_in_durability_the_actor_may_see_are_listed(world):
@@ -478,6 +587,22 @@ def test_the_report_document_is_numbered_and_lists_the_indicators_against_their_
     assert "Hala magazynowa" in preview and "Okres sprawozdawczy" not in preview
     with pytest.raises(Forbidden):
         durability.document(world.session, world.host, world.settings, first, world.reader)
+
+
+def test_the_document_marks_a_value_short_of_the_share_of_its_target_that_is_at_risk(world):
+    first = into_durability(world, world.past)[0]
+    jobs, sales = durability.indicators(world.session, world.past)
+    durability.report_values(world.session, first, {jobs.id: 3, sales.id: 200}, world.owner)
+
+    def marked():
+        return [(i["name"], i["below"]) for i in durability.template_data(
+            world.session, first)["indicators"]]
+
+    assert marked() == [("Jobs created", True), ("Export sales", True)]  # under 100 %
+    admin = users.create_user(world.session, "boss@example.com", PASSWORD, is_admin=True)
+    workflow.change_settings(world.session, world.host.processes[PROCESS],
+                             {"at_risk_percent": "60"}, admin)
+    assert marked() == [("Jobs created", False), ("Export sales", True)]  # 60 % of 400.5
 
 
 # --- The application's card ------------------------------------------------------------------
@@ -662,6 +787,14 @@ def test_the_section_is_worded_with_the_installations_terms(kartoteka_app_factor
     assert "Sprawozdanie z trwałości 2023" in panel
 
 
+def test_the_menu_leads_to_the_applications_at_risk(kartoteka_app_factory, ids):
+    for locale, label in (("pl", "Trwałość zagrożona"), ("en", "Durability at risk")):
+        app = kartoteka_app_factory(["grants"], default_locale=locale)
+        page = show(login(app, "owner@example.com"), "/")
+        assert re.search(r'<a [^>]*href="/grants/durability/at-risk"[^>]*>\s*'
+                         + label + r"\s*</a>", page), locale
+
+
 # --- The REST API ----------------------------------------------------------------------------
 
 @pytest.fixture
@@ -742,6 +875,8 @@ def test_the_api_records_values_delivers_and_tells_the_risk(app, api):
         ("Jobs created", "5"), ("Export sales", "500")]
     assert api.reader("put", f"/grants/durability-reports/{first}/values",
                       json={"values": {}}).status_code == 403
+    last = api.reader("get", f"/grants/applications/{case_id}/indicators").get_json()
+    assert [i["last_value"] for i in last] == [None, None]  # not delivered: a draft
 
     late = api.owner("post", f"/grants/durability-reports/{first}/deliver",
                      json={"delivered_on": "2099-01-01"})
@@ -755,6 +890,8 @@ def test_the_api_records_values_delivers_and_tells_the_risk(app, api):
     assert (body["status"], body["delivered_on"], body["overdue"]) == (
         "delivered", "2024-01-20", False)
     assert body["document_id"] is not None
+    last = api.reader("get", f"/grants/applications/{case_id}/indicators").get_json()
+    assert [i["last_value"] for i in last] == ["5", "500"]
     again = api.owner("post", f"/grants/durability-reports/{first}/deliver",
                       json={"delivered_on": "2024-01-21"})
     assert again.get_json()["errors"] == {
@@ -777,9 +914,15 @@ def test_the_api_records_values_delivers_and_tells_the_risk(app, api):
     assert api.stranger("get", f"/grants/durability-reports/{first}").status_code == 404
 
 
-def test_an_application_outside_durability_is_not_at_risk(api):
-    risk = api.owner("get", f"/grants/applications/{api.ids['future']}/risk").get_json()
-    assert (risk["at_risk"], risk["reasons"]) == (False, [])
+def test_an_application_not_at_risk_is_told_with_its_client(app, api):
+    case_id = api.ids["future"]
+    risk = api.owner("get", f"/grants/applications/{case_id}/risk").get_json()
+    assert (risk["at_risk"], risk["reasons"], risk["organisation_id"],
+            risk["organisation_name"]) == (False, [], api.ids["client"], CLIENT)
+    prepare(app, "Linia lakiernicza")  # in durability: its first report due in 2029
+    risk = api.reader("get", f"/grants/applications/{case_id}/risk").get_json()
+    assert (risk["at_risk"], risk["organisation_id"], risk["organisation_name"]) == (
+        False, api.ids["client"], CLIENT)
 
 
 def test_the_openapi_document_describes_the_durability_period(app):

@@ -28,10 +28,10 @@ def test_the_demo_walks_opportunities_and_applications_to_every_phase(kartoteka_
                                                 "won", "won"]
         assert phases["grants.application"] == [
             "agreement", "awarded", "durability", "durability", "evaluation", "preparation",
-            "rejected", "submitted"]
+            "rejected", "submitted", "withdrawn"]
         today = date.today()
         assert sorted(calls.status(c, today) for c in s.scalars(select(GrantCall))) == [
-            "closed", "closed", "open", "open"]
+            "closed", "closed", "closed", "open", "open"]
 
         # Won opportunities made contracts; the award of Stolarnia's application reached
         # its success fee, TechMet's (still in preparation) did not.
@@ -57,4 +57,4 @@ def test_the_demo_walks_opportunities_and_applications_to_every_phase(kartoteka_
         risks = durability.at_risk(s, today)
         assert [r.organisation.name for r in risks] == ["Piekarnia Złoty Kłos s.c."]
         assert len(risks[0].overdue) == 1
-        assert s.scalar(select(func.count()).select_from(GrantCall)) == 4
+        assert s.scalar(select(func.count()).select_from(GrantCall)) == 5

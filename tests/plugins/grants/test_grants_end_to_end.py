@@ -267,7 +267,7 @@ def test_an_opportunity_won_into_a_contract_billed_on_its_dates_and_at_the_grant
     card = show(web, f"/cases/{opportunity}")
     assert "Moved to “won”." in card
     contract = section(card, "grants-schedule")
-    assert "Cooperation contract: Dotacja na linię lakierniczą" in contract
+    assert "Umowa o współpracy: Dotacja na linię lakierniczą" in contract
     instalments = re.findall(r'<tr id="contract-instalment-(\d+)"', contract)
     assert [row(contract, f"contract-instalment-{i}") for i in instalments] == [
         f"1 Zaliczka PLN3,000.00 {shown(inst, advance_on, 'short')} waiting for its date",
@@ -290,7 +290,7 @@ def test_an_opportunity_won_into_a_contract_billed_on_its_dates_and_at_the_grant
     assert bill(inst, month(t.replace(day=1))) == 0
     assert bill(inst, month(advance_on.replace(day=1))) == 1
     assert bill(inst, month(advance_on.replace(day=1))) == 0
-    title = "Cooperation contract: Dotacja na linię lakierniczą"
+    title = "Umowa o współpracy: Dotacja na linię lakierniczą"
     assert invoices_of(inst, opportunity) == [
         (inst["client_id"], [(f"{title}: Zaliczka", D(3000))], D(3000), D("3690.00"))]
 

@@ -1,9 +1,10 @@
 """The grant award, the grant agreement and its payment requests (GR-3): the checks of the
 steps to "awarded", "agreement" and "settled"; the requests generated from the agreement
-with exact amounts and deadlines, once, each deadline in the owner's calendar; the
-statuses they go through (submitted, approved for all or less, rejected and submitted
-again, paid) and a planned one's correction; the cover letter; the section on the
-application's card and the REST API. Every test runs on SQLite and PostgreSQL
+with exact amounts (never zero nor negative) and deadlines, once, each deadline in the
+owner's calendar while it stands; the statuses they go through (submitted, approved for
+all or less, rejected, corrected and submitted again, paid, cancelled) with the team's
+notes kept; a planned or rejected one's correction; the cover letter; the section on
+the application's card and the REST API. Every test runs on SQLite and PostgreSQL
 (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
 
 import re
@@ -30,7 +31,7 @@ from core.errors import Forbidden, ValidationError
 from core.filters import today
 from core.models import AuditEntry, Case, DocumentTemplate, FieldDefinition
 from core.permissions import ACTIONS
-from plugins.grants import payment_requests
+from plugins.grants import deadlines, payment_requests
 from plugins.grants.models import PaymentRequest
 from tests.core.api_helpers import caller
 from tests.core.page_helpers import error_under, show, text, visible
@@ -137,6 +138,20 @@ def d(text_: str) -> date:
     return date.fromisoformat(text_)
 
 
+def shown(day: date) -> str:
+    """A day as the English pages and notes write it: "Dec 7, 2026"."""
+    return day.strftime("%b %-d, %Y")
+
+
+def deadline_days(world, found) -> list[date]:
+    """The days the request's deadline stands in the owner's calendar."""
+    start = datetime(1990, 1, 1, tzinfo=UTC)
+    return [calendar.days_of(e, UTC)[0] for e in calendar.between(
+        world.session, start, start + timedelta(days=20000), user=world.owner)
+        if ("grants_payment_request", found.id) in {(k.record_type, k.record_id)
+                                                    for k in e.links}]
+
+
 # --- The checks ------------------------------------------------------------------------------
 
 def test_the_award_needs_the_amount_and_the_day_within_the_request_and_project(world):
@@ -188,6 +203,60 @@ def test_the_agreement_check_names_every_missing_field_by_its_label(world):
                              "grants_advance_percent": "0", "grants_interim_requests": "5"})
     assert payment_requests.agreement_missing(world.session, world.empty) == (
         "The project lasts 3 days: too short to split among 6 payment requests.")
+
+
+def test_an_agreement_leaving_a_request_nothing_is_refused_by_its_fields(world):
+    world.fill(world.empty, {**AGREEMENT, "grants_advance_percent": "90"})
+    check = payment_requests.agreement_missing
+    assert check(world.session, world.empty) == (
+        "Advance (% of the grant) and Final payment (% of the grant) leave PLN0.00 for 2 "
+        "interim payment requests: less than PLN0.01 each.")
+    world.move(world.empty, "awarded")
+    with pytest.raises(ValidationError) as refused:
+        world.move(world.empty, "agreement")
+    assert list(refused.value.errors) == ["check.grants.agreement"]
+    assert world.session.scalar(select(func.count()).select_from(PaymentRequest)) == 0
+    # Half of 100 000,03 twice, rounded down, leaves a grosz for four interim requests.
+    world.fill(world.empty, {"grants_awarded_amount": "100000.03",
+                             "grants_advance_percent": "50", "grants_final_percent": "50",
+                             "grants_interim_requests": 4})
+    assert check(world.session, world.empty) == (
+        "Advance (% of the grant) and Final payment (% of the grant) leave PLN0.01 for 4 "
+        "interim payment requests: less than PLN0.01 each.")
+    world.fill(world.empty, {"grants_advance_percent": "20", "grants_final_percent": "0"})
+    assert check(world.session, world.empty) == (
+        "Final payment (% of the grant) gives the final payment request less than PLN0.01.")
+    world.fill(world.empty, {"grants_advance_percent": "100", "grants_interim_requests": 0})
+    assert check(world.session, world.empty) == (
+        "Advance (% of the grant) leaves less than PLN0.01 for the final payment request.")
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.plan(world.session, world.empty)
+    assert list(refused.value.errors) == ["agreement"]
+
+
+def test_rounding_never_makes_a_part_negative_and_the_parts_add_up(world):
+    # Half up, 50 % of 100 000,01 was 50 000,01 twice, and the interim request -0,01.
+    found = agreed(world, grants_awarded_amount="100000.01", grants_advance_percent="50",
+                   grants_final_percent="50", grants_interim_requests=1)
+    assert [(r.kind, r.amount) for r in found] == [
+        ("advance", Decimal("50000.00")), ("interim", Decimal("0.01")),
+        ("final", Decimal("50000.00"))]
+    amounts = payment_requests.amounts
+    for granted, advance, final, interim in (
+            ("100000.01", "50", "50", 1), ("0.05", "33.33", "33.33", 3),
+            ("123456.79", "12.345", "7.655", 7), ("99999.99", "0", "99.99", 1),
+            ("10.00", "33.335", "0", 0)):
+        first, middle, last = amounts(Decimal(granted), Decimal(advance), Decimal(final),
+                                      interim)
+        assert min([first, last, *middle]) >= 0 and all(a > 0 for a in (last, *middle))
+        assert first + sum(middle) + last == Decimal(granted)
+        assert len(middle) == interim and middle[:-1] == middle[:1] * (interim - 1)
+    # The odd grosze go to the last interim request; without one the final takes them.
+    assert amounts(Decimal("100.00"), Decimal("10.009"), Decimal("10"), 3) == (
+        Decimal("10.00"), [Decimal("26.66"), Decimal("26.66"), Decimal("26.68")],
+        Decimal("10.00"))
+    assert amounts(Decimal("10.00"), Decimal("33.335"), Decimal("50"), 0) == (
+        Decimal("3.33"), [], Decimal("6.67"))
 
 
 def test_the_agreement_check_follows_a_field_an_administrator_renamed(world):
@@ -330,6 +399,8 @@ def test_bad_submissions_are_refused_field_by_field(world):
 
 def test_less_may_be_approved_with_a_note_never_more(world):
     interim = agreed(world)[1]
+    payment_requests.change(world.session, interim, {"notes": "Faktury w segregatorze 3."},
+                            world.owner)
     payment_requests.submit(world.session, interim, {"submitted_on": today().isoformat()},
                             world.owner)
     with pytest.raises(ValidationError) as refused:
@@ -349,38 +420,85 @@ def test_less_may_be_approved_with_a_note_never_more(world):
         "approved_amount": "130 000,50", "notes": "Koszt szkolenia niekwalifikowalny."},
         world.owner)
     assert (interim.status, interim.approved_amount, interim.notes) == (
-        "approved", Decimal("130000.50"), "Koszt szkolenia niekwalifikowalny.")
+        "approved", Decimal("130000.50"), "Faktury w segregatorze 3.\n"
+        f"Approved on {shown(today())}: Koszt szkolenia niekwalifikowalny.")
     assert events(world, world.full)[-1] == (
         "Payment request no. 2 (interim) approved: PLN130,000.50",
         "PLN130,000.50 of PLN140,000.00 requested.\nKoszt szkolenia niekwalifikowalny.")
 
 
-def test_a_rejected_request_is_submitted_again(world):
-    advance = agreed(world)[0]
-    yesterday = (today() - timedelta(days=1)).isoformat()
-    payment_requests.submit(world.session, advance, {"submitted_on": yesterday}, world.owner)
+def test_a_rejected_request_is_corrected_and_submitted_again_keeping_the_notes(world):
+    interim = agreed(world)[1]
+    yesterday = today() - timedelta(days=1)
+    payment_requests.change(world.session, interim, {"notes": "Opiekun: p. Nowak."},
+                            world.owner)
+    payment_requests.submit(world.session, interim, {"submitted_on": yesterday.isoformat()},
+                            world.owner)
     for data in ({}, {"reason": "  "}):
         with pytest.raises(ValidationError) as refused:
-            payment_requests.reject(world.session, advance, data, world.owner)
+            payment_requests.reject(world.session, interim, data, world.owner)
         assert refused.value.errors == {"reason": "Say why the grantor rejected it."}
-    payment_requests.reject(world.session, advance, {"reason": " Brak harmonogramu. "},
-                            world.owner)
-    assert (advance.status, advance.notes) == ("rejected", "Brak harmonogramu.")
-    assert events(world, world.full)[-1] == ("Payment request no. 1 (advance) rejected",
-                                             "Brak harmonogramu.")
-    payment_requests.submit(world.session, advance, {"submitted_on": today().isoformat()},
-                            world.owner)
-    assert (advance.status, advance.submitted_on) == ("submitted", today())
+    payment_requests.reject(world.session, interim, {"reason": " Brak faktur. "}, world.owner)
+    assert interim.status == "rejected"
+    assert interim.notes == f"Opiekun: p. Nowak.\nRejected on {shown(today())}: Brak faktur."
+    assert events(world, world.full)[-1] == ("Payment request no. 2 (interim) rejected",
+                                             "Brak faktur.")
+    assert deadline_days(world, interim) == []  # gone at the submission
+
+    # Corrected: the grantor's new date comes back to the calendar and is reminded afresh.
+    interim.reminded_on = interim.escalated_on = d("2027-05-20")
+    payment_requests.change(world.session, interim, {"amount": "139000",
+                                                     "due_on": "2027-06-15"}, world.owner)
+    assert (interim.amount, interim.due_on, interim.status) == (
+        Decimal("139000.00"), d("2027-06-15"), "rejected")
+    assert (interim.reminded_on, interim.escalated_on) == (None, None)
+    assert deadline_days(world, interim) == [d("2027-06-15")]
+    assert "Opiekun: p. Nowak." in interim.notes
+
     with pytest.raises(ValidationError) as refused:
-        payment_requests.submit(world.session, advance, {"submitted_on": yesterday},
+        payment_requests.submit(world.session, interim,
+                                {"submitted_on": yesterday.isoformat()}, world.owner)
+    assert refused.value.errors == {"submitted_on": "It cannot be submitted again before it "
+                                                    f"was rejected ({shown(today())})."}
+    payment_requests.submit(world.session, interim, {"submitted_on": today().isoformat()},
+                            world.owner)
+    assert (interim.status, interim.submitted_on) == ("submitted", today())
+    assert deadline_days(world, interim) == []
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.submit(world.session, interim, {"submitted_on": today().isoformat()},
                                 world.owner)
     assert refused.value.errors == {
         "status": "The payment request was submitted already; now it is submitted."}
-    payment_requests.approve(world.session, advance, {}, world.owner)
     with pytest.raises(ValidationError) as refused:
-        payment_requests.pay(world.session, advance, {"paid_on": yesterday}, world.owner)
+        payment_requests.change(world.session, interim, {"due_on": "2027-07-01"}, world.owner)
+    assert refused.value.errors == {"status": "Only a planned or rejected payment request "
+                                              "can be changed; this one is submitted."}
+    payment_requests.approve(world.session, interim, {}, world.owner)
+    assert interim.notes.startswith("Opiekun: p. Nowak.\nRejected on ")
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.pay(world.session, interim, {"paid_on": yesterday.isoformat()},
+                             world.owner)
     assert refused.value.errors == {
-        "paid_on": f"It cannot be paid before it was submitted ({today():%b %-d, %Y})."}
+        "paid_on": f"It cannot be paid before it was submitted ({shown(today())})."}
+
+
+def test_a_submitted_or_paid_request_leaves_the_calendar_and_its_feed_says_so(world):
+    advance = agreed(world)[0]
+    assert deadline_days(world, advance) == [d("2027-01-14")]
+    payment_requests.submit(world.session, advance, {"submitted_on": today().isoformat()},
+                            world.owner)
+    assert deadline_days(world, advance) == []
+    feed = calendar.ical_feed(world.session, user=world.owner)
+    entry = feed.split(b"Due: Payment request no. 1 (advance)")[1].split(b"END:VEVENT")[0]
+    assert b"STATUS:CANCELLED" in entry
+    payment_requests.approve(world.session, advance, {}, world.owner)
+    payment_requests.pay(world.session, advance, {"paid_on": today().isoformat()},
+                         world.owner)
+    assert deadline_days(world, advance) == []
+    # The amount of a planned one is corrected: its deadline stays where it is.
+    final = payment_requests.listed(world.session, world.full, world.owner)[-1]
+    payment_requests.change(world.session, final, {"amount": "40000.50"}, world.owner)
+    assert deadline_days(world, final) == [d("2028-01-30")]
 
 
 def test_only_who_may_change_the_application_changes_its_requests(world):
@@ -407,6 +525,10 @@ def test_a_planned_request_is_corrected_and_its_deadline_moves(world):
                                 world.owner)
     assert refused.value.errors == {"amount": "Enter an amount from 0 to 999 999 999 999,99.",
                                     "due_on": "Enter a date, such as 2027-03-31."}
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.change(world.session, final, {"amount": "0,00"}, world.owner)
+    assert refused.value.errors == {"amount": "Enter more than zero: cancel a request that "
+                                              "will not be made."}
     payment_requests.change(world.session, final, {"amount": "45000", "due_on": "2028-02-15",
                                                    "notes": "Aneks nr 1."}, world.owner)
     assert (final.amount, final.due_on, final.notes) == (
@@ -424,8 +546,8 @@ def test_a_planned_request_is_corrected_and_its_deadline_moves(world):
                             world.owner)
     with pytest.raises(ValidationError) as refused:
         payment_requests.change(world.session, advance, {"amount": "1"}, world.owner)
-    assert refused.value.errors == {"status": "Only a planned payment request can be changed; "
-                                              "this one is submitted."}
+    assert refused.value.errors == {"status": "Only a planned or rejected payment request "
+                                              "can be changed; this one is submitted."}
     payment_requests.change(world.session, advance, {"notes": "Złożony przez SL2021."},
                             world.owner)
     assert advance.notes == "Złożony przez SL2021."
@@ -450,6 +572,85 @@ def test_the_grant_is_settled_only_when_every_request_is_paid(world):
     payment_requests.pay(world.session, last, {"paid_on": day}, world.owner)
     world.move(world.full, "settled")
     assert world.full.phase_key == "settled"
+
+
+def reminded(world) -> list[int]:
+    """The payment requests the deadlines remind of."""
+    return [o.record_id for o in deadlines.upcoming(
+        world.session, world.owner, d("2026-01-01"), d("2029-12-31"),
+        kinds=[deadlines.PAYMENT_REQUEST])]
+
+
+def test_a_request_is_cancelled_with_a_reason_and_no_longer_counted_or_reminded(world):
+    advance, second, third, final = agreed(world)
+    assert reminded(world) == [advance.id, second.id, third.id, final.id]
+    with pytest.raises(Forbidden):
+        payment_requests.cancel(world.session, third, {"reason": "x"}, world.reader)
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.cancel(world.session, third, {"reason": " "}, world.owner)
+    assert refused.value.errors == {"reason": "Say why it is cancelled."}
+    payment_requests.change(world.session, third, {"notes": "Do uzgodnienia."}, world.owner)
+    payment_requests.cancel(world.session, third, {"reason": "Aneks nr 1: jeden wniosek "
+                                                             "pośredni."}, world.owner)
+    assert (third.status, payment_requests.status_name(third.status)) == (
+        "cancelled", "cancelled")
+    assert third.notes == ("Do uzgodnienia.\n"
+                           f"Cancelled on {shown(today())}: Aneks nr 1: jeden wniosek pośredni.")
+    assert events(world, world.full)[-1] == ("Payment request no. 3 (interim) cancelled",
+                                             "Aneks nr 1: jeden wniosek pośredni.")
+    assert deadline_days(world, third) == [] and payment_requests.days_left(third) is None
+    assert reminded(world) == [advance.id, second.id, final.id]
+    found = payment_requests.listed(world.session, world.full, world.owner)
+    assert third in found  # still listed
+    totals = payment_requests.totals(world.full, found)
+    assert (totals.requested, totals.difference) == (Decimal("260000.00"),
+                                                     Decimal("-140000.00"))
+
+    for change, data, message in (
+            (payment_requests.submit, {"submitted_on": today().isoformat()},
+             "The payment request is cancelled: it cannot be submitted any more."),
+            (payment_requests.cancel, {"reason": "x"}, "Only a planned or rejected payment "
+                                                       "request can be cancelled; this one is "
+                                                       "cancelled."),
+            (payment_requests.change, {"amount": "1"}, "Only a planned or rejected payment "
+                                                       "request can be changed; this one is "
+                                                       "cancelled.")):
+        with pytest.raises(ValidationError) as refused:
+            change(world.session, third, data, world.owner)
+        assert refused.value.errors == {"status": message}
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.document(world.session, world.host, world.settings, third,
+                                  world.owner)
+    assert refused.value.errors == {
+        "status": "The payment request is cancelled: it needs no cover letter."}
+
+    day = today().isoformat()
+    payment_requests.submit(world.session, second, {"submitted_on": day}, world.owner)
+    with pytest.raises(ValidationError) as refused:
+        payment_requests.cancel(world.session, second, {"reason": "x"}, world.owner)
+    assert refused.value.errors == {"status": "Only a planned or rejected payment request can "
+                                              "be cancelled; this one is submitted."}
+    payment_requests.reject(world.session, second, {"reason": "Brak protokołu."}, world.owner)
+    payment_requests.cancel(world.session, second, {"reason": "Wycofany."}, world.owner)
+    assert second.status == "cancelled" and "Rejected on" in second.notes
+    assert payment_requests.unpaid(world.session, world.full) == (
+        "Payment requests not paid yet: 2 of 2.")
+    for r in (advance, final):
+        payment_requests.submit(world.session, r, {"submitted_on": day}, world.owner)
+        payment_requests.approve(world.session, r, {}, world.owner)
+        payment_requests.pay(world.session, r, {"paid_on": day}, world.owner)
+    world.move(world.full, "settled")
+    assert world.full.phase_key == "settled"
+
+
+def test_with_every_request_cancelled_there_is_nothing_to_settle(world):
+    [final] = agreed(world, grants_advance_percent="0", grants_interim_requests=0)
+    payment_requests.cancel(world.session, final, {"reason": "Rezygnacja z projektu."},
+                            world.owner)
+    with pytest.raises(ValidationError) as refused:
+        world.move(world.full, "settled")
+    assert refused.value.errors == {"check.grants.paid": "All the payment requests are "
+                                                         "cancelled: nothing paid to settle."}
 
 
 # --- The cover letter ------------------------------------------------------------------------
@@ -552,6 +753,34 @@ def test_the_card_lists_the_requests_with_days_left_and_the_sum(app, ids):
     assert "The requests claim PLN1,000.00 less than the grant awarded." in panel
 
 
+def test_a_request_cancelled_on_its_page_is_greyed_on_the_card_out_of_the_sum(app, ids):
+    made = committed_agreement(app, ids)
+    owner = login(app, "owner@example.com")
+    card = show(owner, f"/cases/{ids['full']}")
+    page = show(owner, f"/grants/payment-requests/{made[2]}")
+    assert f'action="/grants/payment-requests/{made[2]}/cancel"' in page
+    assert "Cancel the payment request" in visible(page)
+    response = owner.post(f"/grants/payment-requests/{made[2]}/cancel", data={
+        "csrf_token": csrf(card), "reason": ""})
+    assert response.status_code == 422
+    assert error_under(text(response), "reason") == "Say why it is cancelled."
+    response = owner.post(f"/grants/payment-requests/{made[2]}/cancel", data={
+        "csrf_token": csrf(card), "reason": "Aneks nr 1."})
+    assert response.status_code == 302
+    card = show(owner, f"/cases/{ids['full']}")
+    assert re.search(rf'<tr id="payment-request-{made[2]}" class="status-cancelled muted">',
+                     card)
+    assert "cancelled" in row(card, made[2]) and "Aneks nr 1." in row(card, made[2])
+    assert f"/grants/payment-requests/{made[2]}/submit" not in card
+    assert f"/grants/payment-requests/{made[2]}/document" not in card
+    assert "Payment request no. 3 (interim) cancelled" in card  # on the timeline
+    panel = visible(section(card))
+    assert "without the cancelled ones" in panel
+    assert "The requests claim PLN140,000.00 less than the grant awarded." in panel
+    page = text(owner.get(f"/grants/payment-requests/{made[2]}"))
+    assert "Make the cover letter" not in page and "Record the submission" not in page
+
+
 def test_a_refused_form_comes_back_with_the_message_under_its_field(app, ids):
     made = committed_agreement(app, ids)
     owner = login(app, "owner@example.com")
@@ -633,7 +862,10 @@ def test_the_api_lists_and_takes_a_request_through_its_statuses(api):
     rejected = api.owner("post", f"/grants/payment-requests/{request_id}/reject",
                          json={"reason": "Brak faktur."})
     assert (rejected.get_json()["status"], rejected.get_json()["notes"]) == (
-        "rejected", "Brak faktur.")
+        "rejected", f"Rejected on {shown(today())}: Brak faktur.")
+    corrected = api.owner("patch", f"/grants/payment-requests/{request_id}",
+                          json={"due_on": today().isoformat()})
+    assert (corrected.status_code, corrected.get_json()["days_left"]) == (200, 0)
     api.owner("post", f"/grants/payment-requests/{request_id}/submit",
               json={"submitted_on": today().isoformat()})
     approved = api.owner("post", f"/grants/payment-requests/{request_id}/approve",
@@ -652,6 +884,29 @@ def test_the_api_lists_and_takes_a_request_through_its_statuses(api):
     assert letter.status_code == 201, letter.get_json()
     document_id = letter.get_json()["document_id"]
     assert api.owner("get", f"/documents/{document_id}").get_json()["number"].startswith("WoP/")
+
+
+def test_the_api_cancels_a_request_which_stays_listed(api):
+    request_id = api.requests[2]
+    refused = api.owner("post", f"/grants/payment-requests/{request_id}/cancel", json={})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"reason": "Say why it is cancelled."}
+    assert api.reader("post", f"/grants/payment-requests/{request_id}/cancel",
+                      json={"reason": "x"}).status_code == 403
+    cancelled = api.owner("post", f"/grants/payment-requests/{request_id}/cancel",
+                          json={"reason": "Aneks nr 1."})
+    assert cancelled.status_code == 200, cancelled.get_json()
+    body = cancelled.get_json()
+    assert (body["status"], body["status_name"], body["days_left"]) == (
+        "cancelled", "cancelled", None)
+    listed = api.reader("get", f"/grants/applications/{api.ids['full']}/payment-requests")
+    assert [r["status"] for r in listed.get_json()] == [
+        "planned", "planned", "cancelled", "planned"]
+    again = api.owner("post", f"/grants/payment-requests/{request_id}/cancel",
+                      json={"reason": "x"})
+    assert again.get_json()["errors"] == {"status": "Only a planned or rejected payment "
+                                                    "request can be cancelled; this one is "
+                                                    "cancelled."}
 
 
 def test_the_api_refuses_with_field_errors_403_and_404(api):
@@ -685,7 +940,9 @@ def test_the_openapi_document_describes_the_payment_requests(app):
     paths = spec["paths"]
     assert "get" in paths["/api/v1/grants/applications/{case_id}/payment-requests"]
     assert {"get", "patch"} <= paths["/api/v1/grants/payment-requests/{request_id}"].keys()
-    for action in ("submit", "approve", "reject", "pay", "document"):
+    for action in ("submit", "approve", "reject", "pay", "cancel", "document"):
         assert "post" in paths[f"/api/v1/grants/payment-requests/{{request_id}}/{action}"]
     approve = paths["/api/v1/grants/payment-requests/{request_id}/approve"]["post"]
     assert {"403", "412", "422"} <= approve["responses"].keys()
+    schema = spec["components"]["schemas"]["GrantPaymentRequest"]["properties"]["status"]
+    assert "cancelled" in schema["enum"]

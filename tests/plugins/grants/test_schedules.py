@@ -41,6 +41,9 @@ COMPANY = {"company_name": "Centrum Wsparcia Biznesu sp. z o.o.",
            "company_details": "ul. Długa 1\n61-001 Poznań\nNIP 7773061579"}
 PROBLEM = "application/problem+json"
 D = Decimal
+# The contract's title is Polish whatever the language of whoever wins it: it heads the
+# lines of its invoices.
+TITLE = "Umowa o współpracy: Dotacja na park maszynowy"
 
 
 def later(days: int) -> date:
@@ -118,7 +121,7 @@ def world(app, ids):
     """A request context with an open session, the cases and the three accounts."""
     rt = app.extensions["kartoteka"]
     with app.test_request_context(), rt.session() as session:
-        w = SimpleNamespace(session=session, host=rt.host, rt=rt)
+        w = SimpleNamespace(session=session, host=rt.host, rt=rt, ids=ids)
         w.opportunity = session.get(Case, ids["opportunity"])
         w.application = session.get(Case, ids["application"])
         w.rep = users.find_by_email(session, "rep@example.com")
@@ -237,7 +240,7 @@ def test_only_who_may_change_the_opportunity_sets_its_schedule(world):
     with pytest.raises(ValidationError) as refused:
         schedules.replace(world.session, world.application, schedule(), world.rep)
     assert refused.value.errors == {
-        "case_id": "A payment schedule is offered on a opportunity only."}
+        "case_id": "Payment schedules are offered on opportunities only."}
     assert stored(world.session, world.opportunity.id) == []
 
 
@@ -276,8 +279,7 @@ def test_winning_makes_the_contract_of_the_schedule_for_a_rep_without_billing(wo
             contract.invoice_kind, contract.currency, contract.period_months,
             contract.created_by_id) == (
         world.opportunity.organisation_id, world.opportunity.id,
-        "Cooperation contract: Dotacja na park maszynowy", today(), "invoice", "PLN", None,
-        world.rep.id)
+        TITLE, today(), "invoice", "PLN", None, world.rep.id)
     assert [(i.position, i.description, i.unit_price, i.due_on, i.milestone)
             for i in contract.instalments] == [
         (1, "Zaliczka", D("2000.00"), later(45), ""),
@@ -286,8 +288,7 @@ def test_winning_makes_the_contract_of_the_schedule_for_a_rep_without_billing(wo
     assert schedules.contract_of(world.session, world.opportunity) == contract
     made = [e for e in events(world.session, world.opportunity)
             if e[0].startswith("Cooperation contract made")]
-    assert made[0][0] == ("Cooperation contract made: Cooperation contract: Dotacja na "
-                          "park maszynowy")
+    assert made[0][0] == f"Cooperation contract made: {TITLE}"
     assert "2. Wynagrodzenie za sukces: PLN9,000.50 (grant awarded)" in made[0][1]
     entry = world.session.scalars(select(AuditEntry).where(
         AuditEntry.record_type == "case", AuditEntry.record_id == world.opportunity.id)
@@ -354,8 +355,7 @@ def test_the_billing_run_invoices_a_dated_instalment_in_its_period(app, ids):
         assert run(rt, month_of(today()))["invoices"] == 0
         assert run(rt, month_of(advance_on))["invoices"] == 1
         assert run(rt, month_of(advance_on))["invoices"] == 0  # run again: nothing twice
-    assert lines(rt) == [("Cooperation contract: Dotacja na park maszynowy: Zaliczka",
-                          D("2000.00"))]
+    assert lines(rt) == [(f"{TITLE}: Zaliczka", D("2000.00"))]
     with rt.session() as s:
         invoice = s.scalars(select(Invoice)).one()
         assert (invoice.organisation_id, invoice.case_id, invoice.gross) == (
@@ -363,30 +363,34 @@ def test_the_billing_run_invoices_a_dated_instalment_in_its_period(app, ids):
         assert s.scalars(select(Contract)).one().instalments[0].billed_on == advance_on
 
 
-def test_an_application_of_the_client_awarded_makes_the_milestone_instalment_billable(
+def test_the_application_sold_by_the_opportunity_awarded_makes_its_instalment_billable(
         app, ids):
     rt = app.extensions["kartoteka"]
     won(app, ids, date(today().year + 1, 2, 10))
     with app.test_request_context(), rt.session() as session, session.begin():
         rep = users.find_by_email(session, "rep@example.com")
+        application = session.get(Case, ids["application"])
+        schedules.tie(session, application, ids["opportunity"], rep)
         # Another client's award reaches nothing here, and is no error.
         workflow.move(session, rt.host, session.get(Case, ids["other_application"]),
                       "awarded", rep)
         assert session.scalars(select(Contract)).one().instalments[1].reached_on is None
-        workflow.move(session, rt.host, session.get(Case, ids["application"]), "awarded", rep)
+        workflow.move(session, rt.host, application, "awarded", rep)
     with app.test_request_context():
         assert run(rt, month_of(today()))["invoices"] == 1
-    assert lines(rt) == [("Cooperation contract: Dotacja na park maszynowy: "
-                          "Wynagrodzenie za sukces", D("9000.50"))]
+    assert lines(rt) == [(f"{TITLE}: Wynagrodzenie za sukces", D("9000.50"))]
     with app.test_request_context(), rt.session() as session:
         contract = session.scalars(select(Contract)).one()
         assert [(i.reached_on, i.billed_on is not None) for i in contract.instalments] == [
             (None, False), (today(), True), (None, False)]
         said = events(session, session.get(Case, ids["application"]))
-        assert said == [("Grant awarded: 1 instalment of “Cooperation contract: Dotacja na "
-                         "park maszynowy” falls due",
-                         "2. Wynagrodzenie za sukces: PLN9,000.50 (grant awarded)")]
-        assert said[0] in events(session, session.get(Case, ids["opportunity"]))
+        assert said == [
+            ("Tied to the opportunity “Dotacja na park maszynowy”",
+             "Its cooperation contract's instalments waiting for a milestone fall due when "
+             "this grant application reaches it."),
+            (f"Grant awarded: 1 instalment of “{TITLE}” falls due",
+             "2. Wynagrodzenie za sukces: PLN9,000.50 (grant awarded)")]
+        assert said[1] in events(session, session.get(Case, ids["opportunity"]))
         # Reached already: a second award of the client's reaches nothing more.
         assert schedules.reach(session, session.get(Case, ids["application"]),
                                "awarded") == []
@@ -395,6 +399,7 @@ def test_an_application_of_the_client_awarded_makes_the_milestone_instalment_bil
 def test_a_milestone_reaches_only_running_contracts_of_opportunities(world):
     world.set()
     world.move(world.opportunity, "won")
+    schedules.tie(world.session, world.application, world.opportunity.id, world.rep)
     contract = schedules.contract_of(world.session, world.opportunity)
     contract.ends_on = today() - timedelta(days=1)  # terminated before the award
     world.session.flush()
@@ -406,6 +411,76 @@ def test_a_milestone_reaches_only_running_contracts_of_opportunities(world):
         contract]
     with pytest.raises(ValueError):
         schedules.reached("signed")
+
+
+def another_won(world, title: str) -> Case:
+    """A second opportunity of the same client, won with its own success fee."""
+    case = cases.create(world.session, world.host, {
+        "title": title, "process_key": schedules.OPPORTUNITY, "owner_id": world.rep.id,
+        "organisation_id": world.opportunity.organisation_id}, actor=world.rep)
+    for target in ("qualified", "offer"):
+        world.move(case, target)
+    schedules.replace(world.session, case, [
+        {"description": "Sukces B", "amount": "700", "milestone": "awarded"}], world.rep)
+    world.move(case, "won")
+    return case
+
+
+def test_an_award_reaches_only_the_contract_of_the_opportunity_it_was_sold_by(world):
+    world.set()
+    world.move(world.opportunity, "won")
+    other = another_won(world, "Dotacja na fotowoltaikę")
+    first, second = (schedules.contract_of(world.session, c) for c in
+                     (world.opportunity, other))
+    # Tied to none: the client's award reaches neither of its contracts.
+    assert schedules.reach(world.session, world.application, "awarded", world.rep) == []
+    schedules.tie(world.session, world.application, other.id, world.rep)
+    assert schedules.sold_by(world.session, world.application) == [other.id]
+    world.move(world.application, "awarded")
+    assert [i.reached_on for i in second.instalments] == [today()]
+    assert [i.reached_on for i in first.instalments] == [None, None, None]
+    assert schedules.applications_of(world.session, other, world.reader) == [
+        world.application]
+    assert schedules.applications_of(world.session, world.opportunity, world.reader) == []
+
+
+def test_a_tie_by_hand_on_the_cards_links_counts_either_way_round(world):
+    from core import links
+
+    world.set()
+    world.move(world.opportunity, "won")
+    links.add(world.session, world.opportunity, "case", world.application.id,
+              schedules.SOLD_BY, world.rep)
+    assert schedules.sold_by(world.session, world.application) == [world.opportunity.id]
+    assert [c.id for c in schedules.reach(world.session, world.application, "awarded",
+                                          world.rep)] == [
+        schedules.contract_of(world.session, world.opportunity).id]
+
+
+def test_a_tie_is_refused_to_another_clients_an_open_or_an_unknown_opportunity(world):
+    def refused(opportunity_id, who=None):
+        with pytest.raises(ValidationError) as found:
+            schedules.tie(world.session, world.application, opportunity_id, who or world.rep)
+        return found.value.errors
+
+    assert refused(world.opportunity.id) == {"opportunity_id": (
+        "“Dotacja na park maszynowy” has no cooperation contract: only a won opportunity "
+        "has one.")}
+    for unknown in (999999, world.application.id, "x", None):
+        assert refused(unknown) == {"opportunity_id": "Choose the opportunity from the list."}
+    world.set()
+    world.move(world.opportunity, "won")
+    world.application.organisation_id = world.ids["other_org"]
+    world.session.flush()
+    assert refused(world.opportunity.id) == {"opportunity_id": (
+        "“Dotacja na park maszynowy” was sold to another client firm.")}
+    with pytest.raises(Forbidden):
+        schedules.tie(world.session, world.application, world.opportunity.id, world.reader)
+    with pytest.raises(ValidationError) as found:
+        schedules.tie(world.session, world.opportunity, world.opportunity.id, world.rep)
+    assert found.value.errors == {
+        "case_id": "Only a grant application is tied to the opportunity it was sold by."}
+    assert schedules.sold_by(world.session, world.application) == []
 
 
 # --- The opportunity's card --------------------------------------------------------------------
@@ -533,7 +608,7 @@ def test_a_won_opportunity_shows_its_contract_and_where_each_instalment_stands(a
     rep = login(app, "rep@example.com")
     card = show(rep, f"/cases/{ids['opportunity']}")
     assert "<form" not in section(card)  # won: the schedule no longer changes
-    assert "Cooperation contract: Dotacja na park maszynowy" in section(card)
+    assert TITLE in section(card)
     assert f'href="/billing/contracts/{contract_id}"' not in card  # the rep does not bill
     assert [r.split(" ", 1)[1] for r in rows_of(card, "contract-instalments")] == [
         f"Zaliczka PLN2,000.00 {later(45).strftime('%-m/%-d/%y')} waiting for its date",
@@ -547,6 +622,20 @@ def test_a_won_opportunity_shows_its_contract_and_where_each_instalment_stands(a
     card = show(clerk, f"/cases/{ids['opportunity']}")
     assert f'href="/billing/contracts/{contract_id}"' in section(card)
     show(clerk, f"/billing/contracts/{contract_id}")
+
+
+def test_the_section_lists_the_applications_sold_by_the_opportunity(app, api):
+    rt, ids = app.extensions["kartoteka"], api.ids
+    won(app, ids, later(45))
+    with app.test_request_context(), rt.session() as session, session.begin():
+        schedules.tie(session, session.get(Case, ids["application"]), ids["opportunity"],
+                      users.find_by_email(session, "rep@example.com"))
+    card = section(show(login(app, "reader@example.com"), f"/cases/{ids['opportunity']}"))
+    listed = re.search(r'<p class="grants-applications".*?</p>', card, re.S).group(0)
+    assert visible(listed) == "Grant applications: Wniosek: Stolarnia Nowak sp. z o.o."
+    assert f'href="/cases/{ids["application"]}"' in listed
+    assert api.reader("get", path(ids["opportunity"])).get_json()["application_ids"] == [
+        ids["application"]]
 
 
 def test_the_section_is_worded_with_the_installations_terms(kartoteka_app_factory, ids):
@@ -587,7 +676,8 @@ def test_the_api_reads_and_sets_the_schedule(api):
     empty = api.reader("get", path(case_id))
     assert empty.status_code == 200
     assert empty.get_json() == {"case_id": case_id, "currency": "PLN", "total": "0.00",
-                                "editable": False, "instalments": [], "contract": None}
+                                "editable": False, "instalments": [], "contract": None,
+                                "application_ids": []}
     due = later(30).isoformat()
     put = api.rep("put", path(case_id), json={"instalments": [
         {"description": "Zaliczka", "amount": "1500.5", "due_on": due},
@@ -632,8 +722,7 @@ def test_the_api_shows_the_contract_once_won_and_refuses_changes(app, api):
     body = api.rep("get", path(case_id)).get_json()
     assert body["editable"] is False
     contract = body["contract"]
-    assert (contract["title"], contract["starts_on"]) == (
-        "Cooperation contract: Dotacja na park maszynowy", today().isoformat())
+    assert (contract["title"], contract["starts_on"]) == (TITLE, today().isoformat())
     assert [(i["position"], i["amount"], i["milestone"], i["state"])
             for i in contract["instalments"]] == [
         (1, "2000.00", None, "date"), (2, "9000.50", "awarded", "milestone"),
