@@ -371,7 +371,8 @@ def bill_of(contract: Contract, until: date, texts: tuple[str, str] | None = Non
     seen = ((contract.billed_through, contract.ends_on),  # what the charges were made from
             tuple((p.valid_from, p.unit_price) for p in contract.prices))
     charges += [_instalment_charge(contract, item) for item in contract.instalments
-                if item.billed_on is None and item.due is not None and item.due <= until]
+                if item.billed_on is None and item.due is not None and item.due <= until
+                and (contract.ends_on is None or item.due <= contract.ends_on)]
     return Bill(SOURCE, contract.organisation_id, contract.person_id, charges,
                 kind=contract.invoice_kind, currency=contract.currency,
                 price_basis=contract.price_basis, payment_days=contract.payment_days,

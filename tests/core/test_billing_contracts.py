@@ -235,6 +235,24 @@ def test_instalments_are_invoiced_as_their_dates_and_milestones_come(rt, world):
             D("1230.00"), D("6150.00")]
 
 
+def test_a_terminated_contracts_instalments_after_its_end_are_not_billed(rt, world):
+    contract_id = contract(rt, world, period_months=None, unit_price=None, vat_rate="23",
+                           description="Cooperation contract", instalments=[
+                               {"description": "Advance", "unit_price": "1000",
+                                "due_on": "2026-02-10"},
+                               {"description": "Second part", "unit_price": "2000",
+                                "due_on": "2026-05-10"},
+                               {"description": "Success fee", "unit_price": "5000",
+                                "milestone": "Grant awarded"}])
+    with rt.session() as s, s.begin():
+        contracts.terminate(s, s.get(Contract, contract_id),
+                            {"ends_on": "2026-03-31", "reason": "Klient zrezygnował."},
+                            user(s, world, "clerk"))
+        contracts.reach(s, s.get(Contract, contract_id), "grant awarded", date(2026, 4, 2))
+    assert run(rt, "2026-01-01", "2026-12-31")["invoices"] == 1
+    assert lines(rt) == [("Cooperation contract: Advance", D("1000"))]
+
+
 def test_an_instalment_needs_a_day_or_a_milestone(rt, world):
     with rt.session() as s, s.begin():
         with pytest.raises(ValidationError) as refused:
