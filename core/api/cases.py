@@ -17,6 +17,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
 
 from core import approvals, cases, records, workflow
 from core.api import records as api_records
@@ -24,8 +25,9 @@ from core.api import schemas
 from core.api.auth import actor
 from core.api.errors import problem, refused
 from core.errors import Forbidden, ValidationError
-from core.models import ApprovalRequest, Case, User
+from core.models import ApprovalRequest, Case, Person, User
 from core.terms import term
+from core.validation import an_id, max_length
 from core.web.db import db
 
 
@@ -39,6 +41,18 @@ def _host():
 
 
 # ------------------------------------------------------------------ cases
+
+
+class PersonInCaseSchema(Schema):
+    person_id = fields.Integer()
+    name = fields.String()
+    role = fields.String()
+
+
+class PersonInCaseInSchema(schemas.Strict):
+    person_id = fields.Integer(required=True, validate=an_id())
+    role = fields.String(load_default="", validate=max_length(100), metadata={
+        "description": "What the person is in the case (free text)."})
 
 
 def _cases_blueprint() -> Blueprint:
@@ -149,6 +163,51 @@ def _cases_blueprint() -> Blueprint:
                      "permission": m.transition.permission, "allowed": not m.blockers,
                      "blockers": m.blockers} for m in found]
 
+    @bp.route("/<int:case_id>/people")
+    class People(MethodView):
+        @bp.response(200, PersonInCaseSchema(many=True))
+        def get(self, case_id):
+            """The people in the case the caller may see, each in their role."""
+            case = _case(case_id)
+            return _people(case), 200, {"ETag": api_records._etag(case)}
+
+        @bp.arguments(PersonInCaseInSchema(many=True))
+        @bp.response(200, PersonInCaseSchema(many=True))
+        @bp.alt_response(403, description="The caller may not change this case.")
+        @bp.alt_response(412, description="The case changed since the ETag was read.")
+        @bp.alt_response(422, description="Field-level errors (``0.person_id``...).")
+        @bp.alt_response(428, description="If-Match is missing.")
+        def put(self, data, case_id):
+            """Replace the people in the case, ``[{"person_id", "role"}]``; send the
+            case's ETag in If-Match. People the caller may not see are kept (and a case
+            holding one cannot be changed by that caller)."""
+            session = db()
+            case = _case(case_id)
+            version = api_records._if_match(case)
+            if isinstance(version, tuple):
+                return version[0]
+            chosen, errors = [], {}
+            for i, item in enumerate(data):
+                person = records.get(session, Person, item["person_id"], actor())
+                if person is None:
+                    errors[f"{i}.person_id"] = _("There is no such record.")
+                chosen.append((person, item["role"]))
+            if errors:
+                return refused(errors)
+            given = {p.id for p, _role in chosen}
+            hidden = [(p, role) for p, role in (
+                (session.get(Person, cp.person_id), cp.role) for cp in case.people)
+                if p is not None and p.id not in given
+                and records.get(session, Person, p.id, actor()) is None]
+            try:
+                cases.set_people(session, case, chosen + hidden, actor(),
+                                 expected_version=version)
+                session.commit()
+            except (ValidationError, Forbidden) as exc:
+                session.rollback()
+                return _refusal(exc)
+            return _people(case), 200, {"ETag": api_records._etag(case)}
+
     @bp.route("/<int:case_id>/history")
     class History(MethodView):
         @bp.response(200, schemas.PhaseChangeSchema(many=True))
@@ -231,6 +290,15 @@ def _case(case_id: int) -> Case:
     if case is None:
         abort(404)
     return case
+
+
+def _people(case: Case) -> list[dict]:
+    """The case's people the caller may see, in the case's order."""
+    ids = [p.person_id for p in case.people]
+    seen = {p.id: p for p in db().scalars(records.visible(Person, actor()).where(
+        Person.id.in_(ids)))} if ids else {}
+    return [{"person_id": p.person_id, "name": seen[p.person_id].full_name, "role": p.role}
+            for p in case.people if p.person_id in seen]
 
 
 def _refusal(exc):

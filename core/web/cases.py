@@ -32,6 +32,7 @@ from core import (
     attachments,
     cases,
     invoices,
+    links,
     permissions,
     records,
     roles,
@@ -43,19 +44,28 @@ from core.db import utcnow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest, Calculation, Case, Organisation, Person, User
 from core.terms import term
+from core.text import fold
 from core.web import activities, case_list, record_fields
 from core.web import calculations as calculation_pages
 from core.web import invoices as invoice_pages
 from core.web.auth import safe_next
 from core.web.db import db
 from core.web.documents import card_section
-from core.web.forms import commit_or_errors, fields_from_form, optional_int
+from core.web.forms import (
+    commit_or_errors,
+    commit_or_flash,
+    fields_from_form,
+    form_id,
+    optional_int,
+)
 from core.web.i18n import current_locale
 from core.web.listing import users_by_id
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 FIELDS = ("title", "organisation_id", "owner_id", "amount", "cost", "currency", "description")
 BOARD_LIMIT = 100  # cards shown per column; its count says how many there are
+ROLE_MAX = 100  # characters of a person's role in a case (CasePerson.role)
+NAME_HITS = 20  # people a typed name is looked up among, to find the one of exactly it
 CHOICES_LIMIT = 500  # organisations offered in the form's list
 
 
@@ -307,6 +317,7 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = "",
         deadline=deadline, now=utcnow(), organisation=organisation, parent=parent,
         children=cases.children(session, case, current_user),
         people=[(people[p.person_id], p.role) for p in case.people if p.person_id in people],
+        role_max=ROLE_MAX,
         history=workflow.history(session, case), users=users_by_id(session),
         requests=requests_, deciding=_may_decide(session, requests_, values),
         role_names={r.key: r.name for r in roles.all_roles(session)},
@@ -404,6 +415,82 @@ def start(case_id: int):
         return _card(case, start={"values": values, "errors": errors})
     flash(_("Started: %(title)s.", title=child.title))
     return redirect(url_for("cases.card", record_id=case.id, _anchor="subprocesses"))
+
+
+# --- People ------------------------------------------------------------------------------
+
+@bp.post("/<int:case_id>/people")
+@login_required
+def add_person(case_id: int):
+    """Add a person to the case in a role (a person already in it takes the new role).
+    The person is the one chosen from the suggestions (``links.js``), else the only one,
+    or the only one of exactly that name, the typed name finds."""
+    session, case = db(), _get(case_id)
+    if not cases.may_edit(session, case, current_user):
+        raise Forbidden(_("You may not do this with this record."))
+    back = url_for("cases.card", record_id=case.id, _anchor="people")
+    role = request.form.get("role", "").strip()
+    if len(role) > ROLE_MAX:
+        flash(f"{_('Role')}: {_('At most {max} characters.').format(max=ROLE_MAX)}", "error")
+        return redirect(back)
+    person = _picked_person(session, request.form.get("target", ""))
+    if person is None:
+        return redirect(back)
+    now = [p for p in _people_of(session, case) if p[0].id != person.id]
+    if commit_or_flash(session, lambda: cases.set_people(
+            session, case, [*now, (person, role)], current_user,
+            expected_version=optional_int(request.form.get("version")))) is not None:
+        flash(_("Saved."))
+    return redirect(back)
+
+
+@bp.post("/<int:case_id>/people/<int:person_id>/delete")
+@login_required
+def remove_person(case_id: int, person_id: int):
+    session, case = db(), _get(case_id)
+    if not cases.may_edit(session, case, current_user):
+        raise Forbidden(_("You may not do this with this record."))
+    now = _people_of(session, case)
+    if all(p.id != person_id for p, _role in now) or \
+            records.get(session, Person, person_id, current_user) is None:
+        abort(404)
+    if commit_or_flash(session, lambda: cases.set_people(
+            session, case, [(p, r) for p, r in now if p.id != person_id], current_user,
+            expected_version=optional_int(request.form.get("version")))) is not None:
+        flash(_("Saved."))
+    return redirect(url_for("cases.card", record_id=case.id, _anchor="people"))
+
+
+def _people_of(session, case: Case) -> list[tuple[Person, str]]:
+    """The case's people and roles as stored, all of them (the service refuses a list
+    holding one the user may not see, rather than have it dropped unseen)."""
+    found = [(session.get(Person, p.person_id), p.role) for p in case.people]
+    return [(p, role) for p, role in found if p is not None]
+
+
+def _picked_person(session, text: str) -> Person | None:
+    """The person the add form names, or None with the reason flashed."""
+    chosen = form_id(request.form.get("target_id"))
+    if chosen is not None:
+        person = records.get(session, Person, chosen, current_user)
+        if person is None:
+            flash(_("Choose a %(what)s from the list.", what=term("core.person", case="acc")),
+                  "error")
+        return person
+    if not text.strip():
+        flash(_("Type a name."), "error")
+        return None
+    found = links.find(session, "person", text[:200], current_user, limit=NAME_HITS)
+    exact = [hit for hit in found if fold(hit[1]).strip() == fold(text).strip()]
+    if len(exact) == 1 or len(found) == 1:
+        return records.get(session, Person, (exact or found)[0][0], current_user)
+    if not found:
+        flash(_("Nothing found for “%(name)s” among the records you may see.",
+                name=text.strip()), "error")
+    else:
+        flash(_("Several records answer to this name: choose one from the suggestions or "
+                "type more of it."), "error")
+    return None
 
 
 # --- Moving ------------------------------------------------------------------------------
