@@ -72,13 +72,13 @@ def kartoteka_register_processes():
 
 @hookimpl
 def kartoteka_register_templates():
-    # a payment request to the grantor; a durability report
-    return [t for t in (payment_requests.TEMPLATE, durability.TEMPLATE) if t is not None]
+    # a payment request's cover letter to the grantor; a durability report
+    return [payment_requests.TEMPLATE, durability.TEMPLATE]
 
 
 @hookimpl
 def kartoteka_register_jobs():
-    return deadlines.JOBS  # reminders and escalations of settlement and report dates
+    return deadlines.JOBS  # reminders and escalations of every dated obligation
 
 
 @hookimpl
@@ -97,8 +97,8 @@ def kartoteka_register_menu_items():
 
 @hookimpl
 def kartoteka_register_api_blueprints():
-    # /api/v1/grants/: opportunities' schedules, calls, payment requests, indicators and
-    # durability reports, reports
+    # /api/v1/grants/: opportunities' schedules, calls and applying, checklists, payment
+    # requests, indicators and durability reports, reports and deadlines
     return (schedule_api.BLUEPRINTS + call_api.BLUEPRINTS + payment_request_api.BLUEPRINTS
             + durability_api.BLUEPRINTS + report_api.BLUEPRINTS)
 
