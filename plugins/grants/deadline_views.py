@@ -27,6 +27,7 @@ from core.errors import ValidationError
 from core.filters import today
 from core.menu import MenuItem
 from core.models import User
+from core.periods import add_months
 from core.web.db import db
 from core.web.forms import optional_int
 from plugins.grants import deadlines
@@ -59,7 +60,7 @@ def index():
     if kinds and values["kind"] not in deadlines.KINDS:
         errors["kind"] = _("Choose what is due from the list.")
     late = values["overdue"] == "1"
-    last = _add_months(first, count) - timedelta(days=1)
+    last = add_months(first, count) - timedelta(days=1)
     found = [] if errors else (
         deadlines.overdue(session, current_user, client_id, kinds) if late
         else deadlines.upcoming(session, current_user, first, last, client_id, kinds))
@@ -71,8 +72,8 @@ def index():
         kinds=[(k, str(KIND_LABELS[k])) for k in deadlines.KINDS],
         spans=[(str(n), _("%(count)d months", count=n) if n > 1 else _("1 month"))
                for n in MONTHS],
-        previous=_add_months(first, -count).strftime("%Y-%m"),
-        following=_add_months(first, count).strftime("%Y-%m"), today=today(),
+        previous=add_months(first, -count).strftime("%Y-%m"),
+        following=add_months(first, count).strftime("%Y-%m"), today=today(),
         feed=_feed_url(owner.feed_token) if owner.feed_token else None,
     ), 400 if errors else 200
 
@@ -134,11 +135,6 @@ def _months(value: str, errors: dict) -> int:
         return int(value)
     errors["months"] = _("Choose how many months to show from the list.")
     return MONTHS[1]
-
-
-def _add_months(first: date, months: int) -> date:
-    month = first.month - 1 + months
-    return date(first.year + month // 12, month % 12 + 1, 1)
 
 
 def _by_month(found: list[deadlines.Obligation]) -> list[tuple[date, list]]:
