@@ -3,8 +3,12 @@ address without credentials; 429 as problem+json with Retry-After; the staff pag
 the API's own document never limited; counts shared through Redis between processes."""
 
 import os
+import time
+import types
 import uuid
 
+import limits.storage.memory
+import limits.strategies
 import pytest
 import redis
 from sqlalchemy import func, select
@@ -17,6 +21,17 @@ from core.web.app import attach
 
 REDIS_URL = os.environ.get("KARTOTEKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT = 3
+
+
+@pytest.fixture(autouse=True)
+def counts_at_one_instant(monkeypatch):
+    """The counts kept in this process see the instant the test starts: its calls never
+    straddle two windows, where the sliding window forgets part of the first and would
+    let a call through."""
+    instant = time.time()
+    now = types.SimpleNamespace(time=lambda: instant)
+    monkeypatch.setattr(limits.storage.memory, "time", now)
+    monkeypatch.setattr(limits.strategies, "time", now)
 
 
 @pytest.fixture
