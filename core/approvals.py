@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -49,12 +50,14 @@ TASK_DAYS = 2
 
 @dataclass(frozen=True)
 class Approver:
-    """The direct supervisor of the case's owner (``Approver.supervisor()``), or any
-    holder of a role (``Approver.role("board", {...})``)."""
+    """The direct supervisor of the case's owner (``Approver.supervisor()``), any
+    holder of a role (``Approver.holder_of("board", {...})``), or whom a plugin picks
+    for the case (``Approver.picked(manager_of_department, {...})``)."""
 
     kind: str
     role: str | None = None
     title: dict | None = None
+    pick: Callable[[Session, Case], list[User]] | None = None
 
     @classmethod
     def supervisor(cls) -> Approver:
@@ -63,6 +66,13 @@ class Approver:
     @classmethod
     def holder_of(cls, role: str, title: dict[str, str]) -> Approver:
         return cls("role", role, title)
+
+    @classmethod
+    def picked(cls, pick: Callable[[Session, Case], list[User]], title: dict[str, str]
+               ) -> Approver:
+        """The users ``pick(session, case)`` names, first the one to ask (such as the
+        manager of the case's department): a request names one person to decide."""
+        return cls("picked", None, title, pick)
 
     def name(self) -> str:
         if self.kind == "supervisor":
@@ -223,10 +233,13 @@ def _approvers(session: Session, case: Case, approver: Approver, requester: User
         found = session.get(User, requester.supervisor_id) \
             if requester is not None and requester.supervisor_id else None
         return [found] if found is not None and found.active else []
-    holders = session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .join(Role, Role.id == UserRole.role_id)
-        .where(Role.key == approver.role, User.active).order_by(User.id))
+    if approver.kind == "picked":
+        holders = [u for u in approver.pick(session, case) if u is not None and u.active]
+    else:
+        holders = session.scalars(
+            select(User).join(UserRole, UserRole.user_id == User.id)
+            .join(Role, Role.id == UserRole.role_id)
+            .where(Role.key == approver.role, User.active).order_by(User.id))
     allow_self = bool(values.get(SELF_APPROVAL.key))
     return [u for u in holders
             if allow_self or requester is None or u.id != requester.id]
@@ -314,7 +327,8 @@ def _ask(session: Session, host, case: Case, transition: Transition, level: Requ
     values = bound_values(case, transition.approval)
     req = ApprovalRequest(case_id=case.id, transition=transition.key, level=level.level,
                           step_key=level.step_key, reason=level.reason,
-                          approver_id=users[0].id if len(users) == 1 else None,
+                          approver_id=users[0].id if len(users) == 1
+                          or level.approver.kind == "picked" else None,
                           approver_role=level.approver.role, values=values,
                           fingerprint=fingerprint(values),
                           requested_by_id=getattr(actor, "id", None) or case.owner_id,

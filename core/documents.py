@@ -346,6 +346,10 @@ def context(session: Session, host, record, actor=None, settings: Settings | Non
         found["person"] = _person(session, record, actor)
     elif isinstance(record, Case):
         found.update(_case(session, host, record, actor))
+    if host is not None:
+        for plugin, data in host.call_each("kartoteka_document_context", session=session,
+                                           record=record, actor=actor):
+            found.setdefault(plugin, data)
     return found
 
 

@@ -420,6 +420,33 @@ def kartoteka_case_panels(session, case, viewer):
 
 
 @hookspec
+def kartoteka_document_context(session, record, actor):
+    """What the plugin adds to the data a document about ``record`` is filled with:
+    the department and court of an inquiry, the crew of an installation.
+
+    Called when a document is made or previewed, in the request or in a job. The
+    answer is offered to templates under the plugin's name (``{{ expertise.court }}``),
+    so that plugins never overwrite each other or the core's data. Give plain data
+    (text, numbers, dates, lists and dicts of them), as the core does: templates are
+    edited by administrators. Return ``None`` for a record the plugin has nothing about.
+
+    Example::
+
+        @hookimpl
+        def kartoteka_document_context(session, record, actor):
+            if getattr(record, "process_key", None) != "fleet.service":
+                return None
+            vehicle = vehicle_of(session, record)
+            return {"plate": vehicle.plate, "model": vehicle.model}
+
+    :param session: the database session.
+    :param record: the organisation, person or case the document is about.
+    :param actor: who makes it, or ``None`` (a job).
+    :returns: a dict, or ``None``.
+    """
+
+
+@hookspec
 def kartoteka_register_api_blueprints():
     """flask-smorest blueprints with the plugin's own resources in the REST API.
 

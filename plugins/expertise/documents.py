@@ -17,9 +17,12 @@ STYLE = """<style>
 </style>
 """
 
-# The experts are the people of the inquiry whose role says so ("biegły", "biegła
-# sądowa", "expert"), as the process's check reads them (process.py).
-OFFER = STYLE + """{% set department = case.custom.get("expertise_department", "") %}
+# The inquiry's department, court, deadline and experts come from the plugin
+# (``{{ expertise.* }}``, inquiries.document_context); a preview of another record has
+# none of them.
+OFFER = STYLE + """{% set inquiry = expertise if expertise is defined else {
+  "specialisation": "", "department": "", "court": "", "court_reference": "",
+  "due_on": "", "experts": [], "parties": []} %}
 <div class="doc">
 {% set title = "Oferta" %}
 {% include "letterhead.html" %}
@@ -42,8 +45,20 @@ OFFER = STYLE + """{% set department = case.custom.get("expertise_department", "
 
 <table class="facts">
   <tr><td class="key">Przedmiot</td><td><strong>{{ case.title }}</strong></td></tr>
-  {% if department %}
-  <tr><td class="key">{{ term("expertise.department") }}</td><td>{{ department }}</td></tr>
+  {% if inquiry.specialisation %}
+  <tr><td class="key">{{ term("expertise.specialisation")|capitalize }}</td>
+      <td>{{ inquiry.specialisation }}</td></tr>
+  {% endif %}
+  {% if inquiry.department %}
+  <tr><td class="key">{{ term("expertise.department")|capitalize }}</td>
+      <td>{{ inquiry.department }}</td></tr>
+  {% endif %}
+  {% if inquiry.court %}
+  <tr><td class="key">Sąd</td><td>{{ inquiry.court }}{% if inquiry.court_reference %},
+      {{ term("expertise.court_reference") }} {{ inquiry.court_reference }}{% endif %}</td></tr>
+  {% endif %}
+  {% if inquiry.due_on %}
+  <tr><td class="key">Termin</td><td>{{ inquiry.due_on }}</td></tr>
   {% endif %}
   {% if case.amount is not none %}
   <tr class="price"><td class="key">Cena</td>
@@ -62,11 +77,11 @@ OFFER = STYLE + """{% set department = case.custom.get("expertise_department", "
 
 <h2 class="cap">{{ term("expertise.expert", "nom", 2) }}</h2>
 <table class="items">
-  <tr><th style="width: 50%">Imię i nazwisko</th><th>Rola</th></tr>
-  {% for person in people if "biegł" in person.role|lower or "expert" in person.role|lower %}
-  <tr><td>{{ person.full_name }}</td><td>{{ person.role }}</td></tr>
+  <tr><th>Imię i nazwisko</th></tr>
+  {% for expert in inquiry.experts %}
+  <tr><td>{{ expert.name }}</td></tr>
   {% else %}
-  <tr><td colspan="2">Skład zespołu wskażemy po przyjęciu oferty.</td></tr>
+  <tr><td>Skład zespołu wskażemy po przyjęciu oferty.</td></tr>
   {% endfor %}
 </table>
 
@@ -75,8 +90,10 @@ OFFER = STYLE + """{% set department = case.custom.get("expertise_department", "
   {% if case.amount is none %}
   <li>Cenę podamy po zapoznaniu się z dokumentacją sprawy.</li>
   {% endif %}
+  {% if not inquiry.due_on %}
   <li>Termin sporządzenia {{ term("expertise.opinion", "gen") }} uzgodnimy po otrzymaniu
     kompletu dokumentów i, jeśli będzie potrzebne, po oględzinach.</li>
+  {% endif %}
   <li>Płatność: przelewem w terminie 14 dni od daty wystawienia faktury.</li>
   <li>Oferta jest ważna <strong>30 dni</strong> od daty wystawienia.</li>
 </ul>

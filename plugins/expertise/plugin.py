@@ -1,8 +1,10 @@
 """Expert opinions: the plugin's hooks, its whole face to the core."""
 
+from pathlib import Path
+
 import core
 from core import Manifest, OrgType, hookimpl
-from plugins.expertise import documents, fields, permissions, process, terms
+from plugins.expertise import documents, inquiries, permissions, process, terms
 
 manifest = Manifest(
     name="expertise",
@@ -23,6 +25,11 @@ manifest = Manifest(
 
 
 @hookimpl
+def kartoteka_register_migrations():
+    return Path(__file__).parent / "migrations" / "versions"  # models.py
+
+
+@hookimpl
 def kartoteka_register_terms():
     return terms.TERMS
 
@@ -34,19 +41,21 @@ def kartoteka_register_permissions():
 
 @hookimpl
 def kartoteka_register_organisation_types():
-    return [OrgType("expertise.court", {"pl": "Sąd", "en": "Court"})]
-
-
-@hookimpl
-def kartoteka_register_fields():
-    return fields.FIELDS
+    return [OrgType(inquiries.COURT, {"pl": "Sąd", "en": "Court"})]
 
 
 @hookimpl
 def kartoteka_register_processes():
-    return process.PROCESSES
+    return process.PROCESSES  # the inquiry, from a meeting to the invoiced opinion
 
 
 @hookimpl
 def kartoteka_register_templates():
-    return documents.TEMPLATES
+    return documents.TEMPLATES  # the offer
+
+
+@hookimpl
+def kartoteka_document_context(session, record, actor):
+    # an inquiry's department, court, deadline, experts and parties: {{ expertise.* }}
+    return inquiries.document_context(session, record) if inquiries.is_inquiry(record) \
+        else None

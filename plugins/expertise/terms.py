@@ -23,6 +23,25 @@ TERMS = [
                   "opinie, opinii, opiniom, opinie, opiniami, opiniach"),
          en=forms("expert opinion", "expert opinions"),
          gender="f"),
+    Term("expertise.specialisation",
+         pl=forms("specjalizacja, specjalizacji, specjalizacji, specjalizację, specjalizacją, "
+                  "specjalizacji",
+                  "specjalizacje, specjalizacji, specjalizacjom, specjalizacje, "
+                  "specjalizacjami, specjalizacjach"),
+         en=forms("specialisation", "specialisations"),
+         gender="f"),
+    Term("expertise.court_reference",
+         pl=forms("sygnatura akt, sygnatury akt, sygnaturze akt, sygnaturę akt, "
+                  "sygnaturą akt, sygnaturze akt",
+                  "sygnatury akt, sygnatur akt, sygnaturom akt, sygnatury akt, "
+                  "sygnaturami akt, sygnaturach akt"),
+         en=forms("court case reference", "court case references"),
+         gender="f"),
+    Term("expertise.offer",
+         pl=forms("oferta, oferty, ofercie, ofertę, ofertą, ofercie",
+                  "oferty, ofert, ofertom, oferty, ofertami, ofertach"),
+         en=forms("offer", "offers"),
+         gender="f"),
     # The phases of an inquiry (process.py).
     Term("expertise.phase_meeting",
          pl=forms("spotkanie, spotkania, spotkaniu, spotkanie, spotkaniem, spotkaniu",
@@ -56,6 +75,20 @@ TERMS = [
          pl=forms("przyjęte, przyjętego, przyjętemu, przyjęte, przyjętym, przyjętym",
                   "przyjęte, przyjętych, przyjętym, przyjęte, przyjętymi, przyjętych"),
          en=forms("accepted", "accepted"),
+         gender="n"),
+    Term("expertise.phase_delivered",
+         pl=forms("opinia przekazana, opinii przekazanej, opinii przekazanej, "
+                  "opinię przekazaną, opinią przekazaną, opinii przekazanej",
+                  "opinie przekazane, opinii przekazanych, opiniom przekazanym, "
+                  "opinie przekazane, opiniami przekazanymi, opiniach przekazanych"),
+         en=forms("opinion delivered", "opinions delivered"),
+         gender="f"),
+    Term("expertise.phase_invoiced",
+         pl=forms("zafakturowane, zafakturowanego, zafakturowanemu, zafakturowane, "
+                  "zafakturowanym, zafakturowanym",
+                  "zafakturowane, zafakturowanych, zafakturowanym, zafakturowane, "
+                  "zafakturowanymi, zafakturowanych"),
+         en=forms("invoiced", "invoiced"),
          gender="n"),
     Term("expertise.phase_rejected",
          pl=forms("odrzucone, odrzuconego, odrzuconemu, odrzucone, odrzuconym, odrzuconym",

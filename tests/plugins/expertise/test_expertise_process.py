@@ -1,15 +1,19 @@
-"""The expertise plugin's inquiry (EX-1 to EX-4): routing to a department, the estimate,
-and the offer approved by the department manager and, below the minimum margin, by the
-board. Every test runs on SQLite and PostgreSQL (``kartoteka_app_factory`` depends on
-``kartoteka_database_url``)."""
+"""The expertise plugin's inquiry (EX-1 to EX-4): routing to a department by its
+specialisation, the estimate from experts' hours, and the offer approved by the
+department's manager and, below the minimum margin, by the board; then the accepted
+offer, the opinion's deadline, delivery and the invoice. Every test runs on SQLite and
+PostgreSQL (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
-from core import approvals, cases, people, roles, users, workflow
+from core import approvals, calculations, cases, invoices, organisations, people, roles, users
+from core import workflow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest
+from plugins.expertise import departments, estimates, experts, inquiries, specialisations
 
 PASSWORD = "correct horse battery"
 PROCESS = "expertise.inquiry"
@@ -17,26 +21,41 @@ PROCESS = "expertise.inquiry"
 
 @pytest.fixture
 def app(kartoteka_app_factory):
-    return kartoteka_app_factory(["expertise"], default_locale="en")
+    return kartoteka_app_factory(["expertise"], default_locale="en",
+                                 company_name="Ekspertyzy Test sp. z o.o.")
 
 
 @pytest.fixture
 def world(app):
-    """A request context, an open session, the plugin host and the firm's people:
-    an account manager (owner of the inquiries), a secretary who routes them, a
-    department manager and a board member."""
+    """A request context, an open session, the plugin host and the firm: an account
+    manager (owner of the inquiries), a secretary who routes them, the managers of the
+    construction and vehicles departments, a board member, and an expert of each."""
     rt = app.extensions["kartoteka"]
     with app.test_request_context(), rt.session() as session:
         secretariat = roles.create(session, "expertise_secretariat", "Secretariat")
-        roles.set_permissions(session, secretariat, ["expertise.route_inquiries"])
-        roles.create(session, "expertise_manager", "Department manager")
+        roles.set_permissions(session, secretariat, ["expertise.route_inquiries",
+                                                     "core.calculate"])
+        staff = roles.create(session, "estimators", "Estimators")
+        roles.set_permissions(session, staff, ["core.calculate"])
         roles.create(session, "expertise_board", "Board")
         w = World(session, rt.host)
-        w.owner = w.user("owner@example.com", ["staff"])
+        w.owner = w.user("owner@example.com", ["staff", "estimators"])
         w.secretary = w.user("secretary@example.com", ["staff", "expertise_secretariat"])
-        w.manager = w.user("manager@example.com", ["staff", "expertise_manager"])
+        w.manager = w.user("manager@example.com", ["staff"])
+        w.other_manager = w.user("vehicles@example.com", ["staff"])
         w.board = w.user("board@example.com", ["staff", "expertise_board"])
-        w.expert = people.create(session, {"first_name": "Jan", "last_name": "Biegły"})
+        w.construction = specialisations.create(session, {"name": "Construction"})
+        w.vehicles = specialisations.create(session, {"name": "Vehicles"})
+        w.building = departments.create(session, {
+            "name": "Construction department", "manager_id": w.manager.id,
+            "specialisation_ids": [w.construction.id]})
+        w.cars = departments.create(session, {
+            "name": "Vehicles department", "manager_id": w.other_manager.id,
+            "specialisation_ids": [w.vehicles.id]})
+        w.expert = w.new_expert("Jan", "Biegły", "200.00", w.construction, w.building)
+        w.settings = rt.settings
+        w.client = organisations.create(session, rt.host, {"name": "Budimex Sp. z o.o.",
+                                                  "type_key": "core.company"})
         yield w
 
 
@@ -49,10 +68,19 @@ class World:
         roles.assign(self.session, user, role_keys)
         return user
 
+    def new_expert(self, first, last, rate, specialisation, department=None, **data):
+        person = people.create(self.session, {"first_name": first, "last_name": last})
+        return experts.create(self.session, {
+            "person_id": person.id, "hourly_rate": rate,
+            "department_id": department.id if department else None,
+            "internal": department is not None,
+            "specialisation_ids": [specialisation.id], **data})
+
     def inquiry(self, **data):
         return cases.create(self.session, self.host, {
             "title": "Opinia o stanie budynku", "process_key": PROCESS,
-            "owner_id": self.owner.id, **data}, actor=self.owner)
+            "owner_id": self.owner.id, "organisation_id": self.client.id, **data},
+            actor=self.owner)
 
     def move(self, case, target, actor=None):
         return workflow.move(self.session, self.host, case, target, actor=actor or self.owner)
@@ -62,15 +90,25 @@ class World:
                  for m in workflow.moves(self.session, self.host, case, actor or self.owner)}
         return found[target]
 
-    def estimated(self, amount, cost):
-        """An inquiry routed to construction and estimated, with an expert found."""
-        case = self.inquiry(custom={"expertise_department": "construction"})
+    def routed(self, specialisation=None, **details):
+        case = self.inquiry()
         self.move(case, "inquiry")
-        self.move(case, "routed", self.secretary)
+        inquiries.update(self.session, case, {
+            "specialisation_id": (specialisation or self.construction).id, **details},
+            actor=self.owner)
+        department = self.building if specialisation in (None, self.construction) \
+            else self.cars
+        inquiries.route(self.session, self.host, case, department.id, actor=self.secretary)
+        return case
+
+    def estimated(self, margin="40", hours="10", **costs):
+        """An inquiry routed to construction and estimated: the expert's hours at
+        200 zł, priced at the margin given."""
+        case = self.routed()
         self.move(case, "estimate")
-        cases.update(self.session, self.host, case, {"amount": amount, "cost": cost},
-                     actor=self.owner)
-        cases.set_people(self.session, case, [(self.expert, "expert")], actor=self.owner)
+        estimates.estimate(self.session, case, {
+            "experts": [{"expert_id": self.expert.id, "hours": hours}],
+            "margin": margin, **costs}, actor=self.owner)
         return case
 
     def offer_transition(self, case):
@@ -82,6 +120,13 @@ class World:
 
     def pending(self, case):
         return [r for r in approvals.requests(self.session, case) if r.status == "pending"]
+
+    def approve_offer(self, case):
+        first = approvals.request(self.session, self.host, case, "offer", actor=self.owner)
+        approvals.decide(self.session, self.host, first, "approve", self.manager)
+        for board in self.pending(case):
+            approvals.decide(self.session, self.host, board, "approve", self.board)
+        self.move(case, "offer")
 
 
 def test_the_process_starts_with_a_meeting_that_becomes_an_inquiry(world):
@@ -107,73 +152,97 @@ def test_routing_is_blocked_until_a_department_is_chosen(world):
         == "Choose the department the inquiry goes to."
     assert case.phase_key == "inquiry"
 
-    cases.update(world.session, world.host, case, {"custom": {"expertise_department": "it"}},
-                 actor=world.secretary)
-    assert world.blockers(case, "routed", world.secretary) == {}
-    world.move(case, "routed", world.secretary)
+
+def test_routing_suggests_the_departments_of_the_specialisation(world):
+    case = world.inquiry()
+    world.move(case, "inquiry")
+    inquiries.update(world.session, case, {"specialisation_id": world.vehicles.id},
+                     actor=world.owner)
+    assert departments.suggested(world.session, world.vehicles.id) == [world.cars]
+
+    with pytest.raises(ValidationError) as refused:
+        inquiries.route(world.session, world.host, case, world.building.id,
+                        actor=world.secretary)
+    assert refused.value.errors == {
+        "department_id": "The department does not cover the inquiry's specialisation."}
+    inquiries.route(world.session, world.host, case, world.cars.id, actor=world.secretary)
     assert case.phase_key == "routed"
+    assert inquiries.of_case(world.session, case).department_id == world.cars.id
 
 
 def test_only_the_secretariat_routes_inquiries(world):
-    case = world.inquiry(custom={"expertise_department": "vehicles"})
+    case = world.inquiry()
     world.move(case, "inquiry")
-    assert set(world.blockers(case, "routed", world.owner)) == {"permission"}
+    inquiries.update(world.session, case, {"specialisation_id": world.vehicles.id},
+                     actor=world.owner)
+    with pytest.raises(Forbidden):
+        inquiries.route(world.session, world.host, case, world.cars.id, actor=world.owner)
+    assert set(world.blockers(case, "routed", world.owner)) >= {"permission"}
 
 
-def test_a_department_outside_the_choices_is_refused(world):
-    with pytest.raises(ValidationError) as refused:
-        world.inquiry(custom={"expertise_department": "astrology"})
-    assert "custom.expertise_department" in refused.value.errors
-
-
-def test_the_offer_needs_the_cost_and_an_expert(world):
-    case = world.inquiry(custom={"expertise_department": "real_estate"})
-    world.move(case, "inquiry")
-    world.move(case, "routed", world.secretary)
+def test_the_offer_needs_the_estimate(world):
+    case = world.routed()
     world.move(case, "estimate")
 
     found = world.blockers(case, "offer")
     assert found["check.expertise.cost"] == "The department has not estimated the cost yet."
-    assert found["check.expertise.expert"] \
-        == "No expert has been found: add a person with the role “expert”."
+    assert found["check.expertise.expert"] == "The estimate names no expert."
 
-    cases.update(world.session, world.host, case, {"amount": "10000", "cost": "5000"},
-                 actor=world.owner)
-    cases.set_people(world.session, case, [(world.expert, "witness")], actor=world.owner)
-    assert set(world.blockers(case, "offer")) == {"check.expertise.expert", "approval"}
-    cases.set_people(world.session, case, [(world.expert, "Biegły")], actor=world.owner)
+    estimates.estimate(world.session, case, {
+        "experts": [{"expert_id": world.expert.id, "hours": "12,5"}],
+        "travel_cost": "300", "materials_cost": "200", "margin": "30"}, actor=world.owner)
+    assert case.cost == Decimal("3000.00")  # 12.5 h x 200 + 300 + 200
+    assert case.margin >= Decimal("0.30")
     assert set(world.blockers(case, "offer")) == {"approval"}
 
 
-@pytest.mark.parametrize(("cost", "board"), [
-    ("7500.00", False),  # a margin of exactly 25%: the minimum itself is enough
-    ("7501.00", True),   # 24.99%: just below
-    ("7499.00", False),  # 25.01%: just above
+def test_an_expert_in_conflict_with_the_client_is_excluded(world):
+    case = world.routed()
+    world.move(case, "estimate")
+    conflicted = world.new_expert("Anna", "Nowak", "150.00", world.construction,
+                                  conflicts=[{"organisation_id": world.client.id,
+                                              "reason": "former employer"}])
+    found = {c.expert.id: c for c in experts.candidates(world.session, case)}
+    assert found[world.expert.id].able
+    assert found[conflicted.id].reasons == [
+        "conflict of interest with Budimex Sp. z o.o."]
+
+    with pytest.raises(ValidationError) as refused:
+        estimates.estimate(world.session, case, {
+            "experts": [{"expert_id": conflicted.id, "hours": "5"}], "margin": "30"},
+            actor=world.owner)
+    assert refused.value.errors == {"experts.0.expert_id": (
+        "Anna Nowak cannot take it: conflict of interest with Budimex Sp. z o.o.")}
+    assert estimates.assignments(world.session, case) == []
+    assert calculations.of_case(world.session, case) == []
+
+
+@pytest.mark.parametrize(("margin", "board"), [
+    ("25", False),  # the minimum itself is enough
+    ("24.99", True),  # just below
+    ("25.01", False),  # just above
 ])
-def test_the_board_approves_only_below_the_minimum_margin(world, cost, board):
-    case = world.estimated("10000.00", cost)
+def test_the_board_approves_only_below_the_minimum_margin(world, margin, board):
+    case = world.estimated(margin)
     assert world.required(case) == (["manager", "board"] if board else ["manager"])
 
 
 def test_the_minimum_margin_is_a_setting(world):
     process = workflow.process_of(world.host, world.inquiry())
     assert workflow.settings(world.session, process)["minimum_margin"] == Decimal("25.00")
-    case = world.estimated("10000.00", "7000.00")  # 30%
+    case = world.estimated("30")
     assert world.required(case) == ["manager"]
     workflow.change_settings(world.session, process, {"minimum_margin": "35"})
     assert world.required(case) == ["manager", "board"]
 
 
-def test_an_offer_without_a_price_goes_to_the_board_too(world):
-    case = world.estimated(None, "5000.00")
-    assert world.required(case) == ["manager", "board"]
-
-
 def test_the_manager_approves_first_then_the_board(world):
-    case = world.estimated("10000.00", "8000.00")  # 20%
+    case = world.estimated("20")
 
     first = approvals.request(world.session, world.host, case, "offer", actor=world.owner)
-    assert (first.step_key, first.approver_role) == ("manager", "expertise_manager")
+    assert (first.step_key, first.approver_id) == ("manager", world.manager.id)
+    with pytest.raises(Forbidden):  # the manager of another department
+        approvals.decide(world.session, world.host, first, "approve", world.other_manager)
     assert [r.step_key for r in world.pending(case)] == ["manager"]
     assert approvals.for_approver(world.session, world.board) == []
     with pytest.raises(Forbidden):
@@ -192,13 +261,11 @@ def test_the_manager_approves_first_then_the_board(world):
     approvals.decide(world.session, world.host, second, "approve", world.board)
     assert world.blockers(case, "offer") == {}
     world.move(case, "offer")
-    world.move(case, "accepted")
-    assert case.phase_key == "accepted"
-    assert workflow.moves(world.session, world.host, case, world.owner) == []
+    assert case.phase_key == "offer"
 
 
 def test_a_good_margin_needs_only_the_manager(world):
-    case = world.estimated("10000.00", "5000.00")  # 50%
+    case = world.estimated("50")
     first = approvals.request(world.session, world.host, case, "offer", actor=world.owner)
     approvals.decide(world.session, world.host, first, "approve", world.manager)
     assert world.pending(case) == []
@@ -207,12 +274,14 @@ def test_a_good_margin_needs_only_the_manager(world):
 
 
 def test_a_cost_changed_after_the_approval_makes_it_worthless(world):
-    case = world.estimated("10000.00", "5000.00")
+    case = world.estimated("50")
     first = approvals.request(world.session, world.host, case, "offer", actor=world.owner)
     approvals.decide(world.session, world.host, first, "approve", world.manager)
     assert world.blockers(case, "offer") == {}
 
-    cases.update(world.session, world.host, case, {"cost": "6000.00"}, actor=world.owner)
+    estimates.estimate(world.session, case, {
+        "experts": [{"expert_id": world.expert.id, "hours": "12"}], "margin": "50"},
+        actor=world.owner)
 
     assert world.session.get(ApprovalRequest, first.id).status == "superseded"
     assert "approval" in world.blockers(case, "offer")
@@ -242,3 +311,25 @@ def test_every_phase_is_named_by_a_term_in_both_languages(app, world):
             assert term(phase.term, locale=locale) != phase.term
     assert term(process.term, locale="pl") == "zapytanie"
     assert workflow.phase_name(process, "routed") == "routed to a department"
+
+
+def test_the_accepted_offer_is_prepared_by_its_deadline_delivered_and_invoiced(world):
+    case = world.estimated("40")
+    world.approve_offer(case)
+    found = world.blockers(case, "accepted")
+    assert set(found) == {"check.expertise.offer_accepted", "check.expertise.deadline"}
+
+    (latest,) = [c for c in calculations.of_case(world.session, case)
+                 if c.status == "draft"]
+    calculations.decide(world.session, latest, {"status": "sent"}, actor=world.owner)
+    calculations.decide(world.session, latest, {"status": "accepted"}, actor=world.owner)
+    inquiries.update(world.session, case, {"due_on": (date.today() + timedelta(days=30))
+                                           .isoformat()}, actor=world.owner)
+    world.move(case, "accepted")
+    world.move(case, "delivered")
+    assert set(world.blockers(case, "invoiced")) == {"check.expertise.invoiced"}
+
+    invoice = calculations.invoice(world.session, latest, actor=None)
+    invoices.issue(world.session, world.settings, invoice, actor=None)
+    world.move(case, "invoiced")
+    assert case.phase_key == "invoiced"
