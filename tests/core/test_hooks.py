@@ -662,6 +662,44 @@ def test_hook_kartoteka_document_generated(spied_app):
     assert heard == [("Letter", "admin@example.com")]
 
 
+def test_hook_kartoteka_document_context(spied_app):
+    """A plugin's data reaches templates under its name, for the records it answers for;
+    it never replaces the core's own."""
+    from core import documents, organisations, people, users
+    from core.documents import Template
+
+    rt, _spy = spied_app
+
+    class Fleet:
+        @hookimpl
+        def kartoteka_document_context(self, session, record, actor):
+            if not hasattr(record, "nip"):
+                return None
+            return {"vehicles": ["PO 12345", "PZ 9876A"], "asked_by": actor.email}
+
+    class Greedy:
+        @hookimpl
+        def kartoteka_document_context(self, session, record, actor):
+            return {"name": "not the core's"}
+
+    rt.host.pm.register(Fleet(), name="fleet")
+    rt.host.pm.register(Greedy(), name="organisation")  # named like the core's data
+    with rt.session() as session, session.begin():
+        admin = users.create_user(session, "admin@example.com", "correct horse battery",
+                                  is_admin=True)
+        template = documents.ship(session, Template(
+            "core.fleet_letter", "letter", "organisation", {"pl": "Pismo", "en": "Letter"},
+            "<p>{{ organisation.name }}: {{ fleet.vehicles|join(', ') }} "
+            "({{ fleet.asked_by }})</p>"))  # "organisation" is the core's, not Greedy's
+        org = organisations.create(session, rt.host, {"name": "Gmina Kórnik",
+                                                      "type_key": "core.municipality"})
+        html = documents.preview(session, rt.host, template, org, admin, rt.settings)
+        assert "<p>Gmina Kórnik: PO 12345, PZ 9876A (admin@example.com)</p>" in html
+        person = people.create(session, {"first_name": "Jan", "last_name": "Nowak"})
+        found = documents.context(session, rt.host, person, admin)
+        assert "fleet" not in found
+
+
 def _billed(session, rt, admin=None):
     """An issued invoice of 1 230,00 zł to Gmina Kórnik (and the administrator issuing
     it, made unless given)."""

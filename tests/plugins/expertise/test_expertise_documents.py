@@ -1,6 +1,6 @@
-"""The expert-opinion firm's default offer (CORE-10, EX-3, EX-4): the department, the
-experts with their roles and the price, and never the estimated cost or the margin the
-approvals look at. Every test runs on SQLite and PostgreSQL (``kartoteka_app_factory``
+"""The expert-opinion firm's default offer (CORE-10, EX-3, EX-4): the specialisation,
+department, court and deadline, the experts of the estimate and the price, and never the
+estimated cost or the margin the approvals look at. Every test runs on SQLite and PostgreSQL (``kartoteka_app_factory``
 depends on ``kartoteka_database_url``)."""
 
 import re
@@ -9,16 +9,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from core import attachments, cases, documents, organisations, people, users
+from core import attachments, cases, documents, organisations, people, users, workflow
 from core.db import utcnow
 from core.models import Attachment, DocumentTemplate
+from plugins.expertise import departments, estimates, experts, inquiries, specialisations
 
 PASSWORD = "correct horse battery"
 PROCESS = "expertise.inquiry"
 COMPANY = "Biuro Ekspertyz Test sp. z o.o."
 CLIENT = "Sąd Rejonowy Poznań-Stare Miasto"
 NBSP = "\u00a0"
-PRICE = f"12{NBSP}500,00{NBSP}zł"
+PRICE = f"12{NBSP}000,00{NBSP}zł"
 COST = f"6{NBSP}000,00{NBSP}zł"
 
 
@@ -38,7 +39,7 @@ class World:
     def __init__(self, session, rt):
         self.session, self.host, self.settings = session, rt.host, rt.settings
         self.owner = users.create_user(session, "k.nowak@ekspertyzy.example.pl", PASSWORD,
-                                       full_name="Katarzyna Nowak")
+                                       full_name="Katarzyna Nowak", is_admin=True)
 
     def client(self):
         return organisations.create(self.session, self.host, {
@@ -49,9 +50,36 @@ class World:
     def inquiry(self, **data):
         return cases.create(self.session, self.host, {
             "title": "Opinia o stanie technicznym budynku", "process_key": PROCESS,
-            "owner_id": self.owner.id, "organisation_id": self.client().id,
-            "amount": "12500.00", "cost": "6000.00",
-            "custom": {"expertise_department": "construction"}, **data}, actor=self.owner)
+            "owner_id": self.owner.id, "organisation_id": self.client().id, **data},
+            actor=self.owner)
+
+    def estimated(self):
+        """An inquiry of the construction department for a court, estimated at 30 hours
+        of two experts (6 000 zł) and priced at a 100% mark-up."""
+        construction = specialisations.create(self.session, {"name": "Budownictwo"})
+        department = departments.create(self.session, {
+            "name": "Dział budownictwa", "specialisation_ids": [construction.id]})
+        court = organisations.create(self.session, self.host, {
+            "name": "Sąd Okręgowy w Poznaniu", "type_key": "expertise.court"},
+            actor=self.owner)
+        inquiry = self.inquiry()
+        workflow.move(self.session, self.host, inquiry, "inquiry", actor=self.owner)
+        inquiries.update(self.session, inquiry, {
+            "specialisation_id": construction.id, "court_id": court.id,
+            "court_reference": "XII C 1234/26", "due_on": "2027-03-31"}, actor=self.owner)
+        inquiries.route(self.session, self.host, inquiry, department.id, actor=self.owner)
+        team = [self.expert("Jan", "Kowalski", construction),
+                self.expert("Maria", "Zając", construction)]
+        estimates.estimate(self.session, inquiry, {
+            "experts": [{"expert_id": team[0].id, "hours": "20"},
+                        {"expert_id": team[1].id, "hours": "10"}], "markup": "100"},
+            actor=self.owner)
+        return inquiry
+
+    def expert(self, first, last, specialisation):
+        return experts.create(self.session, {
+            "person_id": self.person(first, last).id, "hourly_rate": "200.00",
+            "specialisation_ids": [specialisation.id]}, actor=self.owner)
 
     def person(self, first, last):
         return people.create(self.session, {"first_name": first, "last_name": last})
@@ -67,41 +95,40 @@ class World:
             self.session, self.host, self.template(), record, self.owner, self.settings))
 
 
-def test_the_offer_shows_the_department_the_experts_and_the_price(world):
-    inquiry = world.inquiry()
+def test_the_offer_shows_the_department_the_court_the_experts_and_the_price(world):
+    inquiry = world.estimated()
     cases.set_people(world.session, inquiry, [
-        (world.person("Jan", "Kowalski"), "biegły"),
-        (world.person("Maria", "Zając"), "Biegła sądowa – konstrukcje"),
-        (world.person("Piotr", "Sekretarz"), "osoba kontaktowa"),
-    ], actor=world.owner)
+        (world.person("Piotr", "Sekretarz"), "osoba kontaktowa")], actor=world.owner)
 
     html = world.preview(inquiry)
 
     for text in (COMPANY, CLIENT, "ul. Młyńska 1a", "61-729 Poznań", "NIP: 5260250274",
-                 "Opinia o stanie technicznym budynku", "Budownictwo", PRICE,
-                 "dwanaście tysięcy pięćset złotych, zero groszy", "Katarzyna Nowak",
+                 "Opinia o stanie technicznym budynku", PRICE,
+                 "dwanaście tysięcy złotych, zero groszy", "Katarzyna Nowak",
                  "w odpowiedzi na Państwa zapytanie", "sporządzenia opinii",
-                 '<td class="key">dział</td>', '<h2 class="cap">biegli</h2>',
-                 "<td>Jan Kowalski</td><td>biegły</td>",
-                 "<td>Maria Zając</td><td>Biegła sądowa – konstrukcje</td>"):
-        assert text in html
+                 "<td>Budownictwo</td>", "<td>Dział budownictwa</td>",
+                 "Sąd Okręgowy w Poznaniu, sygnatura akt XII C 1234/26",
+                 "31 mar 2027", '<h2 class="cap">biegli</h2>',
+                 "<td>Jan Kowalski</td>", "<td>Maria Zając</td>"):
+        assert text in html, text
     assert "Piotr Sekretarz" not in html  # not an expert
+    assert "uzgodnimy po otrzymaniu" not in html  # the deadline is known
 
 
 def test_the_offer_never_shows_the_cost_or_the_margin(world):
-    inquiry = world.inquiry()
-    assert inquiry.margin == Decimal("0.52")
+    inquiry = world.estimated()
+    assert inquiry.margin == Decimal("0.5")
 
     html = world.preview(inquiry).lower()
 
     assert COST not in html and "6 000" not in html.replace(NBSP, " ")
-    assert "sześć tysięcy" not in html
-    for word in ("koszt", "marż", "52%", "52 %", "52,00", "0,52", "0.52"):
+    assert "sześć tysięcy" not in html and "200,00" not in html
+    for word in ("koszt", "marż", "50%", "50 %", "50,00", "0,5", "0.5"):
         assert word not in html
 
 
 def test_issuing_the_offer_numbers_it_and_keeps_a_pdf(world):
-    inquiry = world.inquiry()
+    inquiry = world.estimated()
 
     document = documents.generate(world.session, world.host, world.settings, world.template(),
                                   inquiry, world.owner)
