@@ -1,7 +1,7 @@
 """The expert-opinion firm's default offer (CORE-10, EX-3, EX-4): the specialisation,
 department, court and deadline, the experts of the estimate and the price, and never the
-estimated cost or the margin the approvals look at. Every test runs on SQLite and PostgreSQL (``kartoteka_app_factory``
-depends on ``kartoteka_database_url``)."""
+estimated cost or the margin the approvals look at. Every test runs on SQLite and
+PostgreSQL (``kartoteka_app_factory`` depends on ``kartoteka_database_url``)."""
 
 import re
 from decimal import Decimal

@@ -9,8 +9,17 @@ from decimal import Decimal
 
 import pytest
 
-from core import approvals, calculations, cases, invoices, organisations, people, roles, users
-from core import workflow
+from core import (
+    approvals,
+    calculations,
+    cases,
+    invoices,
+    organisations,
+    people,
+    roles,
+    users,
+    workflow,
+)
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest
 from plugins.expertise import departments, estimates, experts, inquiries, specialisations
@@ -333,3 +342,27 @@ def test_the_accepted_offer_is_prepared_by_its_deadline_delivered_and_invoiced(w
     invoices.issue(world.session, world.settings, invoice, actor=None)
     world.move(case, "invoiced")
     assert case.phase_key == "invoiced"
+
+
+def test_a_department_without_a_manager_cannot_approve(world):
+    case = world.estimated("50")
+    departments.update(world.session, world.building, {
+        "name": world.building.name, "manager_id": None,
+        "specialisation_ids": [world.construction.id]}, actor=None)
+
+    (level,) = approvals.required(world.session, world.host, case,
+                                  world.offer_transition(case))
+    assert level.users == () and "the department manager" in level.describe()
+    with pytest.raises(ValidationError) as refused:
+        approvals.request(world.session, world.host, case, "offer", actor=world.owner)
+    assert refused.value.errors["approval"].startswith(
+        "Nobody can approve this: the department manager.")
+
+
+def test_the_manager_does_not_approve_their_own_offer(world):
+    case = world.estimated("50")
+    case.owner_id = world.manager.id
+    world.session.flush()
+    (level,) = approvals.required(world.session, world.host, case,
+                                  world.offer_transition(case))
+    assert level.users == ()
