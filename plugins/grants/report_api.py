@@ -30,6 +30,7 @@ from core.api.auth import staff_only
 from core.api.invoices import decimal_out
 from core.errors import Forbidden, ValidationError
 from core.filters import today
+from core.report_periods import period
 from core.validation import an_id
 from core.web.db import db
 from plugins.grants import deadlines, reports
@@ -236,7 +237,7 @@ class Won(MethodView):
         """The applications awarded in the period, counted and summed per month, quarter
         or year."""
         return _answer(lambda: reports.grants_won(
-            db(), crud.caller(), reports.period(args["first"], args["last"]), args["by"]))
+            db(), crud.caller(), period(args["first"], args["last"]), args["by"]))
 
 
 @reports_bp.route("/durability")

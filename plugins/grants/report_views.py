@@ -9,22 +9,20 @@ its field (400) and the figures it would narrow are left out.
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import approvals, audit, exporting, usage
-from core.db import utcnow
+from core import approvals
 from core.menu import MenuItem
+from core.report_periods import checked, period
 from core.terms import term, upper_first
 from core.web.admin import permission_required
 from core.web.db import db
+from core.web.report_downloads import csv_response
 from plugins.grants import deadlines, reports
 
 bp = Blueprint("grants_reports", __name__, url_prefix="/grants/reports",
@@ -63,17 +61,8 @@ def download(name: str):
     if errors:
         return index()  # the page names what cannot be used
     headers, rows = _table(name, session, within, by)
-    excel = request.args.get("excel") == "pl"
-    body = _csv(headers, rows, excel)
-    usage.record(session, "export", current_user, "grants_report")
-    audit.event(session, "export", "grants_report", {
-        "report": name, "format": "csv", "rows": len(rows), "filter": values},
-        current_user, summary=name)
-    session.commit()
-    response = Response(body, content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = \
-        f'attachment; filename="grants-{name}-{utcnow():%Y-%m-%d}.csv"'
-    return response
+    return csv_response(session, "grants", name, headers, rows, values,
+                        record_type="grants_report")
 
 
 def _values() -> dict[str, str]:
@@ -81,8 +70,8 @@ def _values() -> dict[str, str]:
 
 
 def _filters(values: dict, errors: dict):
-    within = reports.checked(errors, lambda: reports.period(values["from"], values["to"]))
-    by = reports.checked(errors, lambda: reports.grouping(values["by"]))
+    within = checked(errors, lambda: period(values["from"], values["to"]))
+    by = checked(errors, lambda: reports.grouping(values["by"]))
     return within, by
 
 
@@ -143,23 +132,3 @@ def _durability(session) -> tuple[list[str], list[list]]:
              _("Unit"), _("Baseline"), _("Target"), _("Latest value"),
              _("Latest value for the period ending"), "ID"], rows)
 
-
-def _csv(headers: list[str], rows: list[list], excel: bool) -> bytes:
-    """UTF-8 with a BOM, so that Excel reads the Polish letters right."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if excel else ",", lineterminator="\r\n")
-    writer.writerow([exporting.neutralise(str(h)) for h in headers])
-    for row in rows:
-        writer.writerow([_cell(value, excel) for value in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _cell(value, excel: bool) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        text = str(value)
-        return text.replace(".", ",") if excel else text
-    if isinstance(value, date):
-        return value.isoformat()
-    return exporting.neutralise(str(value))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
@@ -32,6 +32,7 @@ from core.errors import Forbidden, ValidationError
 from core.field_sql import CustomValue
 from core.filters import today as local_today
 from core.models import Case, Organisation, User
+from core.report_periods import Period
 from plugins.grants import deadlines, durability
 from plugins.grants.fields import (
     APPLICATION,
@@ -46,7 +47,6 @@ from plugins.grants.permissions import REPORTS
 WON = ("awarded", "agreement", "settled", "durability", "closed")  # awarded, or past it
 DURABILITY = "durability"
 GROUPINGS = ("month", "quarter", "year")
-YEARS = (1900, 9000)
 MAX_BUCKETS = 240  # a longer period lists only the months (quarters, years) with grants
 ENTRIES_MAX = 1000  # the longest list of applications a report gives
 OVERDUE_KINDS = (deadlines.PAYMENT_REQUEST, deadlines.DURABILITY_REPORT)
@@ -58,65 +58,12 @@ def require(actor) -> None:
         raise Forbidden(_("You may not read the grants reports."))
 
 
-# --- The period ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days from ``first`` to ``last``, both included."""
-
-    first: date
-    last: date
-
-
-def period(first: date | str | None, last: date | str | None) -> Period:
-    """The period from ``first`` to ``last`` (dates, or YYYY-MM-DD); ``last`` defaults to
-    today, ``first`` to 1 January of ``last``'s year. What cannot be used is refused
-    under ``from`` or ``to``."""
-    errors: dict[str, str] = {}
-    first_day, last_day = _day(first, "from", errors), _day(last, "to", errors)
-    if errors:
-        raise ValidationError(errors)
-    last_day = last_day or local_today()
-    first_day = first_day or last_day.replace(month=1, day=1)
-    if last_day < first_day:
-        raise ValidationError({"to": _("The period cannot end before it starts.")})
-    return Period(first_day, last_day)
-
-
-def checked(errors: dict, check):
-    """What ``check`` gives, or None with its refusal added to ``errors``, so that all
-    are told at once."""
-    try:
-        return check()
-    except ValidationError as exc:
-        errors.update(exc.errors)
-        return None
-
-
 def grouping(value: str | None) -> str:
     """How grants won are summed: by month (the default), quarter or year."""
     value = value or GROUPINGS[0]
     if value not in GROUPINGS:
         raise ValidationError({"by": _("Sum by month, quarter or year.")})
     return value
-
-
-def _day(given, name: str, errors: dict) -> date | None:
-    if given is None or given == "":
-        return None
-    if isinstance(given, datetime):
-        given = given.date()
-    if not isinstance(given, date):
-        try:
-            given = date.fromisoformat(str(given).strip())
-        except ValueError:
-            errors[name] = _("Give a date as YYYY-MM-DD.")
-            return None
-    if not YEARS[0] <= given.year <= YEARS[1]:
-        errors[name] = _("Give a year from %(first)d to %(last)d.", first=YEARS[0],
-                         last=YEARS[1])
-        return None
-    return given
 
 
 def _applications(actor):

@@ -22,6 +22,7 @@ from core.api import crud
 from core.api.auth import staff_only
 from core.api.invoices import decimal_out
 from core.errors import ValidationError
+from core.report_periods import every, period
 from core.validation import an_id
 from core.web.db import db
 from plugins.printing import regions, reports
@@ -213,8 +214,8 @@ class WinRate(MethodView):
         the open ones apart."""
         _reader()
         return _answer(lambda: reports.win_rate(
-            db(), crud.caller(), reports.period(args["first"], args["last"]), args["rep"]),
-            lambda: reports.period(args["first"], args["last"]),
+            db(), crud.caller(), period(args["first"], args["last"]), args["rep"]),
+            lambda: period(args["first"], args["last"]),
             lambda: args["rep"] is None or reports.rep(db(), args["rep"]))
 
 
@@ -229,7 +230,7 @@ class Complaints(MethodView):
         have a complaint."""
         _reader()
         return _answer(lambda: reports.complaint_rate(
-            db(), crud.caller(), reports.period(args["first"], args["last"])))
+            db(), crud.caller(), period(args["first"], args["last"])))
 
 
 @reports_bp.route("/sales")
@@ -260,7 +261,7 @@ class SalesEntries(MethodView):
 
 def _picture(args) -> reports.SalesPicture:
     return reports.sales_picture(
-        db(), crud.caller(), reports.period(args["first"], args["last"], default="month"),
+        db(), crud.caller(), period(args["first"], args["last"], default="month"),
         args["rep"], args["region"], args["team"])
 
 
@@ -270,14 +271,14 @@ def _entries(picture: reports.SalesPicture) -> dict:
 
 
 def _sales_checks(args) -> tuple:
-    return (lambda: reports.period(args["first"], args["last"], default="month"),
+    return (lambda: period(args["first"], args["last"], default="month"),
             lambda: reports.narrowing(db(), args["rep"], args["team"], args["region"]))
 
 
 def _answer(compute, *checks):
     """What ``compute`` gives; a refusal naming what every one of ``checks`` refused."""
     try:
-        reports.every(*checks)
+        every(*checks)
         return compute()
     except ValidationError as exc:
         return crud.refusal(exc)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from core import approvals, teams
 from core.menu import MenuItem
 from core.models import User
+from core.report_periods import checked, period
 from core.terms import term
 from core.web.admin import permission_required
 from core.web.db import db
@@ -40,10 +41,10 @@ readers = permission_required(reports.REPORTS)
 def index():
     session, errors = db(), {}
     values = _values("from", "to", "rep")
-    within = reports.checked(errors, lambda: reports.period(values["from"], values["to"]))
+    within = checked(errors, lambda: period(values["from"], values["to"]))
     rep_id = optional_int(values["rep"])
     if rep_id is not None:
-        reports.checked(errors, lambda: reports.rep(session, rep_id))
+        checked(errors, lambda: reports.rep(session, rep_id))
     won = reports.win_rate(session, current_user, within, rep_id) \
         if within and "rep" not in errors else None
     complaints = reports.complaint_rate(session, current_user, within) if within else None
@@ -59,11 +60,10 @@ def index():
 def sales():
     session, errors = db(), {}
     values = _values("from", "to", "rep", "region", "team")
-    within = reports.checked(errors, lambda: reports.period(values["from"], values["to"],
-                                                            default="month"))
+    within = checked(errors, lambda: period(values["from"], values["to"], default="month"))
     narrowed = {"rep_id": optional_int(values["rep"]), "team_id": optional_int(values["team"]),
                 "region_key": values["region"] or None}
-    usable = reports.checked(errors, lambda: reports.narrowing(session, **narrowed)) is not None
+    usable = checked(errors, lambda: reports.narrowing(session, **narrowed)) is not None
     picture = reports.sales_picture(session, current_user, within, **narrowed) \
         if within and usable else None
     team = next((t for t in teams.all_teams(session) if str(t.id) == values["team"]), None)

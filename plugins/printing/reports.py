@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import records, timeline
 from core.db import utcnow
 from core.errors import ValidationError
-from core.filters import today, zone
+from core.filters import today
 from core.models import (
     Activity,
     ActivityLink,
@@ -49,6 +49,7 @@ from core.models import (
     TeamMember,
     User,
 )
+from core.report_periods import Period, checked
 from core.terms import term
 from core.workflow import phase_name
 from plugins.printing import price_list, regions
@@ -60,67 +61,12 @@ WON = ("order", "production", "delivery", "closed")
 DELIVERED = ("delivery", "closed")
 LOST = "lost"
 OFFER_TEMPLATE = "printing.offer"
-YEARS = (1900, 9000)  # far enough from the ends of datetime to convert between zones
 ENTRIES_MAX = 1000  # the longest list a report gives: entries, open projects; newest first
 
 VISIT, CALL, OFFER, OFFER_DOCUMENT, PROJECT_WON = (
     "visit", "call", "offer", "offer_document", "won")
 ENTRY_KINDS = (VISIT, CALL, OFFER, OFFER_DOCUMENT, PROJECT_WON)
 ACTIVITY_KINDS = {"meeting": VISIT, "call": CALL}  # a visit is a meeting on the timeline
-
-
-# --- The period ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Period:
-    """Whole days from ``first`` to ``last``, in the installation's time zone."""
-
-    first: date
-    last: date
-
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.first, time(), zone())
-
-    @property
-    def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(), zone())
-
-
-def period(first: date | str | None, last: date | str | None, default: str = "year"
-           ) -> Period:
-    """The period from ``first`` to ``last`` (dates, or YYYY-MM-DD); ``last`` defaults to
-    today, ``first`` to the beginning of ``last``'s year (or month, ``default="month"``).
-    What cannot be used is refused under ``from`` or ``to``."""
-    errors: dict[str, str] = {}
-    first_day, last_day = _day(first, "from", errors), _day(last, "to", errors)
-    if errors:
-        raise ValidationError(errors)
-    last_day = last_day or today()
-    if first_day is None:
-        first_day = last_day.replace(day=1) if default == "month" \
-            else last_day.replace(month=1, day=1)
-    if last_day < first_day:
-        raise ValidationError({"to": _("The period cannot end before it starts.")})
-    return Period(first_day, last_day)
-
-
-def _day(given, name: str, errors: dict) -> date | None:
-    if given is None or given == "":
-        return None
-    if isinstance(given, datetime):
-        given = given.date()
-    if not isinstance(given, date):
-        try:
-            given = date.fromisoformat(str(given).strip())
-        except ValueError:
-            errors[name] = _("Give a date as YYYY-MM-DD.")
-            return None
-    if not YEARS[0] <= given.year <= YEARS[1]:
-        errors[name] = _("Give a year from %(first)d to %(last)d.", first=YEARS[0],
-                         last=YEARS[1])
-        return None
-    return given
 
 
 def rep(session: Session, rep_id) -> User:
@@ -144,25 +90,6 @@ def region(key: str) -> str:
     if key not in regions.KEYS:
         raise ValidationError({"region": _("Choose a voivodeship from the list.")})
     return key
-
-
-def checked(errors: dict, check):
-    """What ``check`` gives, or None with its refusal added to ``errors``, so that all
-    are told at once."""
-    try:
-        return check()
-    except ValidationError as exc:
-        errors.update(exc.errors)
-        return None
-
-
-def every(*checks) -> None:
-    """Run every one of ``checks``; one refusal naming all that they refused."""
-    errors: dict[str, str] = {}
-    for check in checks:
-        checked(errors, check)
-    if errors:
-        raise ValidationError(errors)
 
 
 def capped(items: list, limit: int | None = None) -> tuple[list, int]:

@@ -27,7 +27,7 @@ import pytest
 from flask_babel import format_date
 from sqlalchemy import select
 
-from core import roles, tokens, users
+from core import report_periods, roles, tokens, users
 from core.filters import today
 from core.models import OutboxMessage
 from plugins.grants import deadlines, durability, payment_request_views, payment_requests, reports
@@ -184,11 +184,12 @@ def mail(rt) -> list[tuple[str, str, str]]:
 
 
 def travel(monkeypatch, day: date) -> None:
-    """Time passes: "today" of the grant's settlement, its durability and its deadlines
-    (the rest of the institution's system keeps the real day)."""
+    """Time passes: "today" of the grant's settlement, its durability, its deadlines and
+    its reports (their default period too); the rest of the institution's system keeps
+    the real day."""
     for module, name in ((payment_requests, "local_today"), (payment_request_views, "today"),
                          (durability, "local_today"), (deadlines, "local_today"),
-                         (reports, "local_today")):
+                         (reports, "local_today"), (report_periods, "today")):
         monkeypatch.setattr(module, name, lambda: day)
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from core import cases, organisations, roles, tokens, users
+from core import cases, organisations, report_periods, roles, tokens, users
 from core.errors import Forbidden, ValidationError
 from core.filters import today
 from core.models import AuditEntry
@@ -126,7 +126,7 @@ def world(app, ids):
 
 
 def q1():
-    return reports.period(Q1["from"], Q1["to"])
+    return report_periods.period(Q1["from"], Q1["to"])
 
 
 # --- Grants won ----------------------------------------------------------------------
@@ -148,12 +148,12 @@ def test_grants_won_are_counted_and_summed_by_month_of_the_day_awarded(world):
 
 def test_grants_won_by_quarter_and_year(world):
     by_quarter = reports.grants_won(world.session, world.maria,
-                                    reports.period("2025-10-01", "2026-06-30"), "quarter")
+                                    report_periods.period("2025-10-01", "2026-06-30"), "quarter")
     assert [(x.label, x.count, x.amount) for x in by_quarter.lines] == [
         ("2025 Q4", 1, Decimal("80000")), ("2026 Q1", 3, Decimal("400000.50")),
         ("2026 Q2", 0, Decimal(0))]
     by_year = reports.grants_won(world.session, world.maria,
-                                 reports.period("2025-01-01", "2026-12-31"), "year")
+                                 report_periods.period("2025-01-01", "2026-12-31"), "year")
     assert [(x.label, x.count) for x in by_year.lines] == [("2025", 1), ("2026", 3)]
 
 
@@ -166,10 +166,10 @@ def test_grants_won_count_only_what_the_reader_may_see(world):
 
 def test_a_bad_period_or_grouping_is_refused_and_the_permission_is_needed(world):
     with pytest.raises(ValidationError) as refused:
-        reports.period("2026-13-01", "2026-01-01")
+        report_periods.period("2026-13-01", "2026-01-01")
     assert refused.value.errors == {"from": "Give a date as YYYY-MM-DD."}
     with pytest.raises(ValidationError) as refused:
-        reports.period("2026-03-01", "2026-01-01")
+        report_periods.period("2026-03-01", "2026-01-01")
     assert refused.value.errors == {"to": "The period cannot end before it starts."}
     with pytest.raises(ValidationError) as refused:
         reports.grants_won(world.session, world.maria, q1(), "week")

@@ -22,6 +22,7 @@ from core import (
     people,
     places,
     price_lists,
+    report_periods,
     roles,
     teams,
     timeline,
@@ -169,7 +170,7 @@ class World:
 
     def period(self, first=None, last=None):
         day = today()
-        return reports.period(first or day, last or day)
+        return report_periods.period(first or day, last or day)
 
 
 def login(app, email):
@@ -313,18 +314,18 @@ def test_a_reader_counts_only_the_projects_they_may_see(world, pipeline):
 
 def test_bad_periods_and_unknown_reps_are_refused_by_name(world):
     with pytest.raises(ValidationError) as refused:
-        reports.period("2026-05-02", "2026-05-01")
+        report_periods.period("2026-05-02", "2026-05-01")
     assert refused.value.errors == {"to": "The period cannot end before it starts."}
     with pytest.raises(ValidationError) as refused:
-        reports.period("2026-13-01", "someday")
+        report_periods.period("2026-13-01", "someday")
     assert refused.value.errors == {"from": "Give a date as YYYY-MM-DD.",
                                     "to": "Give a date as YYYY-MM-DD."}
     with pytest.raises(ValidationError) as refused:
-        reports.period("0001-01-01", None)
+        report_periods.period("0001-01-01", None)
     assert refused.value.errors == {"from": "Give a year from 1900 to 9000."}
-    assert reports.period(None, "2026-05-20") == reports.Period(date(2026, 1, 1),
-                                                                date(2026, 5, 20))
-    assert reports.period(None, "2026-05-20", default="month").first.isoformat() \
+    assert report_periods.period(None, "2026-05-20") == report_periods.Period(
+        date(2026, 1, 1), date(2026, 5, 20))
+    assert report_periods.period(None, "2026-05-20", default="month").first.isoformat() \
         == "2026-05-01"
     with pytest.raises(ValidationError) as refused:
         reports.win_rate(world.session, world.manager, world.period(), rep_id=987654)
