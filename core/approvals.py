@@ -91,7 +91,8 @@ class MarginBelow:
         margin = case.margin
         if margin is None or margin * 100 < minimum:
             return _("the margin %(margin)s is below the minimum of %(minimum)s%%",
-                     margin=percent(margin), minimum=minimum)
+                     margin=percent(margin),
+                     minimum=format_decimal(minimum, locale=_locale()))
         return None
 
 

@@ -420,6 +420,34 @@ def kartoteka_case_panels(session, case, viewer):
 
 
 @hookspec
+def kartoteka_record_panels(session, record, viewer):
+    """The plugin's own section on an organisation's or a person's card, above the
+    cases: a client's 360° view, a donor's giving, a member unit's trainings.
+
+    Called, like ``kartoteka_case_panels``, each time a staff member opens the card,
+    inside the request; return ``None`` when the plugin has nothing to say about the
+    record. What ``viewer`` may see is the plugin's to check; a failing implementation
+    is logged and its section left out, so the card always opens.
+
+    Example::
+
+        from flask import render_template
+
+        @hookimpl
+        def kartoteka_record_panels(session, record, viewer):
+            if not isinstance(record, Organisation):
+                return None
+            return render_template("fleet/_owner_panel.html", vehicles=of_owner(record))
+
+    :param session: the request's database session.
+    :param record: the ``core.models.Organisation`` or ``core.models.Person`` on the card.
+    :param viewer: the staff member looking.
+    :returns: HTML (``markupsafe.Markup``, or a string ``render_template`` returned),
+        or ``None``.
+    """
+
+
+@hookspec
 def kartoteka_document_context(session, record, actor):
     """What the plugin adds to the data a document about ``record`` is filled with:
     the department and court of an inquiry, the crew of an installation.

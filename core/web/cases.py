@@ -24,7 +24,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import Markup
 from sqlalchemy import select
 
 from core import (
@@ -60,6 +59,7 @@ from core.web.forms import (
 )
 from core.web.i18n import current_locale
 from core.web.listing import users_by_id
+from core.web.panels import case_panels
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 FIELDS = ("title", "organisation_id", "owner_id", "amount", "cost", "currency", "description")
@@ -330,8 +330,7 @@ def _card(case: Case, move_errors: dict | None = None, comment: str = "",
         process_options=_process_options() if editable else [],
         owner_options=_owner_options(session) if editable else [],
         billing=_billing(session, case), calc=calculation_pages.panel(session, case),
-        panels=[Markup(html) for _plugin, html in host.gather(
-            "kartoteka_case_panels", session=session, case=case, viewer=current_user)],
+        panels=case_panels(session, case),
         **card_section(session, case))
 
 

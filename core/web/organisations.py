@@ -18,6 +18,7 @@ from core.web.documents import card_section
 from core.web.forms import Outcome, commit_or_flash, fields_from_form, optional_int, save
 from core.web.i18n import current_locale
 from core.web.listing import filtered, shown_list, users_by_id
+from core.web.panels import record_panels
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 FIELDS = ("name", "short_name", "type_key", "nip", "regon", "krs", "email", "phone", "website",
@@ -139,6 +140,7 @@ def card(record_id: int):
         tags=tags.tags_of(session, organisation),
         attachments=attachments.list_for(session, organisation),
         record_tasks=tasks.for_record(session, organisation, current_user), now=utcnow(),
+        panels=record_panels(session, organisation),
         **card_section(session, organisation))
 
 

@@ -18,6 +18,7 @@ from core.web.db import db
 from core.web.documents import card_section
 from core.web.forms import Outcome, fields_from_form, form_id, lines, optional_int, save
 from core.web.listing import filtered, shown_list, users_by_id
+from core.web.panels import record_panels
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 FIELDS = ("first_name", "last_name", "pesel", "notes", "owner_id")
@@ -140,6 +141,7 @@ def card(record_id: int):
         linked_cases=web_cases.linked(session, person), users=users_by_id(session),
         attachments=attachments.list_for(session, person),
         record_tasks=tasks.for_record(session, person, current_user), now=utcnow(),
+        panels=record_panels(session, person),
         **card_section(session, person),
         organisations=session.scalars(records.visible(Organisation, current_user)
                                       .order_by(Organisation.name_key).limit(500)).all())

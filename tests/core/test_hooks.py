@@ -231,6 +231,46 @@ def test_hook_kartoteka_case_panels(kartoteka_app_factory, kartoteka_login, capl
     assert "plugin 'broken_panels' failed in kartoteka_case_panels" in caplog.text
 
 
+def test_hook_kartoteka_record_panels(kartoteka_app_factory, kartoteka_login, caplog):
+    from markupsafe import Markup
+
+    from core import organisations, people
+
+    app = kartoteka_app_factory()
+    rt = app.extensions["kartoteka"]
+    seen = []
+
+    class Fleet:
+        @hookimpl
+        def kartoteka_record_panels(self, session, record, viewer):
+            seen.append((type(record).__name__, viewer.email))
+            if getattr(record, "name", "") != "Gmina Kórnik":
+                return None
+            return Markup('<section id="fleet">Vehicles of {}</section>').format(record.name)
+
+    class Broken:
+        @hookimpl
+        def kartoteka_record_panels(self, session, record, viewer):
+            raise RuntimeError("the panel failed")
+
+    rt.host.pm.register(Fleet(), name="fleet_panels")
+    rt.host.pm.register(Broken(), name="broken_panels")
+    with rt.session() as session, session.begin():
+        kornik, mosina = (organisations.create(session, rt.host, {
+            "name": name, "type_key": "core.municipality"}).id
+            for name in ("Gmina Kórnik", "Gmina Mosina"))
+        person = people.create(session, {"first_name": "Jan", "last_name": "Nowak"}).id
+    client = kartoteka_login(app.test_client())
+    with caplog.at_level(logging.ERROR):
+        page = client.get(f"/organisations/{kornik}").text
+        other = client.get(f"/organisations/{mosina}")
+        card = client.get(f"/people/{person}")
+    assert '<section id="fleet">Vehicles of Gmina Kórnik</section>' in page
+    assert other.status_code == card.status_code == 200 and 'id="fleet"' not in other.text
+    assert [kind for kind, _email in seen] == ["Organisation", "Organisation", "Person"]
+    assert "plugin 'broken_panels' failed in kartoteka_record_panels" in caplog.text
+
+
 def test_hook_kartoteka_register_api_blueprints(third_party, kartoteka_app_factory,
                                                 kartoteka_login):
     app = kartoteka_app_factory(["fleet"])
