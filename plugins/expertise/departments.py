@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import records
 from core.errors import ValidationError
+from core.filters import folded
 from core.models import Case, User
 from core.validation import an_id, load_collecting, max_length
 from plugins.expertise import specialisations
@@ -123,14 +124,14 @@ def _checked(session: Session, data: dict, department: Department | None = None
     name = " ".join(values.get("name", "").split())
     if "name" in values and not name:
         errors["name"] = _("Enter the name of the department.")
-    twin = session.scalar(records.visible(Department).where(
-        func.lower(Department.name) == name.lower())) if name else None
+    twin = session.scalar(records.visible(Department).where(  # Ł and ł alike, SQLite too
+        folded(Department.name) == name.lower())) if name else None
     if twin is not None and twin is not department:
         errors["name"] = _("A department of this name already exists.")
     manager = values.get("manager_id")
     if manager is not None:
         user = session.get(User, manager)
-        if user is None or not user.active:
+        if user is None or not user.active or user.kind != "staff":
             errors["manager_id"] = _("Choose an active staff member.")
     keep = {s.id for s in specialisations_of(session, department)} if department else set()
     chosen = specialisations.chosen(session, values.pop("specialisation_ids", []),

@@ -26,7 +26,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import calculations, records
+from core import calculations, records, vat
 from core.errors import ValidationError
 from core.fieldtypes import Number
 from core.models import Calculation, Case
@@ -39,6 +39,8 @@ PHASES = ("routed", "estimate", "offer")  # when an estimate may be made
 MAX_EXPERTS = 20
 MAX_HOURS = Decimal("10000")
 MAX_COST = Decimal("100000000")
+MAX_MARKUP = Decimal("1000")  # what a calculation holds
+MAX_MARGIN = Decimal("90.90")  # m / (100 - m) rounded up stays within 1000%
 VAT = "23"
 
 
@@ -71,7 +73,7 @@ class EstimateSchema(Schema):
         "type": "string", "format": "decimal", "example": "40.00",
         "description": "Percent added to the cost; or give margin."})
     margin = Number(2, load_default=None, allow_none=True, validate=validate.Range(
-        0, 100, max_inclusive=False, error=_l("Enter a margin from 0 to 99.99%.")),
+        0, MAX_MARGIN, error=_l("Enter a margin from 0 to 90.90%.")),
         metadata={"type": "string", "format": "decimal", "example": "30.00",
                   "description": "The share of the price left after the cost, in %; "
                                  "or give markup."})
@@ -104,16 +106,24 @@ def estimate(session: Session, case: Case, data: dict, actor=None) -> Calculatio
     markup = _markup(values, errors)
     if errors:
         raise ValidationError(errors)
+    lines = _lines(session, chosen, values)
+    if values.get("margin") is not None:
+        markup = _reaching(values["margin"], markup, lines)
+    # The calculation first: refused (a case in another currency), nothing is written.
+    calculation = calculations.create(session, case, {
+        "markup": str(markup), "note": values["note"], "lines": lines}, actor)
     _write(session, case, inquiry, chosen, values, actor)
-    return calculations.create(session, case, {
-        "markup": str(markup), "note": values["note"],
-        "lines": _lines(session, chosen, values)}, actor)
+    return calculation
 
 
 def _experts(session: Session, case: Case, inquiry: Inquiry, given: list[dict], errors: dict
              ) -> list[tuple]:
     chosen, seen = [], set()
     for n, item in enumerate(given):
+        if item.get("hours") is None and f"experts.{n}.hours" not in errors:  # typed blank
+            errors[f"experts.{n}.hours"] = _("Enter the hours.")
+        if "expert_id" not in item:  # refused by the schema: its message is kept
+            continue
         expert = experts.get(session, item["expert_id"])
         if expert is None:
             errors[f"experts.{n}.expert_id"] = _("There is no such expert.")
@@ -128,16 +138,34 @@ def _experts(session: Session, case: Case, inquiry: Inquiry, given: list[dict], 
                                                  name=experts.name(session, expert),
                                                  why="; ".join(reasons))
             continue
-        chosen.append((expert, item["hours"]))
+        if item.get("hours") is not None:
+            chosen.append((expert, item["hours"]))
     return chosen
 
 
 def _markup(values: dict, errors: dict) -> Decimal:
     markup, margin = values.get("markup"), values.get("margin")
+    if "markup" in errors or "margin" in errors:  # typed, but wrong: that message stays
+        return Decimal(0)
     if (markup is None) == (margin is None):
         errors["margin"] = _("Give the margin or the mark-up.")
         return Decimal(0)
     return markup if markup is not None else markup_for(margin)
+
+
+def _reaching(margin: Decimal, markup: Decimal, lines: list[dict]) -> Decimal:
+    """The mark-up, raised by a grosz-worth of percent while the calculation's rounding
+    (prices to 4 places, values and the cost to the grosz) would leave the margin below
+    the one asked for: the approval rule reads the rounded amounts."""
+    given = [(Decimal(line["quantity"]), Decimal(line["unit_cost"])) for line in lines]
+    cost = sum((vat.grosz(q * c) for q, c in given), Decimal(0))
+    while markup < MAX_MARKUP:
+        net = vat.totals(vat.summary(vat.Line(q, calculations.priced(c, markup), VAT)
+                                     for q, c in given)).net
+        if (net - cost) * 100 >= margin * net:
+            break
+        markup += Decimal("0.01")
+    return markup
 
 
 def _write(session: Session, case: Case, inquiry: Inquiry, chosen: list[tuple],

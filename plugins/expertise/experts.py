@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from core import records
 from core.errors import ValidationError
+from core.fieldtypes import Number
 from core.filters import today as local_today
 from core.models import Case, Organisation, Person
 from core.validation import an_id, load_collecting, max_length
@@ -73,11 +74,12 @@ class ExpertSchema(Schema):
     department_id = fields.Integer(load_default=None, allow_none=True, strict=False,
                                    validate=an_id(), metadata={
                                        "description": "The department of an own expert."})
-    hourly_rate = fields.Decimal(
-        required=True, places=2, validate=validate.Range(
+    hourly_rate = Number(
+        2, required=True, validate=validate.Range(
             0, MAX_RATE, min_inclusive=False, max_inclusive=False,
             error=_l("Enter a rate above 0 and below 100 000.")),
         error_messages={"required": _l("Enter the hourly rate."),
+                        "null": _l("Enter the hourly rate."),
                         "invalid": _l("Enter an amount, such as 180,00."),
                         "special": _l("Enter an amount, such as 180,00.")},
         metadata={"type": "string", "format": "decimal", "example": "180.00",
@@ -178,6 +180,8 @@ def delete(session: Session, expert: Expert, actor=None) -> None:
 def _checked(session: Session, data: dict, expert: Expert | None = None
              ) -> tuple[dict, dict]:
     values, errors = load_collecting(ExpertSchema(), data)
+    if "hourly_rate" in values and values["hourly_rate"] is None:  # typed as blank
+        errors["hourly_rate"] = _("Enter the hourly rate.")
     given = values.get("person_id")
     if given is not None:
         found = session.get(Person, given)
@@ -207,7 +211,7 @@ def _absences(given: list[dict], errors: dict) -> list[dict]:
     if len(given) > MAX_ROWS:
         errors["absences"] = _("At most %(count)s.", count=MAX_ROWS)
     for n, item in enumerate(given):
-        if item["ends_on"] < item["starts_on"]:
+        if "starts_on" in item and "ends_on" in item and item["ends_on"] < item["starts_on"]:
             errors[f"absences.{n}.ends_on"] = _("The last day cannot be before the first.")
     return given
 
@@ -216,12 +220,14 @@ def _conflicts(session: Session, given: list[dict], errors: dict) -> list[dict]:
     if len(given) > MAX_ROWS:
         errors["conflicts"] = _("At most %(count)s.", count=MAX_ROWS)
     for n, item in enumerate(given):
+        if "organisation_id" not in item or "person_id" not in item:
+            continue  # refused by the schema already, under its field
         org, who = item["organisation_id"], item["person_id"]
         if (org is None) == (who is None):
             errors[f"conflicts.{n}"] = _("Choose an organisation or a person.")
-        elif org is not None and (session.get(Organisation, org) is None):
+        elif org is not None and records.get(session, Organisation, org) is None:
             errors[f"conflicts.{n}.organisation_id"] = _("There is no such organisation.")
-        elif who is not None and session.get(Person, who) is None:
+        elif who is not None and records.get(session, Person, who) is None:
             errors[f"conflicts.{n}.person_id"] = _("There is no such person.")
     return given
 
@@ -350,10 +356,10 @@ def _blocks(absence: Absence, today: date, due_on: date | None) -> bool:
 
 
 def busy(session: Session, expert: Expert) -> int:
-    """Open inquiries whose estimate names the expert."""
-    from plugins.expertise.process import CLOSED
+    """Inquiries whose estimate names the expert and whose opinion is not delivered."""
+    from plugins.expertise.process import WORK_DONE
 
     return session.scalar(select(func.count()).select_from(Assignment)
                           .join(Case, Case.id == Assignment.case_id)
                           .where(Assignment.expert_id == expert.id, Case.deleted_at.is_(None),
-                                 Case.phase_key.not_in(CLOSED))) or 0
+                                 Case.phase_key.not_in(WORK_DONE))) or 0

@@ -26,6 +26,7 @@ from core.validation import an_id, load_collecting, max_length
 from plugins.expertise import departments, experts, specialisations
 from plugins.expertise.models import Assignment, Inquiry, Party
 from plugins.expertise.permissions import ROUTE
+from plugins.expertise.process import CLOSED
 
 PROCESS = "expertise.inquiry"
 MAX_PARTIES = 50
@@ -116,9 +117,12 @@ def route(session: Session, host, case: Case, department_id, actor=None) -> Inqu
         raise Forbidden(_("You may not route %(what)s to departments.",
                           what=term("expertise.inquiry", "acc", plural=True)))
     permissions.require(session, actor, case, "edit")
+    if case.phase_key in CLOSED:
+        raise ValidationError({"_": _("A finished %(what)s is not routed.",
+                                      what=term("expertise.inquiry"))})
     inquiry = of_case(session, case)
     department = departments.get(session, department_id) \
-        if isinstance(department_id, int) else None
+        if isinstance(department_id, int) and not isinstance(department_id, bool) else None
     if department is None:
         raise ValidationError({"department_id": _("There is no such department.")})
     if inquiry.specialisation_id is None:
@@ -179,12 +183,15 @@ def _check(session: Session, inquiry: Inquiry, values: dict, errors: dict) -> No
         if found is None or found.deleted_at is not None:
             errors["court_id"] = _("There is no such organisation.")
     for n, party in enumerate(values.get("parties") or []):
-        org, who = party["organisation_id"], party["person_id"]
+        # Loaded partially, a party lacks the fields not given and those refused.
+        if any(key.startswith(f"parties.{n}.") for key in errors):
+            continue
+        org, who = party.get("organisation_id"), party.get("person_id")
         if (org is None) == (who is None):
             errors[f"parties.{n}"] = _("Choose an organisation or a person.")
-        elif org is not None and session.get(Organisation, org) is None:
+        elif org is not None and records.get(session, Organisation, org) is None:
             errors[f"parties.{n}.organisation_id"] = _("There is no such organisation.")
-        elif who is not None and session.get(Person, who) is None:
+        elif who is not None and records.get(session, Person, who) is None:
             errors[f"parties.{n}.person_id"] = _("There is no such person.")
     if len(values.get("parties") or []) > MAX_PARTIES:
         errors["parties"] = _("At most %(count)s.", count=MAX_PARTIES)
@@ -193,8 +200,9 @@ def _check(session: Session, inquiry: Inquiry, values: dict, errors: dict) -> No
 def _set_parties(session: Session, case: Case, given: list[dict]) -> dict:
     before = [f"{party_name(session, p)} ({p.role})" for p in parties_of(session, case)]
     session.query(Party).filter_by(case_id=case.id).delete()
-    session.add_all(Party(case_id=case.id, organisation_id=p["organisation_id"],
-                          person_id=p["person_id"], role=p["role"].strip()) for p in given)
+    session.add_all(Party(case_id=case.id, organisation_id=p.get("organisation_id"),
+                          person_id=p.get("person_id"), role=(p.get("role") or "").strip())
+                    for p in given)
     session.flush()
     after = [f"{party_name(session, p)} ({p.role})" for p in parties_of(session, case)]
     return {"parties": (before, after)} if before != after else {}

@@ -22,6 +22,7 @@ from plugins.expertise.models import Assignment, Inquiry
 from plugins.expertise.permissions import ROUTE
 
 CLOSED = ("invoiced", "rejected")  # the phases an inquiry is finished in
+WORK_DONE = ("delivered", *CLOSED)  # the phases its experts have no more work in
 ISSUED = ("issued", "sent", "partly_paid", "paid")  # an invoice's statuses once issued
 
 
@@ -90,6 +91,10 @@ SETTINGS = (
     Setting("minimum_margin", {"pl": "Minimalna marża oferty (%); poniżej akceptuje zarząd",
                                "en": "Minimum offer margin (%); below it the board approves"},
             "percent", Decimal("25.00")),
+    Setting("deadline_warning_days", {
+        "pl": "Ile dni przed terminem opinii ostrzegać właściciela i kierownika działu",
+        "en": "Days before an opinion's deadline its owner and the department manager "
+              "are warned"}, "days", 7),
 )
 
 INQUIRY = Process(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import ValidationError
+from core.filters import folded
 from core.validation import load, max_length
 from plugins.expertise.models import Specialisation
 from plugins.expertise.permissions import require_manage
@@ -80,12 +81,15 @@ def chosen(session: Session, ids, field: str, errors: dict, keep=()) -> list[Spe
 
 
 def _checked(session: Session, data: dict, found: Specialisation | None = None) -> dict:
+    if found is not None and isinstance(data, dict):
+        # What is not given is kept: renaming an archived one does not bring it back.
+        data = {"name": found.name, "archived": found.archived, **data}
     values = load(SpecialisationSchema(), data)
     values["name"] = " ".join(values["name"].split())
     if not values["name"]:
         raise ValidationError({"name": _("Enter the name of the specialisation.")})
-    twin = session.scalar(select(Specialisation).where(
-        func.lower(Specialisation.name) == values["name"].lower()))
+    twin = session.scalar(select(Specialisation).where(  # Ł and ł alike, SQLite too
+        folded(Specialisation.name) == values["name"].lower()))
     if twin is not None and twin is not found:
         raise ValidationError({"name": _("This specialisation already exists.")})
     return values

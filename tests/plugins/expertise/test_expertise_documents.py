@@ -7,15 +7,13 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
-from core import attachments, cases, documents, organisations, people, users, workflow
+from core import attachments, cases, documents
 from core.db import utcnow
-from core.models import Attachment, DocumentTemplate
-from plugins.expertise import departments, estimates, experts, inquiries, specialisations
+from core.models import Attachment
+from plugins.expertise import specialisations
+from tests.plugins.expertise.conftest import PROCESS, opened
 
-PASSWORD = "correct horse battery"
-PROCESS = "expertise.inquiry"
 COMPANY = "Biuro Ekspertyz Test sp. z o.o."
 CLIENT = "Sąd Rejonowy Poznań-Stare Miasto"
 NBSP = "\u00a0"
@@ -24,83 +22,55 @@ COST = f"6{NBSP}000,00{NBSP}zł"
 
 
 @pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(["expertise"], default_locale="pl", company_name=COMPANY)
+def app_config():
+    return {"default_locale": "pl", "company_name": COMPANY}
 
 
 @pytest.fixture
 def world(app):
-    rt = app.extensions["kartoteka"]
-    with app.test_request_context(), rt.session() as session:
-        yield World(session, rt)
+    """A request context, an open session and the firm in Polish: Katarzyna Nowak, an
+    administrator who owns, routes and estimates the inquiries; the specialisation
+    Budownictwo and its department, Dział budownictwa; the client, a court with its
+    address."""
+    with opened(app) as firm:
+        firm.owner = firm.secretary = firm.user("k.nowak@ekspertyzy.example.pl",
+                                                full_name="Katarzyna Nowak", is_admin=True)
+        firm.construction = specialisations.create(firm.session, {"name": "Budownictwo"})
+        firm.building = firm.department("Dział budownictwa", [firm.construction])
+        firm.client = firm.organisation(
+            CLIENT, "expertise.court", firm.owner, street="ul. Młyńska 1a",
+            postal_code="61-729", city="Poznań", nip="5260250274")
+        yield firm
 
 
-class World:
-    def __init__(self, session, rt):
-        self.session, self.host, self.settings = session, rt.host, rt.settings
-        self.owner = users.create_user(session, "k.nowak@ekspertyzy.example.pl", PASSWORD,
-                                       full_name="Katarzyna Nowak", is_admin=True)
+def estimated(world):
+    """An inquiry of the construction department for a court, estimated at 30 hours of
+    two experts (6 000 zł) and priced at a 100% mark-up."""
+    court = world.organisation("Sąd Okręgowy w Poznaniu", "expertise.court", world.owner)
+    inquiry = world.routed(world.inquiry(title="Opinia o stanie technicznym budynku"),
+                           court_id=court.id, court_reference="XII C 1234/26",
+                           due_on="2027-03-31")
+    team = [world.new_expert("Jan", "Kowalski", actor=world.owner),
+            world.new_expert("Maria", "Zając", actor=world.owner)]
+    world.estimate(inquiry, {"experts": [{"expert_id": team[0].id, "hours": "20"},
+                                         {"expert_id": team[1].id, "hours": "10"}],
+                             "markup": "100"})
+    return inquiry
 
-    def client(self):
-        return organisations.create(self.session, self.host, {
-            "name": CLIENT, "type_key": "expertise.court", "street": "ul. Młyńska 1a",
-            "postal_code": "61-729", "city": "Poznań", "nip": "5260250274"},
-            actor=self.owner, allow_duplicates=True)
 
-    def inquiry(self, **data):
-        return cases.create(self.session, self.host, {
-            "title": "Opinia o stanie technicznym budynku", "process_key": PROCESS,
-            "owner_id": self.owner.id, "organisation_id": self.client().id, **data},
-            actor=self.owner)
-
-    def estimated(self):
-        """An inquiry of the construction department for a court, estimated at 30 hours
-        of two experts (6 000 zł) and priced at a 100% mark-up."""
-        construction = specialisations.create(self.session, {"name": "Budownictwo"})
-        department = departments.create(self.session, {
-            "name": "Dział budownictwa", "specialisation_ids": [construction.id]})
-        court = organisations.create(self.session, self.host, {
-            "name": "Sąd Okręgowy w Poznaniu", "type_key": "expertise.court"},
-            actor=self.owner)
-        inquiry = self.inquiry()
-        workflow.move(self.session, self.host, inquiry, "inquiry", actor=self.owner)
-        inquiries.update(self.session, inquiry, {
-            "specialisation_id": construction.id, "court_id": court.id,
-            "court_reference": "XII C 1234/26", "due_on": "2027-03-31"}, actor=self.owner)
-        inquiries.route(self.session, self.host, inquiry, department.id, actor=self.owner)
-        team = [self.expert("Jan", "Kowalski", construction),
-                self.expert("Maria", "Zając", construction)]
-        estimates.estimate(self.session, inquiry, {
-            "experts": [{"expert_id": team[0].id, "hours": "20"},
-                        {"expert_id": team[1].id, "hours": "10"}], "markup": "100"},
-            actor=self.owner)
-        return inquiry
-
-    def expert(self, first, last, specialisation):
-        return experts.create(self.session, {
-            "person_id": self.person(first, last).id, "hourly_rate": "200.00",
-            "specialisation_ids": [specialisation.id]}, actor=self.owner)
-
-    def person(self, first, last):
-        return people.create(self.session, {"first_name": first, "last_name": last})
-
-    def template(self):
-        return self.session.scalar(select(DocumentTemplate).where(
-            DocumentTemplate.key == "expertise.offer"))
-
-    def preview(self, record):
-        """The HTML with runs of spaces and line breaks made one space (babel's
-        non-breaking spaces in amounts stay)."""
-        return re.sub(r"[ \t\n]+", " ", documents.preview(
-            self.session, self.host, self.template(), record, self.owner, self.settings))
+def preview(world, record):
+    """The HTML with runs of spaces and line breaks made one space (babel's
+    non-breaking spaces in amounts stay)."""
+    return re.sub(r"[ \t\n]+", " ", documents.preview(
+        world.session, world.host, world.template(), record, world.owner, world.settings))
 
 
 def test_the_offer_shows_the_department_the_court_the_experts_and_the_price(world):
-    inquiry = world.estimated()
+    inquiry = estimated(world)
     cases.set_people(world.session, inquiry, [
         (world.person("Piotr", "Sekretarz"), "osoba kontaktowa")], actor=world.owner)
 
-    html = world.preview(inquiry)
+    html = preview(world, inquiry)
 
     for text in (COMPANY, CLIENT, "ul. Młyńska 1a", "61-729 Poznań", "NIP: 5260250274",
                  "Opinia o stanie technicznym budynku", PRICE,
@@ -116,10 +86,10 @@ def test_the_offer_shows_the_department_the_court_the_experts_and_the_price(worl
 
 
 def test_the_offer_never_shows_the_cost_or_the_margin(world):
-    inquiry = world.estimated()
+    inquiry = estimated(world)
     assert inquiry.margin == Decimal("0.5")
 
-    html = world.preview(inquiry).lower()
+    html = preview(world, inquiry).lower()
 
     assert COST not in html and "6 000" not in html.replace(NBSP, " ")
     assert "sześć tysięcy" not in html and "200,00" not in html
@@ -128,7 +98,7 @@ def test_the_offer_never_shows_the_cost_or_the_margin(world):
 
 
 def test_issuing_the_offer_numbers_it_and_keeps_a_pdf(world):
-    inquiry = world.estimated()
+    inquiry = estimated(world)
 
     document = documents.generate(world.session, world.host, world.settings, world.template(),
                                   inquiry, world.owner)
@@ -145,14 +115,12 @@ def test_issuing_the_offer_numbers_it_and_keeps_a_pdf(world):
 def test_the_offer_renders_for_an_inquiry_with_no_optional_data(world, with_client):
     """No amount, cost, department, description, people or owner; a client with a name
     only, or no client at all."""
-    client = organisations.create(world.session, world.host, {
-        "name": "Klient Minimalny", "type_key": "core.company"}, allow_duplicates=True) \
-        if with_client else None
+    client = world.organisation("Klient Minimalny") if with_client else None
     inquiry = cases.create(world.session, world.host, {
         "title": "Spotkanie bez szczegółów", "process_key": PROCESS,
         "organisation_id": client.id if client else None}, actor=world.owner)
 
-    html = world.preview(inquiry)
+    html = preview(world, inquiry)
 
     assert "Spotkanie bez szczegółów" in html
     assert ("Klient Minimalny" in html) is with_client

@@ -9,133 +9,33 @@ from decimal import Decimal
 
 import pytest
 
-from core import (
-    approvals,
-    calculations,
-    cases,
-    invoices,
-    organisations,
-    people,
-    roles,
-    users,
-    workflow,
-)
+from core import approvals, calculations, invoices, organisations, roles, workflow
 from core.errors import Forbidden, ValidationError
 from core.models import ApprovalRequest
-from plugins.expertise import departments, estimates, experts, inquiries, specialisations
-
-PASSWORD = "correct horse battery"
-PROCESS = "expertise.inquiry"
+from plugins.expertise import departments, estimates, experts, inquiries
+from tests.plugins.expertise.conftest import PROCESS, SELLER
 
 
 @pytest.fixture
-def app(kartoteka_app_factory):
-    return kartoteka_app_factory(["expertise"], default_locale="en",
-                                 company_name="Ekspertyzy Test sp. z o.o.")
+def app_config():
+    """The seller's name, for the invoice."""
+    return {"company_name": SELLER}
 
 
 @pytest.fixture
-def world(app):
-    """A request context, an open session, the plugin host and the firm: an account
-    manager (owner of the inquiries), a secretary who routes them, the managers of the
-    construction and vehicles departments, a board member, and an expert of each."""
-    rt = app.extensions["kartoteka"]
-    with app.test_request_context(), rt.session() as session:
-        secretariat = roles.create(session, "expertise_secretariat", "Secretariat")
-        roles.set_permissions(session, secretariat, ["expertise.route_inquiries",
-                                                     "core.calculate"])
-        staff = roles.create(session, "estimators", "Estimators")
-        roles.set_permissions(session, staff, ["core.calculate"])
-        roles.create(session, "expertise_board", "Board")
-        w = World(session, rt.host)
-        w.owner = w.user("owner@example.com", ["staff", "estimators"])
-        w.secretary = w.user("secretary@example.com", ["staff", "expertise_secretariat"])
-        w.manager = w.user("manager@example.com", ["staff"])
-        w.other_manager = w.user("vehicles@example.com", ["staff"])
-        w.board = w.user("board@example.com", ["staff", "expertise_board"])
-        w.construction = specialisations.create(session, {"name": "Construction"})
-        w.vehicles = specialisations.create(session, {"name": "Vehicles"})
-        w.building = departments.create(session, {
-            "name": "Construction department", "manager_id": w.manager.id,
-            "specialisation_ids": [w.construction.id]})
-        w.cars = departments.create(session, {
-            "name": "Vehicles department", "manager_id": w.other_manager.id,
-            "specialisation_ids": [w.vehicles.id]})
-        w.expert = w.new_expert("Jan", "Biegły", "200.00", w.construction, w.building)
-        w.settings = rt.settings
-        w.client = organisations.create(session, rt.host, {"name": "Budimex Sp. z o.o.",
-                                                  "type_key": "core.company"})
-        yield w
-
-
-class World:
-    def __init__(self, session, host):
-        self.session, self.host = session, host
-
-    def user(self, email, role_keys):
-        user = users.create_user(self.session, email, PASSWORD)
-        roles.assign(self.session, user, role_keys)
-        return user
-
-    def new_expert(self, first, last, rate, specialisation, department=None, **data):
-        person = people.create(self.session, {"first_name": first, "last_name": last})
-        return experts.create(self.session, {
-            "person_id": person.id, "hourly_rate": rate,
-            "department_id": department.id if department else None,
-            "internal": department is not None,
-            "specialisation_ids": [specialisation.id], **data})
-
-    def inquiry(self, **data):
-        return cases.create(self.session, self.host, {
-            "title": "Opinia o stanie budynku", "process_key": PROCESS,
-            "owner_id": self.owner.id, "organisation_id": self.client.id, **data},
-            actor=self.owner)
-
-    def move(self, case, target, actor=None):
-        return workflow.move(self.session, self.host, case, target, actor=actor or self.owner)
-
-    def blockers(self, case, target, actor=None):
-        found = {m.transition.target: m.blockers
-                 for m in workflow.moves(self.session, self.host, case, actor or self.owner)}
-        return found[target]
-
-    def routed(self, specialisation=None, **details):
-        case = self.inquiry()
-        self.move(case, "inquiry")
-        inquiries.update(self.session, case, {
-            "specialisation_id": (specialisation or self.construction).id, **details},
-            actor=self.owner)
-        department = self.building if specialisation in (None, self.construction) \
-            else self.cars
-        inquiries.route(self.session, self.host, case, department.id, actor=self.secretary)
-        return case
-
-    def estimated(self, margin="40", hours="10", **costs):
-        """An inquiry routed to construction and estimated: the expert's hours at
-        200 zł, priced at the margin given."""
-        case = self.routed()
-        self.move(case, "estimate")
-        estimates.estimate(self.session, case, {
-            "experts": [{"expert_id": self.expert.id, "hours": hours}],
-            "margin": margin, **costs}, actor=self.owner)
-        return case
-
-    def offer_transition(self, case):
-        return workflow.process_of(self.host, case).transition("estimate", "offer")
-
-    def required(self, case):
-        return [r.step_key for r in approvals.required(self.session, self.host, case,
-                                                       self.offer_transition(case))]
-
-    def pending(self, case):
-        return [r for r in approvals.requests(self.session, case) if r.status == "pending"]
-
-    def approve_offer(self, case):
-        first = approvals.request(self.session, self.host, case, "offer", actor=self.owner)
-        approvals.decide(self.session, self.host, first, "approve", self.manager)
-        for board in self.pending(case):
-            approvals.decide(self.session, self.host, board, "approve", self.board)
-        self.move(case, "offer")
+def world(world):
+    """The firm staffed (conftest's ``world``: an account manager who owns the
+    inquiries, a secretary who routes them, the construction department's manager, a
+    board member, an expert of construction, the client), its secretariat making
+    calculations too, and a manager of the vehicles department (``other_manager``)."""
+    s = world.session
+    roles.set_permissions(s, world.secretariat, ["expertise.route_inquiries",
+                                                 "core.calculate"])
+    world.other_manager = world.user("vehicles@example.com", ["staff"])
+    departments.update(s, world.cars, {"name": "Vehicles department",
+                                       "manager_id": world.other_manager.id,
+                                       "specialisation_ids": [world.vehicles.id]})
+    return world
 
 
 def test_the_process_starts_with_a_meeting_that_becomes_an_inquiry(world):
@@ -208,7 +108,7 @@ def test_the_offer_needs_the_estimate(world):
 def test_an_expert_in_conflict_with_the_client_is_excluded(world):
     case = world.routed()
     world.move(case, "estimate")
-    conflicted = world.new_expert("Anna", "Nowak", "150.00", world.construction,
+    conflicted = world.new_expert("Anna", "Nowak", "150.00", internal=False,
                                   conflicts=[{"organisation_id": world.client.id,
                                               "reason": "former employer"}])
     found = {c.expert.id: c for c in experts.candidates(world.session, case)}
@@ -366,3 +266,31 @@ def test_the_manager_does_not_approve_their_own_offer(world):
     (level,) = approvals.required(world.session, world.host, case,
                                   world.offer_transition(case))
     assert level.users == ()
+
+
+def test_a_finished_inquiry_is_not_routed_again(world):
+    case = world.routed()
+    world.move(case, "rejected")
+    with pytest.raises(ValidationError) as refused:
+        inquiries.route(world.session, world.host, case, world.building.id,
+                        actor=world.secretary)
+    assert refused.value.errors == {"_": "A finished inquiry is not routed."}
+
+
+def test_a_party_or_a_conflict_in_the_bin_is_refused(world):
+    from core import records
+
+    gone = organisations.create(world.session, world.host, {
+        "name": "Zlikwidowana Sp. z o.o.", "type_key": "core.company"})
+    records.soft_delete(world.session, gone)
+    case = world.routed()
+    with pytest.raises(ValidationError) as refused:
+        inquiries.update(world.session, case, {"parties": [{"organisation_id": gone.id}]},
+                         actor=world.owner)
+    assert refused.value.errors == {"parties.0.organisation_id": "There is no such organisation."}
+    with pytest.raises(ValidationError) as refused:
+        experts.update(world.session, world.expert, {
+            "person_id": world.expert.person_id, "hourly_rate": "200",
+            "conflicts": [{"organisation_id": gone.id}]})
+    assert refused.value.errors == {
+        "conflicts.0.organisation_id": "There is no such organisation."}
